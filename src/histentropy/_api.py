@@ -1,0 +1,249 @@
+"""Public functions on dense histograms (layer 3: a thin NumPy-style API).
+
+Each function validates its arguments, shapes the input into slices along
+`axis` without copying it, and hands it to a typed driver in `_dense`, which
+runs the Cython kernels of `_kernels.pxd` with the GIL released.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from histentropy import _dense
+from histentropy._validation import (
+    check_nan_policy,
+    finish,
+    log_of_base,
+    prepare_one,
+    prepare_pair,
+    raise_for_flags,
+)
+
+_COMMON_PARAMETERS = """\
+    base : float, optional
+        Base of the logarithm: None (default) for nats, 2 for bits. Any positive
+        finite number other than 1.
+    axis : int or None, default -1
+        Axis along which each histogram lies. The default, -1, treats rows as
+        histograms (``scipy.stats.entropy`` defaults to ``axis=0``). None treats
+        the whole flattened input as one histogram.
+    keepdims : bool, default False
+        Keep the reduced axis as a dimension of length 1.
+    nan_policy : {'propagate', 'raise', 'omit'}, default 'propagate'
+        'propagate': a histogram holding a NaN gives NaN. 'raise': a NaN raises
+        ValueError. 'omit': NaN bins are dropped (for p and q, a bin is dropped
+        when either side is NaN)."""
+
+
+class Decomposition(NamedTuple):
+    """H(P, Q) = H(P) + D_KL(P || Q), as returned by `decompose`."""
+
+    cross_entropy: object
+    entropy: object
+    kl_divergence: object
+
+
+def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+    omit = check_nan_policy(nan_policy)
+    log_base = log_of_base(base)
+    slices, shape, axis = prepare_one(p, axis)
+    out, flags = _dense.entropy(slices, omit)
+    raise_for_flags(flags, nan_policy, pair=False)
+    return finish(out, shape, axis, keepdims, log_base)
+
+
+def _divergence(p, q, base, axis, keepdims, nan_policy, need_entropy):
+    omit = check_nan_policy(nan_policy)
+    log_base = log_of_base(base)
+    p_slices, q_slices, shape, axis = prepare_pair(p, q, axis)
+    ent, kl, flags = _dense.divergence(p_slices, q_slices, omit, need_entropy)
+    raise_for_flags(flags, nan_policy, pair=True)
+    kl = finish(kl, shape, axis, keepdims, log_base)
+    if not need_entropy:
+        return None, kl
+    return finish(ent, shape, axis, keepdims, log_base), kl
+
+
+def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
+                  nan_policy="propagate"):
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
+    return ent + kl
+
+
+def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
+                  nan_policy="propagate"):
+    return _divergence(p, q, base, axis, keepdims, nan_policy, False)[1]
+
+
+def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
+    return Decomposition(ent + kl, ent, kl)
+
+
+entropy.__doc__ = f"""Shannon entropy of the histograms in `p`.
+
+    H(P) = -sum_i x_i log x_i, with x = p / sum(p) along `axis`.
+
+    Parameters
+    ----------
+    p : array_like
+        Non-negative finite weights, counts or probabilities, of any real or
+        integer dtype (bool, int8..int64, uint8..uint64, float16/32/64). Each
+        histogram is normalised to total mass 1 (without making a copy).
+{_COMMON_PARAMETERS}
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        float64 whatever the input dtype; a scalar for 1-D input or
+        ``axis=None``, else an array with `axis` removed.
+
+    Raises
+    ------
+    ValueError
+        Negative or infinite weights, a bad `base` or `nan_policy`, or a NaN
+        with ``nan_policy='raise'``.
+    TypeError
+        Complex, string, object or other non-real input.
+    numpy.exceptions.AxisError
+        `axis` out of range.
+
+    Notes
+    -----
+    0 log 0 = 0; a histogram with no mass (all zeros, or empty) gives NaN.
+    One read of the data computes S = sum p and A = sum p log p, and
+    H = log S - A / S; where that subtraction would cancel (near-deterministic
+    histograms) a second read sums -x log x with log1p for x > 1/2. Sums are
+    compensated, so the error does not grow with the length; totals that
+    would overflow or underflow are rescaled by a power of two (exactly).
+
+    Examples
+    --------
+    >>> import histentropy
+    >>> float(histentropy.entropy([1, 1, 1, 1], base=2))
+    2.0
+    >>> histentropy.entropy([[1, 0], [1, 1]])
+    array([0.        , 0.69314718])
+    """
+
+cross_entropy.__doc__ = f"""Cross entropy H(P, Q) of the histograms in `p` and `q`.
+
+    H(P, Q) = -sum_i x_i log y_i = H(P) + D_KL(P || Q), with x = p / sum(p) and
+    y = q / sum(q) along `axis`.
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative finite weights, counts or probabilities of any real or
+        integer dtype. They broadcast together; `axis` refers to the broadcast
+        shape and both must have the same length along it.
+{_COMMON_PARAMETERS}
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        Cross entropy, float64; +inf where some p > 0 meets q = 0.
+
+    Raises
+    ------
+    ValueError
+        Negative or infinite weights, shapes that do not broadcast or differ
+        along `axis`, a bad `base` or `nan_policy`, a NaN with
+        ``nan_policy='raise'``.
+    TypeError
+        Complex, string, object or other non-real input.
+    numpy.exceptions.AxisError
+        `axis` out of range.
+
+    Notes
+    -----
+    Computed as entropy + KL divergence (see those functions), so that
+    ``cross_entropy == entropy + kl_divergence`` holds to rounding. With the
+    data P fixed, minimising cross entropy over Q minimises the divergence.
+
+    Examples
+    --------
+    >>> import histentropy
+    >>> float(histentropy.cross_entropy([1, 1], [1, 3], base=2))
+    1.2075187496394222
+    """
+
+kl_divergence.__doc__ = f"""Kullback-Leibler divergence D_KL(P || Q).
+
+    D_KL(P || Q) = sum_i x_i log(x_i / y_i), with x = p / sum(p) and
+    y = q / sum(q) along `axis`.
+
+    Parameters
+    ----------
+    p, q : array_like
+        Non-negative finite weights, counts or probabilities of any real or
+        integer dtype. They broadcast together; `axis` refers to the broadcast
+        shape and both must have the same length along it.
+{_COMMON_PARAMETERS}
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        The divergence, float64, never negative; +inf where some p > 0 meets
+        q = 0; NaN where p or q has no mass.
+
+    Raises
+    ------
+    ValueError
+        Negative or infinite weights, shapes that do not broadcast or differ
+        along `axis`, a bad `base` or `nan_policy`, a NaN with
+        ``nan_policy='raise'``.
+    TypeError
+        Complex, string, object or other non-real input.
+    numpy.exceptions.AxisError
+        `axis` out of range.
+
+    Notes
+    -----
+    One read computes B = sum p log(p/q) (with the log of the ratio, or the
+    difference of logs where the ratio over/underflows, as
+    ``scipy.special.rel_entr``) and the totals; KL = B/S_p + log(S_q/S_p).
+    Where that cancels (near-identical p and q, counts against probabilities)
+    a second read sums the non-negative terms x log(x/y) - x + y, evaluated for
+    x close to y through the atanh series of log(x/y) with x - y formed
+    exactly; the result is then accurate to a few ulp relative even when the
+    divergence is 1e-15.
+
+    Examples
+    --------
+    >>> import histentropy
+    >>> float(histentropy.kl_divergence([1, 1], [1, 3], base=2))
+    0.20751874963942218
+    >>> float(histentropy.kl_divergence([1, 0], [0, 1]))
+    inf
+    """
+
+decompose.__doc__ = f"""Cross entropy, entropy and KL divergence in one pass.
+
+    Returns ``Decomposition(cross_entropy, entropy, kl_divergence)`` with
+    cross_entropy = entropy + kl_divergence.
+
+    Parameters
+    ----------
+    p, q : array_like
+        As for `cross_entropy`.
+{_COMMON_PARAMETERS}
+
+    Returns
+    -------
+    Decomposition
+        A named tuple of three float64 scalars or arrays. With
+        ``nan_policy='omit'`` the entropy is that of p over the bins kept for
+        the pair.
+
+    Raises
+    ------
+    ValueError, TypeError, numpy.exceptions.AxisError
+        As for `cross_entropy`.
+
+    Examples
+    --------
+    >>> import histentropy
+    >>> d = histentropy.decompose([1, 1], [1, 3], base=2)
+    >>> float(d.cross_entropy), float(d.entropy), float(d.kl_divergence)
+    (1.2075187496394222, 1.0, 0.20751874963942218)
+    """

@@ -1,0 +1,183 @@
+"""Argument checking and shaping shared by the public functions (layer 3).
+
+Everything a kernel must not do (raise, inspect Python objects, decide on
+dtypes and layout) is done here, once per call, without touching the data:
+the data itself is checked by the kernels, which report flags that
+`raise_for_flags` turns into exceptions.
+"""
+import math
+import numbers
+import operator
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+from histentropy import _dense
+
+NAN_POLICIES = ("propagate", "raise", "omit")
+
+
+def check_nan_policy(nan_policy):
+    """Return True when NaN bins are to be omitted."""
+    if not isinstance(nan_policy, str) or nan_policy not in NAN_POLICIES:
+        raise ValueError(
+            "nan_policy must be one of 'propagate', 'raise' or 'omit'; "
+            f"got {nan_policy!r}"
+        )
+    return nan_policy == "omit"
+
+
+def log_of_base(base):
+    """The divisor that turns nats into units of `base` (None: 1, nats)."""
+    if base is None:
+        return 1.0
+    if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
+        raise ValueError(
+            f"base must be None or a positive finite number other than 1; got {base!r}"
+        )
+    b = float(base)
+    if not (math.isfinite(b) and b > 0.0 and b != 1.0):
+        raise ValueError(
+            f"base must be None or a positive finite number other than 1; got {base!r}"
+        )
+    return math.log(b)
+
+
+def as_weights(a, name):
+    """`a` as an ndarray whose dtype the kernels read directly.
+
+    No copy for the usual dtypes and layouts (any strides, read-only arrays).
+    Copies are made only where the kernels cannot read the memory as it is:
+    non-native byte order, misaligned data, float16 (widened exactly to
+    float32) and extended precision (rounded to float64).
+    """
+    arr = np.asarray(a)
+    dtype = arr.dtype
+    if dtype.kind == "b":
+        arr = arr.view(np.uint8)
+    elif dtype.kind == "f":
+        if dtype.itemsize == 2:
+            arr = arr.astype(np.float32)
+        elif dtype.itemsize > 8:
+            arr = arr.astype(np.float64)
+    elif dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} must hold real weights (bool, integer or floating point); "
+            f"got an array of dtype {dtype}"
+        )
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if not arr.flags.aligned or (arr.ndim and arr.strides[-1] % arr.itemsize):
+        arr = arr.copy()
+    return arr
+
+
+def common_dtype(p, q):
+    """p and q in one dtype: the kernels read a pair in a single type."""
+    if p.dtype == q.dtype:
+        return p, q
+    dtype = np.promote_types(p.dtype, q.dtype)
+    if (dtype.kind, dtype.itemsize) not in _dense.SUPPORTED:
+        dtype = np.dtype(np.float64)  # e.g. int64 with uint64
+    return p.astype(dtype, copy=False), q.astype(dtype, copy=False)
+
+
+def _as_slices(a):
+    """(..., n) -> a (outer0, outer1, n) view (a copy only above 3-D)."""
+    shape = a.shape
+    if a.ndim == 1:
+        return a.reshape(1, 1, shape[0])
+    if a.ndim == 2:
+        return a.reshape(1, *shape)
+    if a.ndim == 3:
+        return a
+    return a.reshape(-1, shape[-2], shape[-1])
+
+
+def _axis_index(axis, ndim):
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer or None; got {axis!r}") from None
+    return normalize_axis_index(axis, ndim)
+
+
+def _result_shape(shape, axis, keepdims):
+    """Shape of the result: `shape` without `axis` (or with it set to 1)."""
+    if axis is None:
+        return (1,) * len(shape) if keepdims else ()
+    if keepdims:
+        return shape[:axis] + (1,) + shape[axis + 1:]
+    return shape[:axis] + shape[axis + 1:]
+
+
+def prepare_one(p, axis):
+    """Validate p and axis; return (p slices, shape, normalised axis)."""
+    p = as_weights(p, "p")
+    if axis is None:
+        flat = p.ravel(order="K")  # entropy does not depend on bin order
+        return _as_slices(flat), p.shape, None
+    axis = _axis_index(axis, p.ndim)
+    return _as_slices(np.moveaxis(p, axis, -1)), p.shape, axis
+
+
+def prepare_pair(p, q, axis):
+    """Validate and broadcast p and q; return (p slices, q slices, shape, axis)."""
+    p = as_weights(p, "p")
+    q = as_weights(q, "q")
+    p, q = common_dtype(p, q)
+    try:
+        shape = np.broadcast_shapes(p.shape, q.shape)
+    except ValueError:
+        raise ValueError(
+            f"p and q must have broadcastable shapes; got {p.shape} and {q.shape}"
+        ) from None
+    if axis is None:
+        if p.shape != q.shape:
+            p = np.broadcast_to(p, shape)
+            q = np.broadcast_to(q, shape)
+        # One order for both, so that bins stay paired.
+        order = "F" if p.flags.f_contiguous and q.flags.f_contiguous else "C"
+        return (_as_slices(p.ravel(order=order)), _as_slices(q.ravel(order=order)),
+                shape, None)
+    ndim = len(shape)
+    axis = _axis_index(axis, ndim)
+    p_len = _length_along(p.shape, axis, ndim)
+    q_len = _length_along(q.shape, axis, ndim)
+    if p_len != q_len:
+        raise ValueError(
+            f"p and q must have the same length along axis {axis} (bins are not "
+            f"broadcast); got {p_len} and {q_len} for shapes {p.shape} and {q.shape}"
+        )
+    p = np.moveaxis(np.broadcast_to(p, shape), axis, -1)
+    q = np.moveaxis(np.broadcast_to(q, shape), axis, -1)
+    return _as_slices(p), _as_slices(q), shape, axis
+
+
+def _length_along(shape, axis, ndim):
+    i = axis - (ndim - len(shape))
+    return shape[i] if i >= 0 else 1
+
+
+def finish(out, shape, axis, keepdims, log_base):
+    """Reshape a kernel result, convert units, return a scalar for 0-d."""
+    out = out.reshape(_result_shape(shape, axis, keepdims))
+    if log_base != 1.0:
+        out /= log_base
+    return out[()] if out.ndim == 0 else out
+
+
+def raise_for_flags(flags, nan_policy, pair):
+    """Turn the kernels' flags into the documented exceptions."""
+    for flag, name in ((_dense.INFINITE_P, "p"), (_dense.INFINITE_Q, "q")):
+        if flags & flag:
+            raise ValueError(f"{name} must hold finite weights; got an infinite value")
+    for flag, name in ((_dense.NEGATIVE_P, "p"), (_dense.NEGATIVE_Q, "q")):
+        if flags & flag:
+            raise ValueError(
+                f"{name} must hold non-negative weights; got a negative value"
+            )
+    if flags & _dense.NAN_SEEN and nan_policy == "raise":
+        which = "p or q" if pair else "p"
+        raise ValueError(f"{which} contains NaN and nan_policy='raise'")
+
