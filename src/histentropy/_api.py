@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from histentropy import _dense
+from histentropy import _dense, _structured
 from histentropy._validation import (
     check_nan_policy,
     finish,
@@ -43,6 +43,9 @@ class Decomposition(NamedTuple):
 
 
 def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+    if _structured.is_structured(p):
+        return _structured.entropy(p, base=base, axis=axis, keepdims=keepdims,
+                                   nan_policy=nan_policy)
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     slices, shape, axis = prepare_one(p, axis)
@@ -65,16 +68,25 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, need_entropy):
 
 def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
                   nan_policy="propagate"):
+    if _structured.is_structured(p) or _structured.is_structured(q):
+        return _structured.cross_entropy(p, q, base=base, axis=axis,
+                                         keepdims=keepdims, nan_policy=nan_policy)
     ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
     return ent + kl
 
 
 def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
                   nan_policy="propagate"):
+    if _structured.is_structured(p) or _structured.is_structured(q):
+        return _structured.kl_divergence(p, q, base=base, axis=axis,
+                                         keepdims=keepdims, nan_policy=nan_policy)
     return _divergence(p, q, base, axis, keepdims, nan_policy, False)[1]
 
 
 def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+    if _structured.is_structured(p) or _structured.is_structured(q):
+        return _structured.decompose(p, q, base=base, axis=axis,
+                                     keepdims=keepdims, nan_policy=nan_policy)
     ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
     return Decomposition(ent + kl, ent, kl)
 
