@@ -47,7 +47,45 @@ from libc.math cimport (
 )
 from libc.float cimport DBL_MIN
 
-from histentropy._typedefs cimport weight_t
+from histentropy._typedefs cimport (
+    weight_t, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
+    uint64_t,
+)
+
+
+# The vectorised first read for contiguous slices, compiled for several
+# instruction sets and dispatched at run time (_fastpath.h). Compiling a
+# module that cimports this file needs histentropy.get_include() on the C
+# include path.
+cdef extern from "_fastpath.h" nogil:
+    ctypedef struct he_entropy_sums:
+        double total_hi, total_lo, plogp, plogp_abs, bad
+    ctypedef struct he_pair_sums:
+        double p_hi, p_lo, q_hi, q_lo, plogp, plogp_abs, plogpq, plogpq_abs
+        double bad, unbounded
+        int ratio_exact
+    int he_path()
+    const char* he_path_name(int path)
+    void he_entropy_sums_f64(const double*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_f32(const float*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_i8(const int8_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_i16(const int16_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_i32(const int32_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_i64(const int64_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_u8(const uint8_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_u16(const uint16_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_u32(const uint32_t*, Py_ssize_t, he_entropy_sums*)
+    void he_entropy_sums_u64(const uint64_t*, Py_ssize_t, he_entropy_sums*)
+    void he_pair_sums_f64(const double*, const double*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_f32(const float*, const float*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_i8(const int8_t*, const int8_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_i16(const int16_t*, const int16_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_i32(const int32_t*, const int32_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_i64(const int64_t*, const int64_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_u8(const uint8_t*, const uint8_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_u16(const uint16_t*, const uint16_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_u32(const uint32_t*, const uint32_t*, Py_ssize_t, int, he_pair_sums*)
+    void he_pair_sums_u64(const uint64_t*, const uint64_t*, Py_ssize_t, int, he_pair_sums*)
 
 
 # Flags a kernel reports; the Python layer turns them into exceptions.
@@ -244,6 +282,55 @@ cdef inline int classify(double w, int negative, int infinite) noexcept nogil:
     return infinite
 
 
+cdef inline void fast_entropy_sums(const weight_t* p, Py_ssize_t n,
+                                   he_entropy_sums* out) noexcept nogil:
+    if weight_t is double:
+        he_entropy_sums_f64(p, n, out)
+    elif weight_t is float:
+        he_entropy_sums_f32(p, n, out)
+    elif weight_t is int8_t:
+        he_entropy_sums_i8(p, n, out)
+    elif weight_t is int16_t:
+        he_entropy_sums_i16(p, n, out)
+    elif weight_t is int32_t:
+        he_entropy_sums_i32(p, n, out)
+    elif weight_t is int64_t:
+        he_entropy_sums_i64(p, n, out)
+    elif weight_t is uint8_t:
+        he_entropy_sums_u8(p, n, out)
+    elif weight_t is uint16_t:
+        he_entropy_sums_u16(p, n, out)
+    elif weight_t is uint32_t:
+        he_entropy_sums_u32(p, n, out)
+    else:
+        he_entropy_sums_u64(p, n, out)
+
+
+cdef inline void fast_pair_sums(const weight_t* p, const weight_t* q,
+                                Py_ssize_t n, bint need_entropy,
+                                he_pair_sums* out) noexcept nogil:
+    if weight_t is double:
+        he_pair_sums_f64(p, q, n, need_entropy, out)
+    elif weight_t is float:
+        he_pair_sums_f32(p, q, n, need_entropy, out)
+    elif weight_t is int8_t:
+        he_pair_sums_i8(p, q, n, need_entropy, out)
+    elif weight_t is int16_t:
+        he_pair_sums_i16(p, q, n, need_entropy, out)
+    elif weight_t is int32_t:
+        he_pair_sums_i32(p, q, n, need_entropy, out)
+    elif weight_t is int64_t:
+        he_pair_sums_i64(p, q, n, need_entropy, out)
+    elif weight_t is uint8_t:
+        he_pair_sums_u8(p, q, n, need_entropy, out)
+    elif weight_t is uint16_t:
+        he_pair_sums_u16(p, q, n, need_entropy, out)
+    elif weight_t is uint32_t:
+        he_pair_sums_u32(p, q, n, need_entropy, out)
+    else:
+        he_pair_sums_u64(p, q, n, need_entropy, out)
+
+
 # ---------------------------------------------------------------------------
 # Entropy of one slice
 # ---------------------------------------------------------------------------
@@ -300,6 +387,18 @@ cdef inline double entropy_accurate(const weight_t* p, Py_ssize_t n,
     return csum_value(&h)
 
 
+cdef inline double entropy_finish(const weight_t* p, Py_ssize_t n,
+                                  Py_ssize_t stride, double scale,
+                                  CompensatedSum* total, double plogp,
+                                  double plogp_abs) noexcept nogil:
+    """Entropy from the first read's sums, or from a second read if they cancel."""
+    cdef bint accurate
+    cdef double h = entropy_from_sums(total, plogp, plogp_abs, &accurate)
+    if not accurate:
+        h = entropy_accurate(p, n, stride, scale, total)
+    return h
+
+
 cdef inline int entropy_slice(const weight_t* p, Py_ssize_t n, Py_ssize_t stride,
                               bint omit_nan, double* entropy) noexcept nogil:
     """Shannon entropy (nats) of the histogram p[0], p[stride], ... p[(n-1)*stride].
@@ -308,10 +407,20 @@ cdef inline int entropy_slice(const weight_t* p, Py_ssize_t n, Py_ssize_t stride
     without mass. With error flags set the written value is meaningless.
     """
     cdef CompensatedSum total, plogp
-    cdef double scale = 1.0, plogp_abs, largest, s, h
-    cdef bint accurate
-    cdef int flags = entropy_sums(p, n, stride, scale, &total, &plogp,
-                                  &plogp_abs, &largest)
+    cdef double scale = 1.0, plogp_abs, largest, s
+    cdef he_entropy_sums fast
+    cdef int flags
+    if stride == 1:
+        # The vectorised read; anything unusual takes the general path below.
+        fast_entropy_sums(p, n, &fast)
+        if fast.bad == 0.0 and total_in_range(fast.total_hi):
+            total.hi = fast.total_hi
+            total.lo = fast.total_lo
+            entropy[0] = entropy_finish(p, n, 1, 1.0, &total, fast.plogp,
+                                        fast.plogp_abs)
+            return 0
+    flags = entropy_sums(p, n, stride, scale, &total, &plogp, &plogp_abs,
+                         &largest)
     if flags & ERROR_FLAGS or (flags & NAN_SEEN and not omit_nan):
         entropy[0] = NAN
         return flags
@@ -322,11 +431,8 @@ cdef inline int entropy_slice(const weight_t* p, Py_ssize_t n, Py_ssize_t stride
     if not total_in_range(s):
         scale = rescale_factor(s, largest, n)
         entropy_sums(p, n, stride, scale, &total, &plogp, &plogp_abs, &largest)
-        s = csum_value(&total)
-    h = entropy_from_sums(&total, csum_value(&plogp), plogp_abs, &accurate)
-    if not accurate:
-        h = entropy_accurate(p, n, stride, scale, &total)
-    entropy[0] = h
+    entropy[0] = entropy_finish(p, n, stride, scale, &total,
+                                csum_value(&plogp), plogp_abs)
     return flags
 
 
@@ -455,6 +561,37 @@ cdef inline double kl_accurate(const weight_t* p, Py_ssize_t p_stride,
     return csum_value(&kl)
 
 
+cdef inline void divergence_finish(
+        const weight_t* p, Py_ssize_t p_stride, const weight_t* q,
+        Py_ssize_t q_stride, Py_ssize_t n, double p_scale, double q_scale,
+        bint need_entropy, CompensatedSum* p_total, CompensatedSum* q_total,
+        double plogp, double plogp_abs, double plogpq, double plogpq_abs,
+        bint unbounded, bint ratio_exact, double* entropy,
+        double* kl) noexcept nogil:
+    """Entropy and KL from the first read's sums, or from a second read."""
+    cdef bint accurate
+    cdef double log_q_over_p, d, ratio_error
+    if need_entropy:
+        d = entropy_from_sums(p_total, plogp, plogp_abs, &accurate)
+        if not accurate:
+            d = pair_entropy_accurate(p, p_stride, q, q_stride, n, p_scale,
+                                      p_total)
+        entropy[0] = d
+    if unbounded:
+        kl[0] = INFINITY
+        return
+    log_q_over_p = csum_log_ratio(q_total, p_total)
+    d = plogpq / p_total.hi + log_q_over_p
+    # Without the exact remainder of p/q each log ratio carries an absolute
+    # error of ~1 ulp, so the sum errs by ~1 ulp of sum p / S_p = 1.
+    ratio_error = 0.0 if ratio_exact else 1.0
+    if not (ratio_error + plogpq_abs / p_total.hi + fabs(log_q_over_p)
+            <= MAX_CANCELLATION * d):
+        d = kl_accurate(p, p_stride, q, q_stride, n, p_scale, q_scale,
+                        p_total, q_total)
+    kl[0] = d
+
+
 cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
                                  const weight_t* q, Py_ssize_t q_stride,
                                  Py_ssize_t n, bint omit_nan, bint need_entropy,
@@ -468,12 +605,27 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
     cdef CompensatedSum p_total, q_total, plogp, plogpq
     cdef double p_scale = 1.0, q_scale = 1.0, sp, sq, p_big, q_big
     cdef double abs_sums[2]
-    cdef double mean_log, log_q_over_p, d, h
-    cdef bint unbounded, accurate
-    cdef int flags = pair_sums(p, p_stride, q, q_stride, n, p_scale, q_scale,
-                               need_entropy, &p_total, &q_total,
-                               &plogp, &plogpq, abs_sums, &p_big, &q_big,
-                               &unbounded)
+    cdef bint unbounded
+    cdef he_pair_sums fast
+    cdef int flags
+    if p_stride == 1 and q_stride == 1:
+        # The vectorised read; anything unusual takes the general path below.
+        fast_pair_sums(p, q, n, need_entropy, &fast)
+        if (fast.bad == 0.0 and total_in_range(fast.p_hi)
+                and total_in_range(fast.q_hi)):
+            p_total.hi = fast.p_hi
+            p_total.lo = fast.p_lo
+            q_total.hi = fast.q_hi
+            q_total.lo = fast.q_lo
+            divergence_finish(p, 1, q, 1, n, 1.0, 1.0, need_entropy,
+                              &p_total, &q_total, fast.plogp, fast.plogp_abs,
+                              fast.plogpq, fast.plogpq_abs,
+                              fast.unbounded > 0.0, fast.ratio_exact,
+                              entropy, kl)
+            return 0
+    flags = pair_sums(p, p_stride, q, q_stride, n, p_scale, q_scale,
+                      need_entropy, &p_total, &q_total, &plogp, &plogpq,
+                      abs_sums, &p_big, &q_big, &unbounded)
     sp = csum_value(&p_total)
     sq = csum_value(&q_total)
     if (flags & ERROR_FLAGS or (flags & NAN_SEEN and not omit_nan)
@@ -488,25 +640,8 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
         pair_sums(p, p_stride, q, q_stride, n, p_scale, q_scale,
                   need_entropy, &p_total, &q_total, &plogp, &plogpq,
                   abs_sums, &p_big, &q_big, &unbounded)
-        sp = csum_value(&p_total)
-        sq = csum_value(&q_total)
-
-    if need_entropy:
-        h = entropy_from_sums(&p_total, csum_value(&plogp), abs_sums[0],
-                              &accurate)
-        if not accurate:
-            h = pair_entropy_accurate(p, p_stride, q, q_stride, n, p_scale,
-                                      &p_total)
-        entropy[0] = h
-
-    if unbounded:
-        kl[0] = INFINITY
-        return flags
-    mean_log = csum_value(&plogpq) / sp
-    log_q_over_p = csum_log_ratio(&q_total, &p_total)
-    d = mean_log + log_q_over_p
-    if not (abs_sums[1] / sp + fabs(log_q_over_p) <= MAX_CANCELLATION * d):
-        d = kl_accurate(p, p_stride, q, q_stride, n, p_scale, q_scale,
-                        &p_total, &q_total)
-    kl[0] = d
+    divergence_finish(p, p_stride, q, q_stride, n, p_scale, q_scale,
+                      need_entropy, &p_total, &q_total, csum_value(&plogp),
+                      abs_sums[0], csum_value(&plogpq), abs_sums[1],
+                      unbounded, True, entropy, kl)
     return flags

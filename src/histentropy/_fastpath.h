@@ -1,0 +1,277 @@
+/* Run-time CPU dispatch of the fast one-read sums (see _fastpath_body.h).
+ *
+ * The body is compiled several times in this one translation unit, under
+ * `#pragma GCC target` for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and v2
+ * (SSE4.2), plus once for the compiler's default target (the generic path,
+ * also the only one on other architectures). The best path the CPU supports
+ * is chosen on first use with __builtin_cpu_supports; no -march flag is
+ * needed, so an installed package runs on any CPU of its platform.
+ *
+ * HISTENTROPY_CPU caps the path: "avx512" (or "x86-64-v4"), "avx2"
+ * ("x86-64-v3"), "sse4.2" ("x86-64-v2", "baseline") or "generic". A path the
+ * CPU lacks, or an unknown value, falls back to the best available path
+ * below it (unknown values: the best path) -- tests use this to run every
+ * path on one machine.
+ */
+#ifndef HISTENTROPY_FASTPATH_H
+#define HISTENTROPY_FASTPATH_H
+
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include("_vlog.h")
+#include "_vlog.h"
+#define HE_HAVE_VLOG 1
+#endif
+#endif
+#ifndef HE_HAVE_VLOG
+static inline double he_log(double x) { return log(x); }
+#endif
+
+#if defined(__GNUC__)
+#define HE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define HE_ALWAYS_INLINE inline
+#endif
+#define HE_INLINE_FN static
+
+/* Lanes of independent accumulators: two AVX-512 vectors of doubles. */
+#define HE_LANES 16
+/* Elements per block of naive lane sums before compensated accumulation. */
+#define HE_BLOCK 1024
+
+#define HE_PATH_GENERIC 0
+#define HE_PATH_V2 2
+#define HE_PATH_V3 3
+#define HE_PATH_V4 4
+
+typedef struct {
+    double hi, lo;
+} he_csum;
+
+typedef struct {
+    double total_hi, total_lo;   /* sum of weights, hi + lo exactly */
+    double plogp;                /* sum w log w */
+    double plogp_abs;            /* sum |w log w| */
+    double bad;                  /* weights outside [0, inf), NaN included */
+} he_entropy_sums;
+
+typedef struct {
+    double p_hi, p_lo, q_hi, q_lo;
+    double plogp, plogp_abs;     /* sum p log p, sum |p log p| */
+    double plogpq, plogpq_abs;   /* sum p log(p/q), sum |p log(p/q)| */
+    double bad;                  /* anything the general kernel must handle */
+    double unbounded;            /* bins with p > 0 and q = 0 */
+    int ratio_exact;             /* log(p/q) corrected for the rounding of p/q */
+} he_pair_sums;
+
+static HE_ALWAYS_INLINE void he_csum_add(he_csum *s, double x)
+{
+    /* Neumaier's compensated summation. */
+    double t = s->hi + x;
+    if (fabs(s->hi) >= fabs(x))
+        s->lo += (s->hi - t) + x;
+    else
+        s->lo += (x - t) + s->hi;
+    s->hi = t;
+}
+
+static HE_ALWAYS_INLINE void he_two_sum_acc(double *hi, double *lo, double x)
+{
+    /* Knuth's TwoSum, branch-free: hi + lo keeps the running total exactly. */
+    double t = *hi + x;
+    double z = t - *hi;
+    *lo += (*hi - (t - z)) + (x - z);
+    *hi = t;
+}
+
+static HE_ALWAYS_INLINE void he_entropy_element(
+        double w, double *t_hi, double *t_lo, double *a_sum, double *a_neg,
+        double *bad)
+{
+    int ok = (w >= 0.0) & (w < HUGE_VAL);
+    double x = ok ? w : 0.0;
+    double term;
+    *bad += ok ? 0.0 : 1.0;
+    he_two_sum_acc(t_hi, t_lo, x);
+    term = x > 0.0 ? x * he_log(x) : 0.0;
+    *a_sum += term;
+    *a_neg += term < 0.0 ? term : 0.0;
+}
+
+static void he_finish_entropy(const double *t_hi, const double *t_lo,
+                              const he_csum *plogp, const double *a_neg,
+                              const double *bad, he_entropy_sums *out)
+{
+    double hi = 0.0, lo = 0.0, neg = 0.0, nbad = 0.0;
+    int j;
+    for (j = 0; j < HE_LANES; j++) {
+        he_two_sum_acc(&hi, &lo, t_hi[j]);
+        lo += t_lo[j];
+        neg += a_neg[j];
+        nbad += bad[j];
+    }
+    out->total_hi = hi + lo;
+    out->total_lo = lo - (out->total_hi - hi);
+    out->plogp = plogp->hi + plogp->lo;
+    out->plogp_abs = out->plogp - 2.0 * neg;
+    out->bad = nbad;
+}
+
+static void he_finish_pair(const double *pt_hi, const double *pt_lo,
+                           const double *qt_hi, const double *qt_lo,
+                           const he_csum *plogp, const double *a_neg,
+                           const he_csum *plogpq, const double *b_neg,
+                           const double *bad, const double *unbounded,
+                           int ratio_exact, he_pair_sums *out)
+{
+    double phi = 0.0, plo = 0.0, qhi = 0.0, qlo = 0.0;
+    double aneg = 0.0, bneg = 0.0, nbad = 0.0, nunb = 0.0;
+    int j;
+    for (j = 0; j < HE_LANES; j++) {
+        he_two_sum_acc(&phi, &plo, pt_hi[j]);
+        plo += pt_lo[j];
+        he_two_sum_acc(&qhi, &qlo, qt_hi[j]);
+        qlo += qt_lo[j];
+        aneg += a_neg[j];
+        bneg += b_neg[j];
+        nbad += bad[j];
+        nunb += unbounded[j];
+    }
+    out->p_hi = phi + plo;
+    out->p_lo = plo - (out->p_hi - phi);
+    out->q_hi = qhi + qlo;
+    out->q_lo = qlo - (out->q_hi - qhi);
+    out->plogp = plogp->hi + plogp->lo;
+    out->plogp_abs = out->plogp - 2.0 * aneg;
+    out->plogpq = plogpq->hi + plogpq->lo;
+    out->plogpq_abs = out->plogpq - 2.0 * bneg;
+    out->bad = nbad;
+    out->unbounded = nunb;
+    out->ratio_exact = ratio_exact;
+}
+
+/* ---- one copy of the loops per instruction set ------------------------- */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HE_HAVE_X86_PATHS 1
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define HE_ISA(name) name##_v4
+#include "_fastpath_body.h"
+#undef HE_ISA
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define HE_ISA(name) name##_v3
+#include "_fastpath_body.h"
+#undef HE_ISA
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v2")
+#define HE_ISA(name) name##_v2
+#include "_fastpath_body.h"
+#undef HE_ISA
+#pragma GCC pop_options
+
+#else
+#define HE_HAVE_X86_PATHS 0
+#endif
+
+#define HE_ISA(name) name##_generic
+#include "_fastpath_body.h"
+#undef HE_ISA
+
+/* ---- path selection ----------------------------------------------------- */
+
+static int he_best_path(void)
+{
+#if HE_HAVE_X86_PATHS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return HE_PATH_V4;
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return HE_PATH_V3;
+    if (__builtin_cpu_supports("x86-64-v2"))
+        return HE_PATH_V2;
+#endif
+    return HE_PATH_GENERIC;
+}
+
+static int he_requested_cap(const char *value)
+{
+    if (value == NULL || value[0] == '\0')
+        return HE_PATH_V4;
+    if (!strcmp(value, "avx512") || !strcmp(value, "x86-64-v4"))
+        return HE_PATH_V4;
+    if (!strcmp(value, "avx2") || !strcmp(value, "x86-64-v3"))
+        return HE_PATH_V3;
+    if (!strcmp(value, "sse4.2") || !strcmp(value, "sse42")
+            || !strcmp(value, "x86-64-v2") || !strcmp(value, "baseline"))
+        return HE_PATH_V2;
+    if (!strcmp(value, "generic"))
+        return HE_PATH_GENERIC;
+    return HE_PATH_V4;  /* unknown: no cap */
+}
+
+static int he_path_cache = -1;
+
+/* The path in use: the best the CPU supports, capped by HISTENTROPY_CPU.
+ * Selected once; concurrent first calls compute the same value. */
+static int he_path(void)
+{
+    int path = __atomic_load_n(&he_path_cache, __ATOMIC_RELAXED);
+    if (path < 0) {
+        int best = he_best_path();
+        int cap = he_requested_cap(getenv("HISTENTROPY_CPU"));
+        path = best < cap ? best : cap;
+        __atomic_store_n(&he_path_cache, path, __ATOMIC_RELAXED);
+    }
+    return path;
+}
+
+static const char *he_path_name(int path)
+{
+    switch (path) {
+    case HE_PATH_V4: return "avx512";
+    case HE_PATH_V3: return "avx2";
+    case HE_PATH_V2: return "sse4.2";
+    default: return "generic";
+    }
+}
+
+#if HE_HAVE_X86_PATHS
+#define HE_DISPATCH(path, fn, args)                                            \
+    switch (path) {                                                            \
+    case HE_PATH_V4: fn##_v4 args; return;                                     \
+    case HE_PATH_V3: fn##_v3 args; return;                                     \
+    case HE_PATH_V2: fn##_v2 args; return;                                     \
+    default: fn##_generic args; return;                                        \
+    }
+#else
+#define HE_DISPATCH(path, fn, args) fn##_generic args;
+#endif
+
+#define HE_PUBLIC_SUMS(T, tname)                                               \
+static inline void he_entropy_sums_##tname(const T *p, ptrdiff_t n,            \
+                                    he_entropy_sums *out)                      \
+{                                                                              \
+    HE_DISPATCH(he_path(), he_entropy_sums_##tname, (p, n, out))               \
+}                                                                              \
+static inline void he_pair_sums_##tname(const T *p, const T *q, ptrdiff_t n,   \
+                                 int need_entropy, he_pair_sums *out)          \
+{                                                                              \
+    HE_DISPATCH(he_path(), he_pair_sums_##tname, (p, q, n, need_entropy, out)) \
+}
+
+HE_FOR_EACH_TYPE(HE_PUBLIC_SUMS)
+
+#endif /* HISTENTROPY_FASTPATH_H */
