@@ -4,6 +4,9 @@ Compiler directives live here, in one place. Set HISTENTROPY_DEBUG_CYTHON=1 to
 turn bounds checking, wrap-around and initialisation checks back on.
 """
 import os
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,43 @@ if os.environ.get("HISTENTROPY_DEBUG_CYTHON", "0") not in ("", "0"):
 COMPILE_ARGS = ["-O3"] if os.name != "nt" else ["/O2"]
 
 
+def openmp_flags():
+    """-fopenmp if the compiler builds and links an OpenMP program, else nothing.
+
+    OpenMP is optional: without it the kernels run on one thread (set
+    HISTENTROPY_NO_OPENMP=1 to build that way on purpose).
+    """
+    if os.environ.get("HISTENTROPY_NO_OPENMP", "0") not in ("", "0"):
+        return []
+    if os.name == "nt":
+        return ["/openmp"]
+    from setuptools._distutils.ccompiler import new_compiler
+    from setuptools._distutils.errors import CompileError, LinkError
+    from setuptools._distutils.sysconfig import customize_compiler
+
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "check_openmp.c"
+        src.write_text(textwrap.dedent("""\
+            #include <omp.h>
+            int main(void) { return omp_get_max_threads() < 1; }
+            """))
+        try:
+            objects = compiler.compile([str(src)], output_dir=tmp,
+                                       extra_postargs=["-fopenmp"])
+            compiler.link_executable(objects, str(Path(tmp) / "check_openmp"),
+                                     extra_postargs=["-fopenmp"])
+        except (CompileError, LinkError):
+            print("warning: the compiler has no OpenMP; building histentropy "
+                  "single-threaded", file=sys.stderr)
+            return []
+    return ["-fopenmp"]
+
+
+OPENMP = openmp_flags()
+
+
 def extensions():
     """One extension per .pyx file in the package, so new modules need no edit here.
 
@@ -41,7 +81,8 @@ def extensions():
             [str(pyx)],
             include_dirs=[np.get_include(), str(PACKAGE)],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
-            extra_compile_args=COMPILE_ARGS,
+            extra_compile_args=COMPILE_ARGS + OPENMP,
+            extra_link_args=OPENMP,
         )
         for pyx in sorted(PACKAGE.glob("*.pyx"))
         if not only or pyx.stem in only

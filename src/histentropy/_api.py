@@ -16,6 +16,7 @@ from histentropy._validation import (
     prepare_one,
     prepare_pair,
     raise_for_flags,
+    threads_for,
 )
 
 _COMMON_PARAMETERS = """\
@@ -31,7 +32,14 @@ _COMMON_PARAMETERS = """\
     nan_policy : {'propagate', 'raise', 'omit'}, default 'propagate'
         'propagate': a histogram holding a NaN gives NaN. 'raise': a NaN raises
         ValueError. 'omit': NaN bins are dropped (for p and q, a bin is dropped
-        when either side is NaN)."""
+        when either side is NaN).
+    workers : int, optional
+        Threads to use. None (default): all available cores when the input is
+        large enough to profit (>= 65,536 elements), else one; 1: serial; k: at
+        most k; -1: all available cores. Many histograms are split across
+        threads; one long histogram is split into chunks whose partial sums
+        are combined (the result does not depend on the number of threads
+        beyond rounding)."""
 
 
 class Decomposition(NamedTuple):
@@ -42,23 +50,25 @@ class Decomposition(NamedTuple):
     kl_divergence: object
 
 
-def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
+            workers=None):
     if _structured.is_structured(p):
         return _structured.entropy(p, base=base, axis=axis, keepdims=keepdims,
-                                   nan_policy=nan_policy)
+                                   nan_policy=nan_policy, workers=workers)
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     slices, shape, axis = prepare_one(p, axis)
-    out, flags = _dense.entropy(slices, omit)
+    out, flags = _dense.entropy(slices, omit, threads_for(workers, slices.size))
     raise_for_flags(flags, nan_policy, pair=False)
     return finish(out, shape, axis, keepdims, log_base)
 
 
-def _divergence(p, q, base, axis, keepdims, nan_policy, need_entropy):
+def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     p_slices, q_slices, shape, axis = prepare_pair(p, q, axis)
-    ent, kl, flags = _dense.divergence(p_slices, q_slices, omit, need_entropy)
+    ent, kl, flags = _dense.divergence(p_slices, q_slices, omit, need_entropy,
+                                       threads_for(workers, p_slices.size))
     raise_for_flags(flags, nan_policy, pair=True)
     kl = finish(kl, shape, axis, keepdims, log_base)
     if not need_entropy:
@@ -67,27 +77,31 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, need_entropy):
 
 
 def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
-                  nan_policy="propagate"):
+                  nan_policy="propagate", workers=None):
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.cross_entropy(p, q, base=base, axis=axis,
-                                         keepdims=keepdims, nan_policy=nan_policy)
-    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
+                                         keepdims=keepdims, nan_policy=nan_policy,
+                                         workers=workers)
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
     return ent + kl
 
 
 def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
-                  nan_policy="propagate"):
+                  nan_policy="propagate", workers=None):
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.kl_divergence(p, q, base=base, axis=axis,
-                                         keepdims=keepdims, nan_policy=nan_policy)
-    return _divergence(p, q, base, axis, keepdims, nan_policy, False)[1]
+                                         keepdims=keepdims, nan_policy=nan_policy,
+                                         workers=workers)
+    return _divergence(p, q, base, axis, keepdims, nan_policy, workers, False)[1]
 
 
-def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate"):
+def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
+              workers=None):
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.decompose(p, q, base=base, axis=axis,
-                                     keepdims=keepdims, nan_policy=nan_policy)
-    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, True)
+                                     keepdims=keepdims, nan_policy=nan_policy,
+                                     workers=workers)
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
     return Decomposition(ent + kl, ent, kl)
 
 

@@ -1,14 +1,24 @@
 # Layer 2: typed drivers for dense input.
 #
-# The Python layer hands over arrays already validated, broadcast and shaped
-# (outer0, outer1, n) with the histogram axis last (views: any strides,
-# including 0 from broadcasting and negative ones). A driver picks the kernel
-# specialisation for the dtype, releases the GIL and loops over the slices.
-# Nothing here raises for bad data: the kernels' flags are returned.
-from histentropy._typedefs cimport weight_t
+# The Python layer hands over an array already validated and shaped: 1-, 2-
+# or 3-D with the histogram axis last (a view: any strides, including 0 from
+# broadcasting and negative ones). A driver picks the kernel specialisation
+# for the dtype, releases the GIL and loops over the slices -- across threads
+# (OpenMP, when the build has it) for many rows, or over chunks of a single
+# long slice whose partial sums are then combined. Nothing here raises for bad
+# data: the kernels' flags are returned.
+cimport numpy as cnp
+from cython.parallel cimport prange
+
+from histentropy._typedefs cimport (
+    weight_t, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
+    uint64_t,
+)
 from histentropy cimport _kernels as k
 
 import numpy as np
+
+cnp.import_array()
 
 NAN_SEEN = k.NAN_SEEN
 NEGATIVE_P = k.NEGATIVE_P
@@ -23,66 +33,268 @@ SUPPORTED = frozenset([
     ("u", 1), ("u", 2), ("u", 4), ("u", 8),
 ])
 
+cdef enum:
+    # At most this many chunks of one long slice are summed in parallel.
+    MAX_CHUNKS = 64
+    # Chunks shorter than this are not worth a thread.
+    MIN_CHUNK = 1 << 15
 
-ctypedef struct Layout:
-    # Shape and strides of a (outer0, outer1, n) view: the outer strides in
-    # bytes, the slice stride in elements.
+
+def cpu_path():
+    """Name of the instruction-set path the kernels use (see HISTENTROPY_CPU)."""
+    return k.he_path_name(k.he_path()).decode()
+
+
+ctypedef struct Slices:
+    # A (shape0, shape1, n) view: outer strides in bytes, `stride` in elements.
     Py_ssize_t shape0, shape1, n
     Py_ssize_t stride0, stride1, stride
 
 
-cdef inline Layout _layout(const weight_t[:, :, :] a) noexcept:
-    cdef Layout lay
-    lay.shape0 = a.shape[0]
-    lay.shape1 = a.shape[1]
-    lay.n = a.shape[2]
-    lay.stride0 = a.strides[0]
-    lay.stride1 = a.strides[1]
-    lay.stride = a.strides[2] // <Py_ssize_t>sizeof(weight_t)
-    return lay
+cdef Slices _slices(cnp.ndarray a):
+    cdef Slices s
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef cnp.npy_intp* shape = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
+    s.n = shape[nd - 1]
+    s.stride = strides[nd - 1] // cnp.PyArray_ITEMSIZE(a)
+    s.shape0 = shape[nd - 3] if nd == 3 else 1
+    s.stride0 = strides[nd - 3] if nd == 3 else 0
+    s.shape1 = shape[nd - 2] if nd >= 2 else 1
+    s.stride1 = strides[nd - 2] if nd >= 2 else 0
+    return s
 
 
-def entropy(const weight_t[:, :, :] p, bint omit_nan):
-    """Entropy in nats of each slice p[i, j, :]; returns (out, flags)."""
-    cdef Layout lay = _layout(p)
-    cdef double[:, ::1] out = np.empty((lay.shape0, lay.shape1))
-    cdef const char* base = <const char*>&p[0, 0, 0]
-    cdef const char* row
-    cdef Py_ssize_t i, j
+cdef int _type_code(cnp.ndarray a) except -1:
+    cdef char kind = a.descr.kind
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a)
+    if kind == b"f":
+        if size == 8:
+            return 0
+        if size == 4:
+            return 1
+    elif kind == b"i":
+        if size == 1:
+            return 2
+        if size == 2:
+            return 3
+        if size == 4:
+            return 4
+        if size == 8:
+            return 5
+    elif kind == b"u":
+        if size == 1:
+            return 6
+        if size == 2:
+            return 7
+        if size == 4:
+            return 8
+        if size == 8:
+            return 9
+    raise TypeError(f"unsupported dtype {a.dtype}")
+
+
+cdef inline const weight_t* _row(const weight_t* base, Slices s,
+                                 Py_ssize_t r) noexcept nogil:
+    cdef Py_ssize_t i = r // s.shape1, j = r % s.shape1
+    return <const weight_t*>(<const char*>base + i * s.stride0 + j * s.stride1)
+
+
+cdef inline Py_ssize_t _chunks(Py_ssize_t n, int nthreads) noexcept nogil:
+    cdef Py_ssize_t c = n // MIN_CHUNK
+    if c > 4 * nthreads:
+        c = 4 * nthreads
+    if c > MAX_CHUNKS:
+        c = MAX_CHUNKS
+    return c if c > 1 else 1
+
+
+# ---------------------------------------------------------------------------
+# entropy
+# ---------------------------------------------------------------------------
+
+cdef int _entropy_long(const weight_t* p, Py_ssize_t n, bint omit_nan,
+                       int nthreads, double* out) noexcept nogil:
+    """One long contiguous slice: chunks summed in parallel, then combined."""
+    cdef k.he_entropy_sums parts[MAX_CHUNKS]
+    cdef k.he_entropy_sums total
+    cdef k.CompensatedSum t
+    cdef Py_ssize_t nchunks = _chunks(n, nthreads), size, c
+    size = (n + nchunks - 1) // nchunks
+    for c in prange(nchunks, num_threads=nthreads, schedule="static"):
+        k.fast_entropy_sums(p + c * size,
+                            size if (c + 1) * size <= n else n - c * size,
+                            &parts[c])
+    k.combine_entropy_sums(parts, nchunks, &total)
+    if total.bad == 0.0 and k.total_in_range(total.total_hi):
+        t.hi = total.total_hi
+        t.lo = total.total_lo
+        out[0] = k.entropy_finish(p, n, 1, 1.0, &t, total.plogp,
+                                  total.plogp_abs)
+        return 0
+    return k.entropy_slice(p, n, 1, omit_nan, out)
+
+
+cdef int _entropy_rows(const weight_t* base, Slices s, bint omit_nan,
+                       int nthreads, double* out) noexcept nogil:
+    cdef Py_ssize_t r, rows = s.shape0 * s.shape1
+    cdef int flags = 0
+    if rows == 1 and s.stride == 1 and nthreads > 1 and s.n >= 2 * MIN_CHUNK:
+        return _entropy_long(base, s.n, omit_nan, nthreads, out)
+    if nthreads > 1 and rows > 1:
+        for r in prange(rows, num_threads=nthreads, schedule="static"):
+            flags |= k.entropy_slice(_row(base, s, r), s.n, s.stride,
+                                     omit_nan, &out[r])
+        return flags
+    for r in range(rows):
+        flags |= k.entropy_slice(_row(base, s, r), s.n, s.stride, omit_nan,
+                                 &out[r])
+    return flags
+
+
+def entropy(cnp.ndarray p not None, bint omit_nan, int nthreads=1):
+    """Entropy in nats of each slice of p (1-3-D, slices along the last axis).
+
+    Returns (out, flags): `out` a flat float64 array, one value per slice.
+    """
+    cdef Slices s = _slices(p)
+    cdef int code = _type_code(p)
+    cdef cnp.npy_intp rows = s.shape0 * s.shape1
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
+    cdef double* o = <double*>cnp.PyArray_DATA(out)
+    cdef const void* d = cnp.PyArray_DATA(p)
     cdef int flags = 0
     with nogil:
-        for i in range(lay.shape0):
-            for j in range(lay.shape1):
-                row = base + i * lay.stride0 + j * lay.stride1
-                flags |= k.entropy_slice(<const weight_t*>row, lay.n,
-                                         lay.stride, omit_nan, &out[i, j])
-    return out.base, flags
+        if code == 0:
+            flags = _entropy_rows(<const double*>d, s, omit_nan, nthreads, o)
+        elif code == 1:
+            flags = _entropy_rows(<const float*>d, s, omit_nan, nthreads, o)
+        elif code == 2:
+            flags = _entropy_rows(<const int8_t*>d, s, omit_nan, nthreads, o)
+        elif code == 3:
+            flags = _entropy_rows(<const int16_t*>d, s, omit_nan, nthreads, o)
+        elif code == 4:
+            flags = _entropy_rows(<const int32_t*>d, s, omit_nan, nthreads, o)
+        elif code == 5:
+            flags = _entropy_rows(<const int64_t*>d, s, omit_nan, nthreads, o)
+        elif code == 6:
+            flags = _entropy_rows(<const uint8_t*>d, s, omit_nan, nthreads, o)
+        elif code == 7:
+            flags = _entropy_rows(<const uint16_t*>d, s, omit_nan, nthreads, o)
+        elif code == 8:
+            flags = _entropy_rows(<const uint32_t*>d, s, omit_nan, nthreads, o)
+        else:
+            flags = _entropy_rows(<const uint64_t*>d, s, omit_nan, nthreads, o)
+    return out, flags
 
 
-def divergence(const weight_t[:, :, :] p, const weight_t[:, :, :] q,
-               bint omit_nan, bint need_entropy):
+# ---------------------------------------------------------------------------
+# entropy and KL divergence of pairs
+# ---------------------------------------------------------------------------
+
+cdef int _divergence_long(const weight_t* p, const weight_t* q, Py_ssize_t n,
+                          bint omit_nan, bint need_entropy, int nthreads,
+                          double* entropy, double* kl) noexcept nogil:
+    """One long contiguous pair: chunks summed in parallel, then combined."""
+    cdef k.he_pair_sums parts[MAX_CHUNKS]
+    cdef k.he_pair_sums total
+    cdef k.CompensatedSum pt, qt
+    cdef Py_ssize_t nchunks = _chunks(n, nthreads), size, c, length
+    size = (n + nchunks - 1) // nchunks
+    for c in prange(nchunks, num_threads=nthreads, schedule="static"):
+        length = size if (c + 1) * size <= n else n - c * size
+        k.fast_pair_sums(p + c * size, q + c * size, length, need_entropy,
+                         &parts[c])
+    k.combine_pair_sums(parts, nchunks, &total)
+    if (total.bad == 0.0 and k.total_in_range(total.p_hi)
+            and k.total_in_range(total.q_hi)):
+        pt.hi = total.p_hi
+        pt.lo = total.p_lo
+        qt.hi = total.q_hi
+        qt.lo = total.q_lo
+        k.divergence_finish(p, 1, q, 1, n, 1.0, 1.0, need_entropy, &pt, &qt,
+                            total.plogp, total.plogp_abs, total.plogpq,
+                            total.plogpq_abs, total.unbounded > 0.0,
+                            total.ratio_exact, entropy, kl)
+        return 0
+    return k.divergence_slice(p, 1, q, 1, n, omit_nan, need_entropy,
+                              entropy, kl)
+
+
+cdef int _divergence_rows(const weight_t* p, Slices ps, const weight_t* q,
+                          Slices qs, bint omit_nan, bint need_entropy,
+                          int nthreads, double* entropy,
+                          double* kl) noexcept nogil:
+    cdef Py_ssize_t r, rows = ps.shape0 * ps.shape1
+    cdef int flags = 0
+    if (rows == 1 and ps.stride == 1 and qs.stride == 1 and nthreads > 1
+            and ps.n >= 2 * MIN_CHUNK):
+        return _divergence_long(p, q, ps.n, omit_nan, need_entropy, nthreads,
+                                entropy, kl)
+    if nthreads > 1 and rows > 1:
+        for r in prange(rows, num_threads=nthreads, schedule="static"):
+            flags |= k.divergence_slice(
+                _row(p, ps, r), ps.stride, _row(q, qs, r), qs.stride, ps.n,
+                omit_nan, need_entropy, &entropy[r if need_entropy else 0],
+                &kl[r])
+        return flags
+    for r in range(rows):
+        flags |= k.divergence_slice(
+            _row(p, ps, r), ps.stride, _row(q, qs, r), qs.stride, ps.n,
+            omit_nan, need_entropy, &entropy[r if need_entropy else 0], &kl[r])
+    return flags
+
+
+def divergence(cnp.ndarray p not None, cnp.ndarray q not None, bint omit_nan,
+               bint need_entropy, int nthreads=1):
     """Entropy of p (if needed) and KL(p || q) in nats of each pair of slices.
 
-    Returns (entropy or None, kl, flags).
+    p and q have one shape and dtype (1-3-D, slices along the last axis).
+    Returns (entropy or None, kl, flags), flat float64 arrays.
     """
-    cdef Layout pl = _layout(p), ql = _layout(q)
-    cdef double[:, ::1] kl = np.empty((pl.shape0, pl.shape1))
-    cdef double[:, ::1] ent = np.empty(
-        (pl.shape0 if need_entropy else 1, pl.shape1 if need_entropy else 1))
-    cdef const char* pbase = <const char*>&p[0, 0, 0]
-    cdef const char* qbase = <const char*>&q[0, 0, 0]
-    cdef const char* prow
-    cdef const char* qrow
-    cdef Py_ssize_t i, j
+    cdef Slices ps = _slices(p), qs = _slices(q)
+    cdef int code = _type_code(p)
+    cdef cnp.npy_intp rows = ps.shape0 * ps.shape1
+    cdef cnp.npy_intp one = 1
+    cdef cnp.ndarray kl = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
+    cdef cnp.ndarray ent = cnp.PyArray_EMPTY(
+        1, &rows if need_entropy else &one, cnp.NPY_FLOAT64, 0)
+    cdef double* e = <double*>cnp.PyArray_DATA(ent)
+    cdef double* o = <double*>cnp.PyArray_DATA(kl)
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = cnp.PyArray_DATA(q)
     cdef int flags = 0
+    if _type_code(q) != code:
+        raise TypeError("p and q must have the same dtype")
     with nogil:
-        for i in range(pl.shape0):
-            for j in range(pl.shape1):
-                prow = pbase + i * pl.stride0 + j * pl.stride1
-                qrow = qbase + i * ql.stride0 + j * ql.stride1
-                flags |= k.divergence_slice(
-                    <const weight_t*>prow, pl.stride,
-                    <const weight_t*>qrow, ql.stride, pl.n,
-                    omit_nan, need_entropy,
-                    &ent[i, j] if need_entropy else &ent[0, 0], &kl[i, j])
-    return (ent.base if need_entropy else None), kl.base, flags
+        if code == 0:
+            flags = _divergence_rows(<const double*>a, ps, <const double*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 1:
+            flags = _divergence_rows(<const float*>a, ps, <const float*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 2:
+            flags = _divergence_rows(<const int8_t*>a, ps, <const int8_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 3:
+            flags = _divergence_rows(<const int16_t*>a, ps, <const int16_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 4:
+            flags = _divergence_rows(<const int32_t*>a, ps, <const int32_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 5:
+            flags = _divergence_rows(<const int64_t*>a, ps, <const int64_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 6:
+            flags = _divergence_rows(<const uint8_t*>a, ps, <const uint8_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 7:
+            flags = _divergence_rows(<const uint16_t*>a, ps, <const uint16_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        elif code == 8:
+            flags = _divergence_rows(<const uint32_t*>a, ps, <const uint32_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        else:
+            flags = _divergence_rows(<const uint64_t*>a, ps, <const uint64_t*>b,
+                                     qs, omit_nan, need_entropy, nthreads, e, o)
+    return (ent if need_entropy else None), kl, flags

@@ -331,6 +331,64 @@ cdef inline void fast_pair_sums(const weight_t* p, const weight_t* q,
         he_pair_sums_u64(p, q, n, need_entropy, out)
 
 
+cdef inline void combine_entropy_sums(const he_entropy_sums* parts,
+                                     Py_ssize_t count,
+                                     he_entropy_sums* out) noexcept nogil:
+    """Sums of consecutive chunks of one slice -> the sums of the slice."""
+    cdef CompensatedSum total, plogp
+    cdef Py_ssize_t c
+    csum_init(&total)
+    csum_init(&plogp)
+    out.plogp_abs = 0.0
+    out.bad = 0.0
+    for c in range(count):
+        csum_add_exact(&total, parts[c].total_hi)
+        total.lo += parts[c].total_lo
+        csum_add(&plogp, parts[c].plogp)
+        out.plogp_abs += parts[c].plogp_abs
+        out.bad += parts[c].bad
+    csum_normalise(&total)
+    out.total_hi = total.hi
+    out.total_lo = total.lo
+    out.plogp = csum_value(&plogp)
+
+
+cdef inline void combine_pair_sums(const he_pair_sums* parts, Py_ssize_t count,
+                                  he_pair_sums* out) noexcept nogil:
+    """Sums of consecutive chunks of one pair of slices -> those of the pair."""
+    cdef CompensatedSum p_total, q_total, plogp, plogpq
+    cdef Py_ssize_t c
+    csum_init(&p_total)
+    csum_init(&q_total)
+    csum_init(&plogp)
+    csum_init(&plogpq)
+    out.plogp_abs = 0.0
+    out.plogpq_abs = 0.0
+    out.bad = 0.0
+    out.unbounded = 0.0
+    out.ratio_exact = 1
+    for c in range(count):
+        csum_add_exact(&p_total, parts[c].p_hi)
+        p_total.lo += parts[c].p_lo
+        csum_add_exact(&q_total, parts[c].q_hi)
+        q_total.lo += parts[c].q_lo
+        csum_add(&plogp, parts[c].plogp)
+        csum_add(&plogpq, parts[c].plogpq)
+        out.plogp_abs += parts[c].plogp_abs
+        out.plogpq_abs += parts[c].plogpq_abs
+        out.bad += parts[c].bad
+        out.unbounded += parts[c].unbounded
+        out.ratio_exact = out.ratio_exact and parts[c].ratio_exact
+    csum_normalise(&p_total)
+    csum_normalise(&q_total)
+    out.p_hi = p_total.hi
+    out.p_lo = p_total.lo
+    out.q_hi = q_total.hi
+    out.q_lo = q_total.lo
+    out.plogp = csum_value(&plogp)
+    out.plogpq = csum_value(&plogpq)
+
+
 # ---------------------------------------------------------------------------
 # Entropy of one slice
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the data itself is checked by the kernels, which report flags that
 import math
 import numbers
 import operator
+import os
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -15,6 +16,35 @@ from numpy.lib.array_utils import normalize_axis_index
 from histentropy import _dense
 
 NAN_POLICIES = ("propagate", "raise", "omit")
+
+# Inputs of at least this many elements are split across threads by default.
+PARALLEL_MIN_SIZE = 1 << 16
+
+
+def _available_cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+CORES = _available_cores()
+
+
+def threads_for(workers, size):
+    """Threads to use for an input of `size` elements (`workers` checked)."""
+    if workers is None:
+        return CORES if size >= PARALLEL_MIN_SIZE else 1
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
+        raise TypeError(f"workers must be None or an integer; got {workers!r}")
+    workers = int(workers)
+    if workers == -1:
+        return CORES
+    if workers < 1:
+        raise ValueError(
+            f"workers must be None, -1 or a positive integer; got {workers}"
+        )
+    return min(workers, CORES)
 
 
 def check_nan_policy(nan_policy):
@@ -82,16 +112,15 @@ def common_dtype(p, q):
     return p.astype(dtype, copy=False), q.astype(dtype, copy=False)
 
 
-def _as_slices(a):
-    """(..., n) -> a (outer0, outer1, n) view (a copy only above 3-D)."""
-    shape = a.shape
-    if a.ndim == 1:
-        return a.reshape(1, 1, shape[0])
-    if a.ndim == 2:
-        return a.reshape(1, *shape)
-    if a.ndim == 3:
-        return a
-    return a.reshape(-1, shape[-2], shape[-1])
+def _as_slices(a, axis):
+    """`a` with `axis` moved last, as a 1-3-D view (a copy only above 3-D)."""
+    if axis != a.ndim - 1:
+        order = list(range(a.ndim))
+        order.append(order.pop(axis))
+        a = a.transpose(order)
+    if a.ndim > 3:
+        a = a.reshape(-1, a.shape[-2], a.shape[-1])
+    return a
 
 
 def _axis_index(axis, ndim):
@@ -115,10 +144,9 @@ def prepare_one(p, axis):
     """Validate p and axis; return (p slices, shape, normalised axis)."""
     p = as_weights(p, "p")
     if axis is None:
-        flat = p.ravel(order="K")  # entropy does not depend on bin order
-        return _as_slices(flat), p.shape, None
+        return p.ravel(order="K"), p.shape, None  # bin order does not matter
     axis = _axis_index(axis, p.ndim)
-    return _as_slices(np.moveaxis(p, axis, -1)), p.shape, axis
+    return _as_slices(p, axis), p.shape, axis
 
 
 def prepare_pair(p, q, axis):
@@ -138,8 +166,7 @@ def prepare_pair(p, q, axis):
             q = np.broadcast_to(q, shape)
         # One order for both, so that bins stay paired.
         order = "F" if p.flags.f_contiguous and q.flags.f_contiguous else "C"
-        return (_as_slices(p.ravel(order=order)), _as_slices(q.ravel(order=order)),
-                shape, None)
+        return p.ravel(order=order), q.ravel(order=order), shape, None
     ndim = len(shape)
     axis = _axis_index(axis, ndim)
     p_len = _length_along(p.shape, axis, ndim)
@@ -149,9 +176,11 @@ def prepare_pair(p, q, axis):
             f"p and q must have the same length along axis {axis} (bins are not "
             f"broadcast); got {p_len} and {q_len} for shapes {p.shape} and {q.shape}"
         )
-    p = np.moveaxis(np.broadcast_to(p, shape), axis, -1)
-    q = np.moveaxis(np.broadcast_to(q, shape), axis, -1)
-    return _as_slices(p), _as_slices(q), shape, axis
+    if p.shape != shape:
+        p = np.broadcast_to(p, shape)
+    if q.shape != shape:
+        q = np.broadcast_to(q, shape)
+    return _as_slices(p, axis), _as_slices(q, axis), shape, axis
 
 
 def _length_along(shape, axis, ndim):
@@ -160,11 +189,13 @@ def _length_along(shape, axis, ndim):
 
 
 def finish(out, shape, axis, keepdims, log_base):
-    """Reshape a kernel result, convert units, return a scalar for 0-d."""
-    out = out.reshape(_result_shape(shape, axis, keepdims))
+    """Shape a flat kernel result, convert units; a scalar for one histogram."""
+    result_shape = _result_shape(shape, axis, keepdims)
     if log_base != 1.0:
         out /= log_base
-    return out[()] if out.ndim == 0 else out
+    if not result_shape:
+        return out[0]
+    return out.reshape(result_shape)
 
 
 def raise_for_flags(flags, nan_policy, pair):
