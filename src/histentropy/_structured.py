@@ -48,7 +48,8 @@ def _is_series(obj):
 
 
 def _is_labelled(obj):
-    return isinstance(obj, Mapping) or _is_series(obj)
+    # dok matrices are dicts too, but they are sparse matrices first.
+    return (isinstance(obj, Mapping) or _is_series(obj)) and not _is_sparse(obj)
 
 
 def is_structured(obj):
