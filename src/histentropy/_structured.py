@@ -86,7 +86,7 @@ def _label_values(obj, name):
     labels = list(obj.keys())
     values = list(obj.values())
     for v in values:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        if not isinstance(v, (numbers.Real, np.bool_)):
             raise TypeError(
                 f"{name} must map labels to real weights; got a value of type "
                 f"{type(v).__name__} ({v!r})"
