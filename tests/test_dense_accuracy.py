@@ -13,6 +13,9 @@ The `exact` fixture (tests/conftest.py) computes the references with mpmath
 at 60 digits; it never calls histentropy.
 """
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -379,3 +382,95 @@ def test_error_does_not_grow_with_n(exact):
         ref = exact.entropy(P_VALUES, [n // 6] * 6)
         errors.append(exact.error(histentropy.entropy(p), ref))
     assert max(errors) <= 1e-14, errors
+
+
+# ---------------------------------------------------------------------------
+# Every instruction-set path of the vectorised first read
+# ---------------------------------------------------------------------------
+
+_CHILD = """
+import sys
+import numpy as np
+import histentropy
+from histentropy import _dense
+
+data = np.load(sys.argv[1])
+out = {"path": np.array(_dense.cpu_path())}
+for key in data.files:
+    if not key.startswith("p_"):
+        continue
+    name = key[2:]
+    p, q = data["p_" + name], data["q_" + name]
+    out["H_p_" + name] = histentropy.entropy(p)
+    out["H_q_" + name] = histentropy.entropy(q)
+    out["KL_pq_" + name] = histentropy.kl_divergence(p, q)
+    out["KL_qp_" + name] = histentropy.kl_divergence(q, p)
+    dec = histentropy.decompose(p, q)
+    out["X_pq_" + name] = dec.cross_entropy
+    out["DH_pq_" + name] = dec.entropy
+    out["DKL_pq_" + name] = dec.kl_divergence
+np.savez(sys.argv[2], **out)
+"""
+
+
+def _path_cases():
+    cases = {c.id: c.values for c in CASES}
+    rng = np.random.default_rng(99)
+    cases["float32-near-identical"] = _float32_near_identical(rng, 5000)
+    n = 6 * 10**5
+    cases["long-tiled"] = (_long(P_VALUES, n, "tiled"), _long(Q_VALUES, n, "tiled"))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def path_references(exact):
+    refs = {}
+    mult = [10**5] * 6
+    for name, (p, q) in _path_cases().items():
+        if name == "long-tiled":
+            refs[name] = dict(
+                H_p=exact.entropy(P_VALUES, mult), H_q=exact.entropy(Q_VALUES, mult),
+                KL_pq=exact.kl_divergence(P_VALUES, Q_VALUES, mult),
+                KL_qp=exact.kl_divergence(Q_VALUES, P_VALUES, mult),
+                X_pq=exact.cross_entropy(P_VALUES, Q_VALUES, mult))
+        else:
+            refs[name] = dict(
+                H_p=exact.entropy(p), H_q=exact.entropy(q),
+                KL_pq=exact.kl_divergence(p, q), KL_qp=exact.kl_divergence(q, p),
+                X_pq=exact.cross_entropy(p, q))
+        refs[name]["DH_pq"] = refs[name]["H_p"]
+        refs[name]["DKL_pq"] = refs[name]["KL_pq"]
+    return refs
+
+
+@pytest.mark.parametrize("cpu", ["generic", "sse4.2", "avx2", "avx512"])
+def test_every_cpu_path_keeps_the_contract(exact, path_references, tmp_path, cpu):
+    """HISTENTROPY_CPU selects the instruction-set path (read on first use,
+    hence a child process per path); each must meet the accuracy contract."""
+    from histentropy import _dense
+    if not hasattr(_dense, "cpu_path"):
+        pytest.skip("no run-time CPU dispatch in this build")
+    inputs = tmp_path / "in.npz"
+    outputs = tmp_path / "out.npz"
+    arrays = {}
+    for name, (p, q) in _path_cases().items():
+        arrays["p_" + name] = np.asarray(p)
+        arrays["q_" + name] = np.asarray(q)
+    np.savez(inputs, **arrays)
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    env = dict(os.environ, HISTENTROPY_CPU=cpu)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    proc = subprocess.run([sys.executable, str(script), str(inputs), str(outputs)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = np.load(outputs)
+    if str(got["path"]) != cpu:
+        pytest.skip(f"this CPU has no {cpu} path (fell back to {got['path']})")
+    for name, refs in path_references.items():
+        for measure, ref in refs.items():
+            exact.assert_close(got[f"{measure}_{name}"][()], ref,
+                               what=f"{cpu}: {measure} of {name}")
+    exact.assert_rel(got["KL_pq_float32-near-identical"][()],
+                     path_references["float32-near-identical"]["KL_pq"], 1e-9,
+                     what=f"{cpu}: float32 KL")
