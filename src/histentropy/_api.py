@@ -17,6 +17,8 @@ from histentropy._validation import (
     prepare_pair,
     raise_for_flags,
     threads_for,
+    CORES,
+    PARALLEL_MIN_SIZE,
 )
 
 _COMMON_PARAMETERS = """\
@@ -52,6 +54,12 @@ class Decomposition(NamedTuple):
 
 def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
             workers=None):
+    if (axis == -1 and base is None and workers is None and not keepdims
+            and nan_policy == "propagate"):
+        # Fast lane for one plain 1-D array: nothing to shape, little overhead.
+        h = _dense.entropy_vector(p, CORES, PARALLEL_MIN_SIZE)
+        if h is not None:
+            return h
     if _structured.is_structured(p):
         return _structured.entropy(p, base=base, axis=axis, keepdims=keepdims,
                                    nan_policy=nan_policy, workers=workers)
@@ -64,6 +72,13 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
 
 
 def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
+    if (axis == -1 and base is None and workers is None and not keepdims
+            and nan_policy == "propagate"):
+        # Fast lane for two plain 1-D arrays: nothing to shape, little overhead.
+        result = _dense.divergence_vector(p, q, need_entropy, CORES,
+                                          PARALLEL_MIN_SIZE)
+        if result is not None:
+            return result
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     p_slices, q_slices, shape, axis = prepare_pair(p, q, axis)

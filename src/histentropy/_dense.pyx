@@ -66,6 +66,14 @@ cdef Slices _slices(cnp.ndarray a):
 
 
 cdef int _type_code(cnp.ndarray a) except -1:
+    cdef int code = _type_code_or_minus_one(a)
+    if code < 0:
+        raise TypeError(f"unsupported dtype {a.dtype}")
+    return code
+
+
+cdef int _type_code_or_minus_one(cnp.ndarray a) noexcept:
+    """Index of the dtype in weight_t order, -1 for others."""
     cdef char kind = a.descr.kind
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a)
     if kind == b"f":
@@ -91,7 +99,7 @@ cdef int _type_code(cnp.ndarray a) except -1:
             return 8
         if size == 8:
             return 9
-    raise TypeError(f"unsupported dtype {a.dtype}")
+    return -1
 
 
 cdef inline const weight_t* _row(const weight_t* base, Slices s,
@@ -298,3 +306,112 @@ def divergence(cnp.ndarray p not None, cnp.ndarray q not None, bint omit_nan,
             flags = _divergence_rows(<const uint64_t*>a, ps, <const uint64_t*>b,
                                      qs, omit_nan, need_entropy, nthreads, e, o)
     return (ent if need_entropy else None), kl, flags
+
+
+# ---------------------------------------------------------------------------
+# the common case, with little per-call overhead: one 1-D float or integer
+# array, default options. Returns None whenever the general path is needed
+# (other layouts or dtypes, or data the kernels flagged), which then redoes
+# the call and raises as documented.
+# ---------------------------------------------------------------------------
+
+cdef object _float64 = np.float64
+
+
+cdef inline bint _plain_vector(object a) noexcept:
+    return (type(a) is cnp.ndarray and cnp.PyArray_NDIM(<cnp.ndarray>a) == 1
+            and cnp.PyArray_ISBEHAVED_RO(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a))
+
+
+def entropy_vector(object p, int nthreads, Py_ssize_t parallel_min_size):
+    if not _plain_vector(p):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>p
+    cdef int code = _type_code_or_minus_one(a)
+    if code < 0:
+        return None
+    cdef Slices s = _slices(a)
+    cdef double h
+    cdef const void* d = cnp.PyArray_DATA(a)
+    cdef int flags = 0
+    if s.n < parallel_min_size:
+        nthreads = 1
+    with nogil:
+        if code == 0:
+            flags = _entropy_rows(<const double*>d, s, False, nthreads, &h)
+        elif code == 1:
+            flags = _entropy_rows(<const float*>d, s, False, nthreads, &h)
+        elif code == 2:
+            flags = _entropy_rows(<const int8_t*>d, s, False, nthreads, &h)
+        elif code == 3:
+            flags = _entropy_rows(<const int16_t*>d, s, False, nthreads, &h)
+        elif code == 4:
+            flags = _entropy_rows(<const int32_t*>d, s, False, nthreads, &h)
+        elif code == 5:
+            flags = _entropy_rows(<const int64_t*>d, s, False, nthreads, &h)
+        elif code == 6:
+            flags = _entropy_rows(<const uint8_t*>d, s, False, nthreads, &h)
+        elif code == 7:
+            flags = _entropy_rows(<const uint16_t*>d, s, False, nthreads, &h)
+        elif code == 8:
+            flags = _entropy_rows(<const uint32_t*>d, s, False, nthreads, &h)
+        else:
+            flags = _entropy_rows(<const uint64_t*>d, s, False, nthreads, &h)
+    if flags:
+        return None
+    return _float64(h)
+
+
+def divergence_vector(object p, object q, bint need_entropy, int nthreads,
+                      Py_ssize_t parallel_min_size):
+    """(entropy, kl) of two 1-D arrays of one dtype and length, or None."""
+    if not (_plain_vector(p) and _plain_vector(q)):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>p, b = <cnp.ndarray>q
+    cdef int code = _type_code_or_minus_one(a)
+    if code < 0 or _type_code_or_minus_one(b) != code:
+        return None
+    cdef Slices ps = _slices(a), qs = _slices(b)
+    if ps.n != qs.n:
+        return None
+    cdef double e = 0.0, o
+    cdef const void* x = cnp.PyArray_DATA(a)
+    cdef const void* y = cnp.PyArray_DATA(b)
+    cdef int flags = 0
+    if ps.n < parallel_min_size:
+        nthreads = 1
+    with nogil:
+        if code == 0:
+            flags = _divergence_rows(<const double*>x, ps, <const double*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 1:
+            flags = _divergence_rows(<const float*>x, ps, <const float*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 2:
+            flags = _divergence_rows(<const int8_t*>x, ps, <const int8_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 3:
+            flags = _divergence_rows(<const int16_t*>x, ps, <const int16_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 4:
+            flags = _divergence_rows(<const int32_t*>x, ps, <const int32_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 5:
+            flags = _divergence_rows(<const int64_t*>x, ps, <const int64_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 6:
+            flags = _divergence_rows(<const uint8_t*>x, ps, <const uint8_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 7:
+            flags = _divergence_rows(<const uint16_t*>x, ps, <const uint16_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        elif code == 8:
+            flags = _divergence_rows(<const uint32_t*>x, ps, <const uint32_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+        else:
+            flags = _divergence_rows(<const uint64_t*>x, ps, <const uint64_t*>y,
+                                     qs, False, need_entropy, nthreads, &e, &o)
+    if flags:
+        return None
+    return _float64(e), _float64(o)

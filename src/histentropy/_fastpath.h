@@ -58,7 +58,7 @@ typedef struct {
     double total_hi, total_lo;   /* sum of weights, hi + lo exactly */
     double plogp;                /* sum w log w */
     double plogp_abs;            /* sum |w log w| */
-    double bad;                  /* weights outside [0, inf), NaN included */
+    double bad;                  /* 1: the general kernel must take over */
 } he_entropy_sums;
 
 typedef struct {
@@ -90,18 +90,25 @@ static HE_ALWAYS_INLINE void he_two_sum_acc(double *hi, double *lo, double x)
     *hi = t;
 }
 
+/* Added to a weight before its log so that 0 log 0 comes out as 0 * log(tiny)
+ * = 0 without a select: it leaves every weight >= 2**-1021 unchanged, and the
+ * totals of the slices this path accepts make smaller weights negligible. */
+#define HE_TINY 0x1p-1074
+
+/* The loop bodies are free of data-dependent branches and of fmin/fmax (with
+ * their NaN rules GCC 12 does not vectorise these loops). Bad weights are
+ * detected arithmetically: |w| - w is 0 for w in [0, inf) (and -0), positive
+ * for a negative w, NaN for a NaN or +inf, +inf for -inf. */
 static HE_ALWAYS_INLINE void he_entropy_element(
         double w, double *t_hi, double *t_lo, double *a_sum, double *a_neg,
         double *bad)
 {
-    int ok = (w >= 0.0) & (w < HUGE_VAL);
-    double x = ok ? w : 0.0;
     double term;
-    *bad += ok ? 0.0 : 1.0;
-    he_two_sum_acc(t_hi, t_lo, x);
-    term = x > 0.0 ? x * he_log(x) : 0.0;
+    *bad += fabs(w) - w;
+    he_two_sum_acc(t_hi, t_lo, w);
+    term = w * he_log(w + HE_TINY);
     *a_sum += term;
-    *a_neg += term < 0.0 ? term : 0.0;
+    *a_neg += term - fabs(term);   /* twice the negative part */
 }
 
 static void he_finish_entropy(const double *t_hi, const double *t_lo,
@@ -119,8 +126,8 @@ static void he_finish_entropy(const double *t_hi, const double *t_lo,
     out->total_hi = hi + lo;
     out->total_lo = lo - (out->total_hi - hi);
     out->plogp = plogp->hi + plogp->lo;
-    out->plogp_abs = out->plogp - 2.0 * neg;
-    out->bad = nbad;
+    out->plogp_abs = out->plogp - neg;
+    out->bad = (nbad != 0.0) ? 1.0 : 0.0;
 }
 
 static void he_finish_pair(const double *pt_hi, const double *pt_lo,
@@ -148,11 +155,13 @@ static void he_finish_pair(const double *pt_hi, const double *pt_lo,
     out->q_hi = qhi + qlo;
     out->q_lo = qlo - (out->q_hi - qhi);
     out->plogp = plogp->hi + plogp->lo;
-    out->plogp_abs = out->plogp - 2.0 * aneg;
+    out->plogp_abs = out->plogp - aneg;
     out->plogpq = plogpq->hi + plogpq->lo;
-    out->plogpq_abs = out->plogpq - 2.0 * bneg;
-    out->bad = nbad;
+    out->plogpq_abs = out->plogpq - bneg;
     out->unbounded = nunb;
+    /* A ratio p/q that overflowed (q > 0) leaves a non-finite sum: the
+     * general kernel takes the difference of logs there. */
+    out->bad = (nbad != 0.0 || (nunb == 0.0 && !isfinite(out->plogpq))) ? 1.0 : 0.0;
     out->ratio_exact = ratio_exact;
 }
 

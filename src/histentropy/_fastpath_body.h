@@ -29,35 +29,31 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
         double *a_sum, double *a_neg, double *b_sum, double *b_neg,
         double *bad, double *unbounded)
 {
-    int ok = (a >= 0.0) & (a < HUGE_VAL) & (b >= 0.0) & (b < HUGE_VAL);
-    double x = ok ? a : 0.0, y = ok ? b : 0.0;
     double r, term;
-    int live, normal;
-    he_two_sum_acc(pt_hi, pt_lo, x);
-    he_two_sum_acc(qt_hi, qt_lo, y);
+    *bad += (fabs(a) - a) + (fabs(b) - b);   /* see he_entropy_element */
+    he_two_sum_acc(pt_hi, pt_lo, a);
+    he_two_sum_acc(qt_hi, qt_lo, b);
     if (need_entropy) {
-        term = x > 0.0 ? x * he_log(x) : 0.0;
+        term = a * he_log(a + HE_TINY);
         *a_sum += term;
-        *a_neg += term < 0.0 ? term : 0.0;
+        *a_neg += term - fabs(term);
     }
-    /* x log(x/y) through the log of the ratio (one log, as scipy's rel_entr);
-     * a ratio outside the normal range goes to the general kernel, which
-     * takes the difference of logs instead. With an FMA the rounding of
-     * r = x/y is undone: log(x/y) = log r + rem/x with rem = x - r*y exact,
-     * so x log(x/y) = x log r + rem. */
-    y = y > 0.0 ? y : 1.0;
-    r = x / y;
-    live = (x > 0.0) & (b > 0.0) & ok;
-    normal = (r >= DBL_MIN) & (r < HUGE_VAL);
-    *unbounded += ((x > 0.0) & (b == 0.0)) ? 1.0 : 0.0;
-    *bad += (ok ? 0.0 : 1.0) + ((live & !normal) ? 1.0 : 0.0);
-    term = x * he_log((live & normal) ? r : 1.0);
+    /* a log(a/b) through the log of the ratio (one log, as scipy's rel_entr).
+     * HE_TINY makes 0/0 a ratio of 1 and 0 * log(0/b) a product with a finite
+     * log; a > 0 with b = 0 is counted as unbounded (KL = +inf). A ratio
+     * below the normal range for a > 0 is counted as bad: the general kernel
+     * takes the difference of logs there. With an FMA the rounding of r is
+     * undone: log(a/b) = log r + rem/a with rem = a - r*b exact, so
+     * a log(a/b) = a log r + rem. */
+    r = (a + HE_TINY) / (b + HE_TINY);
+    *unbounded += (b == 0.0) ? a : 0.0;
+    *bad += (r < DBL_MIN) ? a : 0.0;
+    term = a * he_log(r + HE_TINY);
 #if HE_RATIO_EXACT
-    term += fma(-r, y, x);
+    term += fma(-r, b, a);
 #endif
-    term = (live & normal) ? term : 0.0;
     *b_sum += term;
-    *b_neg += term < 0.0 ? term : 0.0;
+    *b_neg += term - fabs(term);
 }
 
 #define HE_SUMS_ENTROPY(T, tname)                                              \
