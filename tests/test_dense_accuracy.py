@@ -474,3 +474,63 @@ def test_every_cpu_path_keeps_the_contract(exact, path_references, tmp_path, cpu
     exact.assert_rel(got["KL_pq_float32-near-identical"][()],
                      path_references["float32-near-identical"]["KL_pq"], 1e-9,
                      what=f"{cpu}: float32 KL")
+
+
+# ---------------------------------------------------------------------------
+# Hard cases in long slices (parallel chunked sums, vectorised first read)
+# ---------------------------------------------------------------------------
+
+def _long_hard_cases():
+    m = 10**5  # repetitions: 2-4 values x 1e5 > the 2**16 parallel threshold
+    return [
+        pytest.param(np.array([1.5e308, 1e308, 1.7e308]), np.array([1e308, 1.7e308, 1.0]),
+                     m, id="huge-overflowing"),
+        pytest.param(np.array([1.0, 1e-12 / m]), np.array([1.0, 3e-12 / m]), None,
+                     id="near-deterministic"),
+        pytest.param(np.array([TINY, 2 * TINY, 5 * TINY]), np.array([3 * TINY, TINY, TINY]),
+                     m, id="subnormal"),
+        pytest.param(np.array([1e200, 1e-200, 3.0]), np.array([1e-200, 1e200, 3.0]), m,
+                     id="mixed-scales"),
+        pytest.param(np.array([0.1, 0.7, 1 / 3]), np.array([0.1, 0.7, 1 / 3]) * (1 + 1e-9),
+                     m, id="near-identical"),
+        pytest.param(np.array([2**45, 3, 2**40 + 1], dtype=np.int64),
+                     np.array([2**45 + 7, 1, 2**40], dtype=np.int64), m, id="counts"),
+        pytest.param(np.array([3, 1, 7, 0], dtype=np.uint8),
+                     np.array([1, 1, 1, 1], dtype=np.uint8), m, id="uint8"),
+        pytest.param(np.array([0.3, 1.7, 2.5e-8], dtype=np.float32),
+                     np.array([0.3, 1.7, 2.5e-8], dtype=np.float32) * np.float32(1.5),
+                     m, id="float32"),
+        pytest.param(np.array([1.0, 3.0, 0.5]), np.array([1.0, 0.0, 2.0]), m,
+                     id="unsupported-bin"),
+    ]
+
+
+@pytest.mark.parametrize("layout", ["tiled", "runs", "strided"])
+@pytest.mark.parametrize("p_vals, q_vals, reps", _long_hard_cases())
+def test_long_hard_cases(exact, p_vals, q_vals, reps, layout):
+    if reps is None:  # near-deterministic: one big bin, many tiny ones
+        reps_p = [1, 3 * 10**5]
+        p = np.repeat(p_vals, reps_p)
+        q = np.repeat(q_vals, reps_p)
+        mult = reps_p
+    else:
+        mult = [reps] * len(p_vals)
+        if layout == "tiled":
+            p, q = np.tile(p_vals, reps), np.tile(q_vals, reps)
+        else:
+            p, q = np.repeat(p_vals, reps), np.repeat(q_vals, reps)
+    if layout == "strided":
+        p = np.repeat(p, 2)[::2]
+        q = np.repeat(q, 2)[::2]
+        assert not p.flags.contiguous
+    exact.assert_close(histentropy.entropy(p), exact.entropy(p_vals, mult), what="H(p)")
+    exact.assert_close(histentropy.entropy(q), exact.entropy(q_vals, mult), what="H(q)")
+    kl_ref = exact.kl_divergence(p_vals, q_vals, mult)
+    exact.assert_close(histentropy.kl_divergence(p, q), kl_ref, what="KL")
+    dec = histentropy.decompose(p, q)
+    exact.assert_close(dec.kl_divergence, kl_ref, what="decompose KL")
+    exact.assert_close(dec.entropy, exact.entropy(p_vals, mult), what="decompose H")
+    exact.assert_close(dec.cross_entropy, exact.cross_entropy(p_vals, q_vals, mult),
+                       what="decompose cross")
+    exact.assert_close(histentropy.kl_divergence(q, p),
+                       exact.kl_divergence(q_vals, p_vals, mult), what="KL(q||p)")

@@ -672,3 +672,82 @@ def test_thread_safety_errors_do_not_leak_between_threads():
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         for r in pool.map(run, range(40)):
             assert r is None or r == expected
+
+
+# ---------------------------------------------------------------------------
+# Long slices (parallel chunked first read): the same errors and special values
+# ---------------------------------------------------------------------------
+
+LONG = 3 * 10**5 + 17  # above the parallel threshold, not a multiple of chunks
+
+
+@pytest.mark.parametrize("where", [0, LONG // 2, LONG - 1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_long_negative_anywhere(dtype, where):
+    p = np.ones(LONG, dtype=dtype)
+    p[where] = -1
+    with pytest.raises(ValueError, match="negative"):
+        histentropy.entropy(p)
+    with pytest.raises(ValueError, match=r"\bp\b"):
+        histentropy.kl_divergence(p, np.ones(LONG, dtype=dtype))
+    with pytest.raises(ValueError, match=r"\bq\b"):
+        histentropy.decompose(np.ones(LONG, dtype=dtype), p)
+
+
+@pytest.mark.parametrize("where", [0, LONG - 1])
+def test_long_infinite(where):
+    p = np.ones(LONG)
+    p[where] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        histentropy.entropy(p)
+    with pytest.raises(ValueError, match="finite"):
+        histentropy.cross_entropy(np.ones(LONG), p)
+
+
+def test_long_nan_policies():
+    p = np.arange(LONG, dtype=np.float64) % 7
+    q = np.arange(LONG, dtype=np.float64) % 5 + 1.0
+    p[LONG - 3] = np.nan
+    q[11] = np.nan
+    assert np.isnan(histentropy.entropy(p))
+    assert np.isnan(histentropy.kl_divergence(p, q))
+    with pytest.raises(ValueError, match="NaN"):
+        histentropy.entropy(p, nan_policy="raise")
+    with pytest.raises(ValueError, match="NaN"):
+        histentropy.decompose(p, q, nan_policy="raise")
+    keep = ~np.isnan(p)
+    assert histentropy.entropy(p, nan_policy="omit") == pytest.approx(
+        scipy.stats.entropy(p[keep]), rel=1e-13)
+    keep &= ~np.isnan(q)
+    dec = histentropy.decompose(p, q, nan_policy="omit")
+    assert dec.kl_divergence == pytest.approx(scipy.stats.entropy(p[keep], q[keep]),
+                                              rel=1e-12)
+    assert dec.entropy == pytest.approx(scipy.stats.entropy(p[keep]), rel=1e-13)
+
+
+def test_long_special_values():
+    z = np.zeros(LONG)
+    assert np.isnan(histentropy.entropy(z))
+    assert np.isnan(histentropy.kl_divergence(z, np.ones(LONG)))
+    assert np.isnan(histentropy.kl_divergence(np.ones(LONG), z))
+    p = np.ones(LONG)
+    q = np.ones(LONG)
+    q[LONG - 1] = 0.0
+    assert histentropy.kl_divergence(p, q) == math.inf
+    assert histentropy.cross_entropy(p, q) == math.inf
+    assert histentropy.kl_divergence(q, p) == pytest.approx(
+        math.log(LONG / (LONG - 1)), rel=1e-12)
+    assert histentropy.kl_divergence(p, p) == 0.0
+    one = np.zeros(LONG, dtype=np.uint8)
+    one[LONG // 3] = 200
+    assert histentropy.entropy(one) == 0.0
+
+
+def test_long_inputs_not_modified():
+    p = np.arange(LONG, dtype=np.float32) % 13
+    p[5] = np.nan
+    q = np.ones(LONG, dtype=np.float32)
+    before = p.tobytes(), q.tobytes()
+    histentropy.decompose(p, q, nan_policy="omit")
+    histentropy.entropy(p, nan_policy="omit")
+    assert (p.tobytes(), q.tobytes()) == before
