@@ -1,0 +1,1214 @@
+# Streaming histograms: O(1) updates and queries over running sums.
+#
+# Layers, as in the rest of histentropy:
+# 1. `noexcept nogil` kernels over a plain C struct (`State`): apply a batch
+#    of events, settle the running sums, recompute them exactly, rescale.
+#    They never validate or raise.
+# 2. The driver methods of `StreamingHistogram` validate a whole batch with
+#    the GIL released *before* touching the state, then apply it.
+# 3. The Python-visible methods check arguments and raise the documented
+#    errors.
+#
+# Running sums (over the stored counts s_b; see "Decay" for the scale)
+# -------------------------------------------------------------------------
+#     S = sum s,   A = sum s log s,   C = sum s log y    (y = r / sum r)
+#     H(P)    = log S - A / S
+#     H(P, Q) = -C / S                      (+inf if s_b > 0 where r_b = 0)
+#     KL      = H(P, Q) - H(P)
+# An event changes one bin from a to c = a + w; the sums change by
+#     dS = c - a,
+#     dA = c log c - a log a = (c - a) log c + a log1p((c - a) / a),
+# (both terms have the sign of c - a for counts >= 1: no cancellation), and
+# dC = (c - a) log y_b. Sums are compensated (Neumaier, _kernels.pxd).
+#
+# A batch is applied in one of two ways: a large batch (as many events as
+# about 1/8 of the bins) simply adds into the counts and then recomputes the
+# sums exactly from the counts with the vectorised kernel of the batch
+# functions (O(n_bins), no drift at all); a small batch records the old value
+# of each bin it touches and settles the sums per touched bin (two logs per
+# touched bin). Either way the cost is O(1) amortised per event.
+#
+# Accuracy control: every query computes its result from the sums together
+# with a bound on its rounding error (the magnitude of the terms that cancel,
+# plus the accumulated magnitude of the increments since the last exact
+# recomputation). When the bound exceeds TOL times the result, the sums are
+# recomputed exactly from the counts; when even fresh sums cancel too much
+# (near-deterministic histograms, KL of counts very close to the reference)
+# the query is answered by the accurate two-read kernel of the batch
+# functions on the counts -- O(n_bins), and cached until the state changes.
+# So every query is within ~TOL relative of the batch function on `counts`,
+# whatever the length of the stream.
+#
+# Window: a ring buffer of the last W events (bin, weight); the event that
+# falls out is subtracted. Counts are kept as double-double (hi + lo) so that
+# adding and subtracting float weights does not leave residue, and each bin
+# counts its events in the window so that it returns to exactly 0.
+#
+# Decay: counts are stored as s = c * g with a global scale g = exp(E0 + k
+# lam), lam = -log1p(-d), k = events since the last rescale. An event adds
+# w * g to one bin: every other count is implicitly multiplied by (1 - d).
+# g is re-anchored with exp() every 64 events (so its error is bounded,
+# whatever the stream length) and the state is rescaled by an exact power
+# of two whenever g passes 2**32. All formulas above are scale-invariant.
+cimport numpy as cnp
+from cpython.pythread cimport (
+    PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
+)
+from libc.math cimport log, log1p, exp, fabs, ldexp, frexp, isinf, INFINITY, NAN
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memset
+
+from histentropy cimport _kernels as k
+
+import math
+import numbers
+import operator
+
+import numpy as np
+
+cnp.import_array()
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+cdef enum:
+    # Batches with at least n_bins / RECOMPUTE_FRACTION bin changes are
+    # settled by an exact recomputation rather than per touched bin.
+    RECOMPUTE_FRACTION = 8
+    # g is recomputed with exp() every RENEW events (error bounded by RENEW ulp).
+    RENEW = 64
+    FORMAT_VERSION = 1
+
+# Accept a result from the running sums when the bound on its error is at
+# most TOL times the result (the contract is 1e-10 relative).
+cdef double TOL = 2e-11
+# Per-unit rounding of the terms in the error bounds (a few ulp of 1).
+cdef double EPS = 2.0 ** -51
+# Rescale the decay state when the scale g passes this.
+cdef double G_MAX = 2.0 ** 32
+# Totals above this are refused (keeps s log s and decay's s*g finite).
+cdef double MAX_TOTAL = 2.0 ** 900
+cdef double LN2 = 0.6931471805599453
+cdef double INV_E = 0.36787944117144233
+
+
+ctypedef struct State:
+    Py_ssize_t n
+    double* s              # stored counts (counts * g under decay)
+    # window (W > 0)
+    Py_ssize_t W
+    double* lo             # low parts of the counts
+    int64_t* cnt           # events of each bin in the window
+    int64_t* ring_b
+    double* ring_w
+    Py_ssize_t pos         # next slot of the ring
+    Py_ssize_t fill        # events in the ring
+    # reference (NULL without one)
+    const double* ref
+    const double* logy     # log(r_b / sum r); 0 where r_b = 0
+    # decay
+    bint decay
+    double lam             # -log1p(-d)
+    double step            # exp(lam) = 1 / (1 - d)
+    double E0              # g = exp(E0 + k * lam)
+    int64_t k
+    double g
+    # running sums
+    k.CompensatedSum S, A, C, neg
+    double c_abs           # sum s |log y|
+    double drift_a         # sum of |increments| of A since the last recompute
+    double drift_c
+    int64_t unbounded      # bins with s > 0 and r = 0
+    int64_t events
+    int64_t version
+    # per-batch bookkeeping of touched bins
+    bint marking
+    uint8_t* touched
+    double* old
+    Py_ssize_t* marks
+    Py_ssize_t nmarks
+
+
+# ---------------------------------------------------------------------------
+# Layer 1: kernels
+# ---------------------------------------------------------------------------
+
+cdef inline void touch(State* st, Py_ssize_t b) noexcept nogil:
+    if not st.touched[b]:
+        st.touched[b] = 1
+        st.old[b] = st.s[b]
+        st.marks[st.nmarks] = b
+        st.nmarks += 1
+
+
+cdef inline double x_log_x(double x) noexcept nogil:
+    return x * log(x) if x > 0.0 else 0.0
+
+
+cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil:
+    """Move the running sums from count a to count c in bin b."""
+    cdef double d = c - a, lc, la, t1, t2, e
+    # Knuth's TwoSum: the change of S is carried exactly.
+    cdef double z = d - c
+    e = (c - (d - z)) + (-a - z)
+    k.csum_add_exact(&st.S, d)
+    st.S.lo += e
+    if a == 0.0:
+        t1 = c * log(c)
+        t2 = 0.0
+    elif c == 0.0:
+        t1 = -(a * log(a))
+        t2 = 0.0
+    else:
+        lc = log(c)
+        t1 = d * lc
+        t2 = a * log1p(d / a)
+    k.csum_add(&st.A, t1 + t2)
+    st.drift_a += fabs(t1) + fabs(t2)
+    if a < 1.0 or c < 1.0:  # the negative part of sum s log s (error bounds)
+        la = x_log_x(a) if a < 1.0 else 0.0
+        lc = x_log_x(c) if c < 1.0 else 0.0
+        k.csum_add(&st.neg, lc - la)
+    if st.ref != NULL:
+        if st.ref[b] == 0.0:
+            st.unbounded += (c > 0.0) - (a > 0.0)
+        else:
+            t1 = d * st.logy[b]
+            k.csum_add(&st.C, t1)
+            st.c_abs += d * fabs(st.logy[b])
+            st.drift_c += fabs(t1)
+
+
+cdef void settle_marks(State* st) noexcept nogil:
+    cdef Py_ssize_t j, b
+    cdef double a, c
+    for j in range(st.nmarks):
+        b = st.marks[j]
+        st.touched[b] = 0
+        a = st.old[b]
+        c = st.s[b]
+        if a != c:
+            settle_bin(st, b, a, c)
+    st.nmarks = 0
+
+
+cdef void recompute(State* st) noexcept nogil:
+    """Running sums afresh from the counts (the batch functions' first read)."""
+    cdef k.he_entropy_sums es
+    cdef Py_ssize_t i, start, stop, n = st.n
+    cdef double block, block_abs, c_abs = 0.0, x
+    cdef int64_t unbounded = 0
+    k.he_entropy_sums_f64(st.s, n, &es)
+    st.S.hi = es.total_hi
+    st.S.lo = es.total_lo
+    st.A.hi = es.plogp
+    st.A.lo = 0.0
+    st.neg.hi = 0.5 * (es.plogp - es.plogp_abs)
+    st.neg.lo = 0.0
+    k.csum_init(&st.C)
+    if st.ref != NULL:
+        start = 0
+        while start < n:
+            stop = start + k.BLOCK if start + k.BLOCK < n else n
+            block = 0.0
+            block_abs = 0.0
+            for i in range(start, stop):
+                x = st.s[i] * st.logy[i]
+                block += x
+                block_abs += fabs(x)
+                unbounded += (st.s[i] > 0.0) & (st.ref[i] == 0.0)
+            k.csum_add(&st.C, block)
+            c_abs += block_abs
+            start = stop
+    st.c_abs = c_abs
+    st.unbounded = unbounded
+    st.drift_a = 0.0
+    st.drift_c = 0.0
+
+
+cdef void rescale_decay(State* st) noexcept nogil:
+    """Divide the stored counts by an exact power of two near g (decay only).
+
+    The sums follow exactly where they can: S and C scale; A = sum s log s
+    becomes 2**-e (A - e log 2 S), whose rounding enters the drift bound.
+    """
+    cdef int e
+    cdef Py_ssize_t i, b
+    cdef double f, shift
+    frexp(exp(st.E0 + st.k * st.lam), &e)
+    e -= 1  # g / 2**e in [1, 2)
+    if e <= 0:
+        return
+    f = ldexp(1.0, -e)
+    for i in range(st.n):
+        st.s[i] *= f
+    for i in range(st.nmarks):
+        b = st.marks[i]
+        st.old[b] *= f
+    shift = e * LN2
+    # The sums describe the state before the batch's touched bins settle;
+    # its total is st.S, so A' = f (A - shift S) refers to that same state.
+    k.csum_add(&st.A, -shift * k.csum_value(&st.S))
+    st.drift_a += fabs(shift * k.csum_value(&st.S))
+    st.A.hi *= f
+    st.A.lo *= f
+    st.S.hi *= f
+    st.S.lo *= f
+    st.C.hi *= f
+    st.C.lo *= f
+    st.c_abs *= f
+    st.drift_a *= f
+    st.drift_c *= f
+    # Bins may now fall below 1; a lower bound of sum min(s log s, 0) is enough.
+    st.neg.hi = -st.n * INV_E
+    st.neg.lo = 0.0
+    st.E0 = (st.E0 + st.k * st.lam) - shift
+    st.k = 0
+    st.g = exp(st.E0)
+
+
+cdef inline double current_scale(State* st) noexcept nogil:
+    return exp(st.E0 + st.k * st.lam) if st.decay else 1.0
+
+
+cdef void normalise_decay(State* st) noexcept nogil:
+    """Make the stored counts the counts themselves (g = 1), exactly resummed."""
+    cdef double g = current_scale(st)
+    cdef Py_ssize_t i
+    if g != 1.0:
+        for i in range(st.n):
+            st.s[i] /= g
+    st.E0 = 0.0
+    st.k = 0
+    st.g = 1.0
+    recompute(st)
+
+
+cdef inline void dd_add(double* hi, double* lo, double w) noexcept nogil:
+    """(hi, lo) += w, kept normalised so that hi is the rounded count."""
+    cdef double t = hi[0] + w
+    cdef double z = t - hi[0]
+    cdef double e = (hi[0] - (t - z)) + (w - z)
+    cdef double l = lo[0] + e
+    hi[0] = t + l
+    lo[0] = l - (hi[0] - t)
+
+
+cdef void apply_plain(State* st, const index_t* bp, Py_ssize_t bs,
+                      const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i, b
+    cdef double* s = st.s
+    cdef size_t n = <size_t>st.n
+    if st.marking:
+        for i in range(m):
+            b = bp[i * bs]
+            if <size_t>b < n:  # validated; guards against racing writers only
+                touch(st, b)
+                s[b] += 1.0 if wp == NULL else wp[i * ws]
+    elif wp == NULL:
+        for i in range(m):
+            b = bp[i * bs]
+            if <size_t>b < n:
+                s[b] += 1.0
+    else:
+        for i in range(m):
+            b = bp[i * bs]
+            if <size_t>b < n:
+                s[b] += wp[i * ws]
+
+
+cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
+                       const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i, b, ob
+    cdef double w, ow
+    cdef size_t n = <size_t>st.n
+    for i in range(m):
+        b = bp[i * bs]
+        if <size_t>b >= n:
+            continue
+        w = 1.0 if wp == NULL else wp[i * ws]
+        if st.fill == st.W:
+            ob = st.ring_b[st.pos]
+            ow = st.ring_w[st.pos]
+            if st.marking:
+                touch(st, ob)
+            st.cnt[ob] -= 1
+            if st.cnt[ob] == 0:
+                st.s[ob] = 0.0
+                st.lo[ob] = 0.0
+            else:
+                dd_add(&st.s[ob], &st.lo[ob], -ow)
+                if st.s[ob] < 0.0:  # only beyond double-double's range
+                    st.s[ob] = 0.0
+                    st.lo[ob] = 0.0
+        else:
+            st.fill += 1
+        if st.marking:
+            touch(st, b)
+        st.cnt[b] += 1
+        dd_add(&st.s[b], &st.lo[b], w)
+        st.ring_b[st.pos] = b
+        st.ring_w[st.pos] = w
+        st.pos += 1
+        if st.pos == st.W:
+            st.pos = 0
+
+
+cdef void apply_decay(State* st, const index_t* bp, Py_ssize_t bs,
+                      const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i, b
+    cdef double w
+    cdef size_t n = <size_t>st.n
+    for i in range(m):
+        b = bp[i * bs]
+        if <size_t>b >= n:
+            continue
+        w = 1.0 if wp == NULL else wp[i * ws]
+        if st.k >= 1 and st.g * st.step > G_MAX:
+            rescale_decay(st)
+        st.k += 1
+        if st.k % RENEW == 0:
+            st.g = exp(st.E0 + st.k * st.lam)
+        else:
+            st.g *= st.step
+        if st.marking:
+            touch(st, b)
+        st.s[b] += w * st.g
+
+
+cdef void apply_events(State* st, const index_t* bp, Py_ssize_t bs,
+                       const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t changes = 2 * m if st.W > 0 else m
+    st.marking = changes * RECOMPUTE_FRACTION < st.n
+    st.nmarks = 0
+    if st.W > 0:
+        apply_window(st, bp, bs, wp, ws, m)
+    elif st.decay:
+        apply_decay(st, bp, bs, wp, ws, m)
+    else:
+        apply_plain(st, bp, bs, wp, ws, m)
+    if st.marking:
+        settle_marks(st)
+    else:
+        recompute(st)
+    st.marking = False
+    st.events += m
+    st.version += 1
+
+
+cdef Py_ssize_t first_bad_bin(const index_t* bp, Py_ssize_t bs, Py_ssize_t m,
+                              Py_ssize_t n) noexcept nogil:
+    """Position of the first bin outside [0, n), or -1."""
+    cdef Py_ssize_t i, start = 0, stop
+    cdef uint64_t bad
+    while start < m:  # branch-free blocks, then find the culprit
+        stop = start + 4096 if start + 4096 < m else m
+        bad = 0
+        for i in range(start, stop):
+            bad |= <uint64_t>(<uint64_t>bp[i * bs] >= <uint64_t>n)
+        if bad:
+            for i in range(start, stop):
+                if <uint64_t>bp[i * bs] >= <uint64_t>n:
+                    return i
+        start = stop
+    return -1
+
+
+cdef Py_ssize_t first_bad_weight(const double* wp, Py_ssize_t ws, Py_ssize_t m,
+                                 double* total) noexcept nogil:
+    """Position of the first weight outside [0, inf) (NaN included), or -1."""
+    cdef Py_ssize_t i
+    cdef double w, t = 0.0
+    for i in range(m):
+        w = wp[i * ws]
+        if not (0.0 <= w < INFINITY):
+            return i
+        t += w
+    total[0] = t
+    return -1
+
+
+# Queries: value and whether the running sums give it to within TOL.
+
+cdef inline double total_of(State* st) noexcept nogil:
+    return k.csum_value(&st.S)
+
+
+cdef double entropy_fast(State* st, bint* ok) noexcept nogil:
+    cdef double S = k.csum_value(&st.S), log_s, a, h, err
+    cdef k.CompensatedSum tot = st.S
+    if not S > 0.0:
+        ok[0] = True
+        return NAN
+    log_s = k.csum_log(&tot)
+    a = k.csum_value(&st.A)
+    h = log_s - a / S
+    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
+                                + 2.0 * st.drift_a) / S)
+    ok[0] = err <= TOL * h
+    return h
+
+
+cdef double cross_fast(State* st, bint* ok) noexcept nogil:
+    cdef double S = k.csum_value(&st.S), x, err
+    if not S > 0.0:
+        ok[0] = True
+        return NAN
+    if st.unbounded > 0:
+        ok[0] = True
+        return INFINITY
+    x = -k.csum_value(&st.C) / S
+    err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S
+    ok[0] = err <= TOL * x
+    return x
+
+
+cdef double kl_fast(State* st, bint* ok) noexcept nogil:
+    cdef double S = k.csum_value(&st.S), log_s, a, x, h, kl, err
+    cdef k.CompensatedSum tot = st.S
+    if not S > 0.0:
+        ok[0] = True
+        return NAN
+    if st.unbounded > 0:
+        ok[0] = True
+        return INFINITY
+    log_s = k.csum_log(&tot)
+    a = k.csum_value(&st.A)
+    x = -k.csum_value(&st.C) / S
+    h = log_s - a / S
+    kl = x - h
+    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
+                                + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
+                                + 2.0 * st.drift_c) / S)
+    ok[0] = err <= TOL * kl
+    return kl
+
+
+cdef void add_into(double* s, const double* c, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        s[i] += c[i]
+
+
+cdef inline void acquire(PyThread_type_lock lock):
+    if not PyThread_acquire_lock(lock, NOWAIT_LOCK):
+        with nogil:
+            PyThread_acquire_lock(lock, WAIT_LOCK)
+
+
+# ---------------------------------------------------------------------------
+# Layers 2 and 3: the class
+# ---------------------------------------------------------------------------
+
+def _decomposition_type():
+    from histentropy._api import Decomposition
+    return Decomposition
+
+
+def _check_positive_int(value, name, allow_none):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a positive integer; got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a positive integer"
+                        f"{' or None' if allow_none else ''}; got {value!r}") from None
+    if v <= 0:
+        raise ValueError(f"{name} must be a positive integer; got {v}")
+    return v
+
+
+def _as_bins(bins):
+    arr = np.asarray(bins)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    elif arr.ndim != 1:
+        raise ValueError(f"bins must be a 1-D sequence of bin indices; got shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind not in "iu":
+        if arr.size == 0 and kind in "fO":
+            return np.zeros(0, np.int64), arr
+        raise TypeError(f"bins must hold integer bin indices; got an array of dtype {arr.dtype}")
+    if arr.dtype.isnative and (arr.dtype == np.int64 or arr.dtype == np.int32):
+        if arr.flags.aligned and arr.strides[0] % arr.itemsize == 0:
+            return arr, arr
+        return arr.copy(), arr
+    if kind == "u" and arr.dtype.itemsize == 8:
+        # Values above 2**63 are out of range anyway; keep them out of range.
+        return np.where(arr > np.uint64(2**62), np.int64(-1),
+                        arr.astype(np.int64, copy=False).clip(0)), arr
+    return arr.astype(np.int64), arr
+
+
+def _as_event_weights(weights, length):
+    from histentropy._validation import as_weights
+    w = np.asarray(weights)
+    if w.ndim == 0:
+        w = w.reshape(1)
+    w = as_weights(w, "weights")
+    if w.ndim != 1 or w.shape[0] != length:
+        raise ValueError(f"weights must be a 1-D sequence as long as bins; got shape "
+                         f"{w.shape} for {length} bins")
+    if w.dtype != np.float64:
+        w = w.astype(np.float64)
+    return w
+
+
+cdef class StreamingHistogram:
+    """A histogram fed by a stream of events, with O(1) entropy and divergence.
+
+    Counts arrive as bin indices (optionally weighted); at any moment the
+    entropy of the current distribution, and its cross entropy and KL
+    divergence against a fixed `reference`, are answered from running sums
+    in O(1) -- equal to the batch functions applied to `counts` to within
+    1e-10 relative, however long the stream.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of bins (positive).
+    reference : array_like, optional
+        Non-negative finite weights of length `n_bins`, normalised internally,
+        against which `cross_entropy`, `kl_divergence` and `decompose` measure
+        the current histogram. Without it those methods raise ValueError.
+    window : int, optional
+        Keep only the last `window` events (events, not update calls): older
+        events are subtracted as new ones arrive. Memory O(window + n_bins).
+    decay : float, optional
+        Exponential forgetting: before each event every count is multiplied
+        by ``1 - decay``; ``0 < decay < 1``. Still O(1) per event.
+
+    Raises
+    ------
+    ValueError
+        Non-positive `n_bins` or `window`, `decay` outside (0, 1), both
+        `window` and `decay`, or a bad `reference` (wrong length, negative,
+        non-finite or all-zero weights).
+    TypeError
+        Non-integer `n_bins` or `window`, non-real `decay` or `reference`.
+
+    Notes
+    -----
+    With S = sum c, A = sum c log c and C = sum c log y (y the normalised
+    reference), H = log S - A/S, H(P, Q) = -C/S and KL = H(P, Q) - H. An event
+    moving a bin from a to c changes A by (c - a) log c + a log1p((c - a)/a)
+    (no cancellation); the sums are compensated, large batches recompute them
+    exactly from the counts (vectorised, O(n_bins)), and every query checks a
+    bound on its own rounding error: when the terms cancel too much (for
+    example nearly all mass in one bin, or counts very close to the
+    reference) it recomputes, falling back to the accurate second read of the
+    batch functions (O(n_bins), cached until the next update).
+
+    Decay keeps a global scale g (counts are stored as c * g, an event adds
+    w * g), renewed with exp() every 64 events and reset by an exact power of
+    two when it passes 2**32, so each event is O(1) and nothing overflows or
+    underflows. The total mass must stay below 2**900 (about 8e270).
+
+    Threads: `update` releases the GIL. One histogram is not meant to be fed
+    from several threads at once (the order of events would be arbitrary),
+    but doing so is safe: every method holds an internal lock, so concurrent
+    calls are serialised and never corrupt the state or crash. Use one
+    histogram per thread and `merge` them for parallel ingestion.
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+    >>> h.update([0, 1, 2, 3, 0, 1])
+    >>> round(h.entropy(base=2), 6), h.total
+    (1.918296, 6.0)
+    >>> round(h.kl_divergence(base=2), 6)
+    0.081704
+    >>> w = histentropy.StreamingHistogram(3, window=2)
+    >>> w.update([0, 1, 2])
+    >>> w.counts
+    array([0., 1., 1.])
+    """
+    cdef State st
+    cdef PyThread_type_lock _lock
+    cdef readonly Py_ssize_t n_bins
+    cdef object _window, _decay
+    cdef object _s, _lo, _cnt, _ring_b, _ring_w, _ref, _logy
+    cdef object _touched, _old, _marks
+    cdef int64_t _cached_version_h, _cached_version_kl
+    cdef double _cached_h, _cached_kl
+
+    def __cinit__(self, *args, **kwargs):
+        self._lock = PyThread_allocate_lock()
+        if self._lock == NULL:
+            raise MemoryError("cannot allocate a lock")
+        memset(&self.st, 0, sizeof(State))
+
+    def __dealloc__(self):
+        if self._lock != NULL:
+            PyThread_free_lock(self._lock)
+
+    def __init__(self, n_bins, *, reference=None, window=None, decay=None):
+        cdef cnp.ndarray ref, logy
+        n = _check_positive_int(n_bins, "n_bins", False)
+        window = _check_positive_int(window, "window", True)
+        if decay is not None:
+            if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real):
+                raise TypeError(f"decay must be None or a number in (0, 1); got {decay!r}")
+            decay = float(decay)
+            if not (0.0 < decay < 1.0):
+                raise ValueError(f"decay must be a number in (0, 1); got {decay!r}")
+        if window is not None and decay is not None:
+            raise ValueError("window and decay are mutually exclusive; give at most one")
+        if reference is not None:
+            reference = self._check_reference(reference, n)
+        self.n_bins = n
+        self._window = window
+        self._decay = decay
+        self._s = np.zeros(n, np.float64)
+        self._touched = np.zeros(n, np.uint8)
+        self._old = np.zeros(n, np.float64)
+        self._marks = np.zeros(n, np.intp)
+        self.st.n = n
+        self.st.s = <double*>cnp.PyArray_DATA(self._s)
+        self.st.touched = <uint8_t*>cnp.PyArray_DATA(self._touched)
+        self.st.old = <double*>cnp.PyArray_DATA(self._old)
+        self.st.marks = <Py_ssize_t*>cnp.PyArray_DATA(self._marks)
+        if window is not None:
+            self._lo = np.zeros(n, np.float64)
+            self._cnt = np.zeros(n, np.int64)
+            self._ring_b = np.zeros(window, np.int64)
+            self._ring_w = np.zeros(window, np.float64)
+            self.st.W = window
+            self.st.lo = <double*>cnp.PyArray_DATA(self._lo)
+            self.st.cnt = <int64_t*>cnp.PyArray_DATA(self._cnt)
+            self.st.ring_b = <int64_t*>cnp.PyArray_DATA(self._ring_b)
+            self.st.ring_w = <double*>cnp.PyArray_DATA(self._ring_w)
+        if decay is not None:
+            self.st.decay = True
+            self.st.lam = -math.log1p(-decay)
+            self.st.step = math.exp(self.st.lam)
+            self.st.g = 1.0
+        if reference is not None:
+            self._ref = reference
+            self._logy = _log_normalised(reference)
+            self._ref.flags.writeable = False
+            ref = self._ref
+            logy = self._logy
+            self.st.ref = <const double*>cnp.PyArray_DATA(ref)
+            self.st.logy = <const double*>cnp.PyArray_DATA(logy)
+        self._cached_version_h = -1
+        self._cached_version_kl = -1
+        self.st.g = 1.0
+
+    @staticmethod
+    def _check_reference(reference, n):
+        from histentropy._validation import as_weights
+        r = as_weights(reference, "reference")
+        if r.ndim != 1 or r.shape[0] != n:
+            raise ValueError(f"reference must be a 1-D array of n_bins={n} weights; "
+                             f"got shape {r.shape}")
+        r = np.array(r, dtype=np.float64)  # an own copy
+        if not np.all(np.isfinite(r)):
+            raise ValueError("reference must hold finite weights; got a NaN or infinite value")
+        if np.any(r < 0):
+            raise ValueError("reference must hold non-negative weights; got a negative value")
+        if not np.any(r > 0):
+            raise ValueError("reference must have positive total weight; got all zeros")
+        return r
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def window(self):
+        """The window length in events, or None."""
+        return self._window
+
+    @property
+    def decay(self):
+        """The decay rate per event, or None."""
+        return self._decay
+
+    @property
+    def reference(self):
+        """A read-only view of the reference weights as given (float64), or None."""
+        return self._ref
+
+    @property
+    def counts(self):
+        """Read-only float64 counts of the current histogram.
+
+        A view that follows later updates, except with `decay`, where it is a
+        snapshot (the stored values carry a running scale).
+        """
+        acquire(self._lock)
+        try:
+            if self.st.decay:
+                if self.st.k != 0 or self.st.E0 != 0.0:
+                    with nogil:
+                        normalise_decay(&self.st)
+                    self.st.version += 1
+                out = self._s.copy()
+            else:
+                out = self._s.view()
+        finally:
+            PyThread_release_lock(self._lock)
+        out.flags.writeable = False
+        return out
+
+    @property
+    def total(self):
+        """The current total mass, sum of `counts` (float)."""
+        acquire(self._lock)
+        t = total_of(&self.st) / current_scale(&self.st)
+        PyThread_release_lock(self._lock)
+        return t
+
+    # -- updates ------------------------------------------------------------
+
+    def update(self, bins, weights=None):
+        """Count a batch of events.
+
+        Parameters
+        ----------
+        bins : array_like of int
+            Bin index of each event, in [0, n_bins). A 1-D sequence (or one
+            integer); int32 and int64 arrays are read in place.
+        weights : array_like, optional
+            Non-negative finite weight of each event (default 1), as long as
+            `bins`.
+
+        Raises
+        ------
+        ValueError
+            A bin outside [0, n_bins), a negative or non-finite weight,
+            `weights` of the wrong length, or a total above 2**900. The whole
+            batch is rejected: the histogram is left exactly as it was.
+        TypeError
+            Non-integer `bins` or non-real `weights`.
+
+        Notes
+        -----
+        O(1) amortised per event, the GIL released. With `window` each event
+        enters the window (and the oldest leaves); with `decay` every count
+        is multiplied by ``1 - decay`` before each event.
+        """
+        arr, original = _as_bins(bins)
+        w = None if weights is None else _as_event_weights(weights, arr.shape[0])
+        if arr.dtype == np.int32:
+            _update[int32_t](self, arr, w, original)
+        else:
+            _update[int64_t](self, arr, w, original)
+
+    def add_counts(self, counts):
+        """Add a dense vector of counts, one per bin.
+
+        Equivalent to ``update(np.flatnonzero(counts), counts[nonzero])``: one
+        weighted event per non-zero bin, in bin order (this is what a window
+        holds and what decay counts).
+
+        Parameters
+        ----------
+        counts : array_like
+            `n_bins` non-negative finite weights.
+
+        Raises
+        ------
+        ValueError
+            Wrong length, negative or non-finite counts (nothing is added).
+        TypeError
+            Non-real counts.
+        """
+        from histentropy._validation import as_weights
+        c = as_weights(counts, "counts")
+        if c.ndim != 1 or c.shape[0] != self.n_bins:
+            raise ValueError(f"counts must be a 1-D array of n_bins={self.n_bins} "
+                             f"weights; got shape {c.shape}")
+        c = c.astype(np.float64, copy=False)
+        if not np.all(np.isfinite(c)):
+            raise ValueError("counts must hold finite weights; got a NaN or infinite value")
+        if np.any(c < 0):
+            raise ValueError("counts must hold non-negative weights; got a negative value")
+        idx = np.flatnonzero(c)
+        _update[int64_t](self, idx.astype(np.int64, copy=False),
+                                    np.ascontiguousarray(c[idx]), idx)
+
+    def merge(self, other):
+        """Add the state of `other` into this histogram, in place.
+
+        Without window or decay the result equals one histogram fed both
+        streams. With `decay` the current counts add. With `window` the
+        events in `other`'s window are replayed after this one's, oldest
+        first, so the result holds the last `window` of the two.
+
+        Raises
+        ------
+        TypeError
+            `other` is not a StreamingHistogram.
+        ValueError
+            Different n_bins, reference, window or decay.
+        """
+        cdef StreamingHistogram o
+        if not isinstance(other, StreamingHistogram):
+            raise TypeError(f"other must be a StreamingHistogram; got {type(other).__name__}")
+        o = other
+        if o.n_bins != self.n_bins:
+            raise ValueError(f"cannot merge histograms of {self.n_bins} and {o.n_bins} bins")
+        if (self._ref is None) != (o._ref is None) or (
+                self._ref is not None and not np.array_equal(self._ref, o._ref)):
+            raise ValueError("cannot merge histograms with different references")
+        if self._window != o._window:
+            raise ValueError(f"cannot merge histograms with different windows "
+                             f"({self._window} and {o._window})")
+        if self._decay != o._decay:
+            raise ValueError(f"cannot merge histograms with different decay "
+                             f"({self._decay} and {o._decay})")
+        # Snapshot `other` under its own lock, then apply under ours: never
+        # both locks at once (a.merge(b) racing b.merge(a) cannot deadlock).
+        acquire(o._lock)
+        try:
+            if o.st.W > 0:
+                order = (np.arange(o.st.fill) + (o.st.pos - o.st.fill)) % o.st.W
+                bins = o._ring_b[order]
+                weights = o._ring_w[order]
+            else:
+                counts = o._s / current_scale(&o.st)
+            events = o.st.events
+        finally:
+            PyThread_release_lock(o._lock)
+        if self.st.W > 0:
+            if bins.shape[0]:
+                _update[int64_t](self, bins, weights, bins)
+                self.st.events += events - bins.shape[0]
+            return
+        cdef cnp.ndarray cv = np.ascontiguousarray(counts, dtype=np.float64)
+        cdef const double* cp = <const double*>cnp.PyArray_DATA(cv)
+        acquire(self._lock)
+        try:
+            if not (self.st_total() + float(np.sum(counts)) <= MAX_TOTAL):
+                raise ValueError("the total mass would exceed 2**900 (about 8e270)")
+            with nogil:
+                if self.st.decay:
+                    normalise_decay(&self.st)
+                add_into(self.st.s, cp, self.st.n)
+                recompute(&self.st)
+            self.st.events += events
+            self.st.version += 1
+        finally:
+            PyThread_release_lock(self._lock)
+
+    cdef double st_total(self):
+        return total_of(&self.st) / current_scale(&self.st)
+
+    def reset(self):
+        """Forget every event (the settings and reference stay)."""
+        acquire(self._lock)
+        try:
+            self._s[:] = 0.0
+            if self.st.W > 0:
+                self._lo[:] = 0.0
+                self._cnt[:] = 0
+                self.st.pos = 0
+                self.st.fill = 0
+            self.st.E0 = 0.0
+            self.st.k = 0
+            self.st.g = 1.0
+            self.st.events = 0
+            with nogil:
+                recompute(&self.st)
+            self.st.version += 1
+        finally:
+            PyThread_release_lock(self._lock)
+
+    # -- queries ------------------------------------------------------------
+
+    cdef double _entropy(self) noexcept nogil:
+        cdef bint ok
+        cdef double h
+        if self._cached_version_h == self.st.version:
+            return self._cached_h
+        h = entropy_fast(&self.st, &ok)
+        if not ok and self.st.drift_a > 0.0:
+            recompute(&self.st)
+            h = entropy_fast(&self.st, &ok)
+        if not ok:
+            k.entropy_slice[double](self.st.s, self.st.n, 1, False, &h)
+            self._cached_h = h
+            self._cached_version_h = self.st.version
+        return h
+
+    cdef double _kl(self) noexcept nogil:
+        cdef bint ok
+        cdef double kl, h
+        if self._cached_version_kl == self.st.version:
+            return self._cached_kl
+        kl = kl_fast(&self.st, &ok)
+        if not ok and (self.st.drift_a > 0.0 or self.st.drift_c > 0.0):
+            recompute(&self.st)
+            kl = kl_fast(&self.st, &ok)
+        if not ok:
+            k.divergence_slice[double](self.st.s, 1, self.st.ref, 1, self.st.n,
+                                       False, True, &h, &kl)
+            self._cached_kl = kl
+            self._cached_version_kl = self.st.version
+            self._cached_h = h
+            self._cached_version_h = self.st.version
+        return kl
+
+    cdef double _cross(self) noexcept nogil:
+        cdef bint ok
+        cdef double x = cross_fast(&self.st, &ok)
+        if not ok and self.st.drift_c > 0.0:
+            recompute(&self.st)
+            x = cross_fast(&self.st, &ok)
+        if not ok:
+            x = self._entropy() + self._kl()
+        return x
+
+    cdef _need_reference(self, name):
+        if self._ref is None:
+            raise ValueError(f"{name} needs a reference; this histogram was made "
+                             "with reference=None")
+
+    def entropy(self, base=None):
+        """Shannon entropy of the current counts, O(1).
+
+        Equals ``histentropy.entropy(h.counts, base=base)`` to within 1e-10
+        relative; NaN while the histogram is empty.
+
+        Parameters
+        ----------
+        base : float, optional
+            Base of the logarithm: None (default) for nats, 2 for bits.
+
+        Returns
+        -------
+        float
+        """
+        cdef double h, lb = 1.0
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        h = self._entropy()
+        PyThread_release_lock(self._lock)
+        return h / lb
+
+    def cross_entropy(self, base=None):
+        """Cross entropy H(P, Q) of the counts against `reference`, O(1).
+
+        Equals ``histentropy.cross_entropy(h.counts, reference)`` to within
+        1e-10 relative; +inf when a bin with counts has zero reference weight.
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+        """
+        cdef double x, lb = 1.0
+        self._need_reference("cross_entropy")
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        x = self._cross()
+        PyThread_release_lock(self._lock)
+        return x / lb
+
+    def kl_divergence(self, base=None):
+        """KL divergence D_KL(P || Q) of the counts from `reference`, O(1).
+
+        Equals ``histentropy.kl_divergence(h.counts, reference)`` to within
+        1e-10 relative; never negative; +inf when a bin with counts has zero
+        reference weight.
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+        """
+        cdef double kl, lb = 1.0
+        self._need_reference("kl_divergence")
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        kl = self._kl()
+        PyThread_release_lock(self._lock)
+        return kl / lb
+
+    def decompose(self, base=None):
+        """``Decomposition(cross_entropy, entropy, kl_divergence)``, O(1).
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+        """
+        cdef double h, kl, lb = 1.0
+        self._need_reference("decompose")
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        kl = self._kl()
+        h = self._entropy()
+        PyThread_release_lock(self._lock)
+        return _Decomposition()((h + kl) / lb, h / lb, kl / lb)
+
+    # -- copies and pickles ----------------------------------------------------
+
+    def __getstate__(self):
+        acquire(self._lock)
+        try:
+            st = self.st
+            state = {
+                "format": FORMAT_VERSION,
+                "counts": self._s.copy(),
+                "E0": st.E0, "k": st.k, "g": st.g,
+                "S": (st.S.hi, st.S.lo), "A": (st.A.hi, st.A.lo),
+                "C": (st.C.hi, st.C.lo), "neg": (st.neg.hi, st.neg.lo),
+                "c_abs": st.c_abs, "drift_a": st.drift_a, "drift_c": st.drift_c,
+                "unbounded": st.unbounded, "events": st.events,
+            }
+            if st.W > 0:
+                state.update(lo=self._lo.copy(), cnt=self._cnt.copy(),
+                             ring_b=self._ring_b.copy(), ring_w=self._ring_w.copy(),
+                             pos=st.pos, fill=st.fill)
+        finally:
+            PyThread_release_lock(self._lock)
+        return state
+
+    def __setstate__(self, state):
+        if state.get("format") != FORMAT_VERSION:
+            raise ValueError("unsupported StreamingHistogram state")
+        acquire(self._lock)
+        try:
+            self._s[:] = state["counts"]
+            self.st.E0 = state["E0"]
+            self.st.k = state["k"]
+            self.st.g = state["g"]
+            self.st.S.hi, self.st.S.lo = state["S"]
+            self.st.A.hi, self.st.A.lo = state["A"]
+            self.st.C.hi, self.st.C.lo = state["C"]
+            self.st.neg.hi, self.st.neg.lo = state["neg"]
+            self.st.c_abs = state["c_abs"]
+            self.st.drift_a = state["drift_a"]
+            self.st.drift_c = state["drift_c"]
+            self.st.unbounded = state["unbounded"]
+            self.st.events = state["events"]
+            if self.st.W > 0:
+                self._lo[:] = state["lo"]
+                self._cnt[:] = state["cnt"]
+                self._ring_b[:] = state["ring_b"]
+                self._ring_w[:] = state["ring_w"]
+                self.st.pos = state["pos"]
+                self.st.fill = state["fill"]
+            self.st.version += 1
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def __reduce__(self):
+        return (_restore, (self.n_bins, self._ref, self._window, self._decay),
+                self.__getstate__())
+
+    def __repr__(self):
+        parts = [f"n_bins={self.n_bins}"]
+        if self._ref is not None:
+            parts.append("reference=...")
+        if self._window is not None:
+            parts.append(f"window={self._window}")
+        if self._decay is not None:
+            parts.append(f"decay={self._decay}")
+        return f"StreamingHistogram({', '.join(parts)}) with total {self.total:.6g}"
+
+
+cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
+                     object original):
+    """Validate a whole batch, then apply it (GIL released, under the lock)."""
+    cdef Py_ssize_t m = bins.shape[0]
+    cdef Py_ssize_t bs = bins.strides[0] // sizeof(index_t)
+    cdef const index_t* bp = &bins[0] if m > 0 else NULL
+    cdef const double[:] wv
+    cdef const double* wp = NULL
+    cdef Py_ssize_t ws = 0, bad_bin, bad_w = -1
+    cdef double batch_total, current
+    cdef int error = 0
+    if m == 0:
+        return
+    if weights is not None:
+        wv = weights
+        wp = &wv[0]
+        ws = wv.strides[0] // sizeof(double)
+    acquire(h._lock)
+    try:
+        with nogil:
+            bad_bin = first_bad_bin(bp, bs, m, h.st.n)
+            if bad_bin < 0:
+                if wp != NULL:
+                    bad_w = first_bad_weight(wp, ws, m, &batch_total)
+                else:
+                    batch_total = <double>m
+            if bad_bin < 0 and bad_w < 0:
+                current = total_of(&h.st) / current_scale(&h.st)
+                if not (current + batch_total <= MAX_TOTAL):
+                    error = 1
+                else:
+                    apply_events(&h.st, bp, bs, wp, ws, m)
+    finally:
+        PyThread_release_lock(h._lock)
+    if bad_bin >= 0:
+        raise ValueError(f"bins must lie in [0, n_bins) = [0, {h.n_bins}); got "
+                         f"{int(original[bad_bin])} at position {bad_bin}")
+    if bad_w >= 0:
+        raise ValueError(f"weights must be non-negative and finite; got "
+                         f"{float(weights[bad_w])!r} at position {bad_w}")
+    if error:
+        raise ValueError("the total mass would exceed 2**900 (about 8e270); "
+                         "rescale the weights")
+
+
+
+def _restore(n_bins, reference, window, decay):
+    return StreamingHistogram(n_bins, reference=reference, window=window, decay=decay)
+
+
+cdef object _DECOMPOSITION = None
+
+
+cdef object _Decomposition():
+    global _DECOMPOSITION
+    if _DECOMPOSITION is None:
+        _DECOMPOSITION = _decomposition_type()
+    return _DECOMPOSITION
+
+
+cdef double _log_base(base) except? -1.0:
+    from histentropy._validation import log_of_base
+    return log_of_base(base)
+
+
+def _log_normalised(cnp.ndarray[double, ndim=1] r):
+    """log(r_b / sum r) for every bin (0 where r_b = 0), accurately.
+
+    The total is a compensated sum; totals beyond the range of doubles are
+    brought back by an exact power of two.
+    """
+    cdef Py_ssize_t i, n = r.shape[0]
+    cdef k.CompensatedSum total
+    cdef double scale = 1.0, big = 0.0, log_total
+    cdef cnp.ndarray[double, ndim=1] out = np.zeros(n, np.float64)
+    cdef int e
+    for i in range(n):
+        if r[i] > big:
+            big = r[i]
+    frexp(big, &e)
+    if e > 500 or e < -500:
+        scale = ldexp(1.0, -e)
+    k.csum_init(&total)
+    for i in range(n):
+        k.csum_add_exact(&total, r[i] * scale)
+    k.csum_normalise(&total)
+    log_total = log(total.hi) - log(scale)
+    for i in range(n):
+        if r[i] > 0.0:
+            if scale == 1.0:
+                out[i] = k.log_ratio(r[i], total.hi) - total.lo / total.hi
+            else:
+                out[i] = log(r[i]) - log_total
+    return out
