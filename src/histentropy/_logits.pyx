@@ -1,0 +1,197 @@
+# Layer 2: typed drivers for logits.
+#
+# The Python layer (_logits.py) hands over arrays already validated and
+# shaped (outer0, outer1, K) with the class axis last (views: any strides,
+# including 0 from broadcasting and negative ones), labels already checked to
+# lie in [0, K) or equal ignore_index. A driver picks the kernel
+# specialisation for the dtype (float32 or float64; float16 is widened by the
+# caller), releases the GIL and loops over the rows. Nothing here raises for
+# bad data: the kernels' flags are returned.
+#
+# Rows are processed one after the other. (`prange` would split them across
+# threads once the build passes OpenMP flags; setup.py does not yet.)
+from libc.stdint cimport int64_t
+
+from histentropy cimport _logits_kernels as lk
+from histentropy._logits_kernels cimport logit_t, target_t, LogSumExp, BLOCK
+
+import numpy as np
+
+LOGITS_NAN = lk.LOGITS_NAN
+LOGITS_POSINF = lk.LOGITS_POSINF
+OTHER_NAN = lk.OTHER_NAN
+OTHER_POSINF = lk.OTHER_POSINF
+TARGET_NAN = lk.TARGET_NAN
+TARGET_NEGATIVE = lk.TARGET_NEGATIVE
+TARGET_INF = lk.TARGET_INF
+
+
+ctypedef struct Layout:
+    # Shape and strides of a (outer0, outer1, n) view: the outer strides in
+    # bytes, the row stride in elements.
+    Py_ssize_t shape0, shape1, n
+    Py_ssize_t stride0, stride1, stride
+
+
+cdef inline Layout _layout(const logit_t[:, :, :] a) noexcept:
+    cdef Layout lay
+    lay.shape0 = a.shape[0]
+    lay.shape1 = a.shape[1]
+    lay.n = a.shape[2]
+    lay.stride0 = a.strides[0]
+    lay.stride1 = a.strides[1]
+    lay.stride = a.strides[2] // <Py_ssize_t>sizeof(logit_t)
+    return lay
+
+
+cdef inline const logit_t* _row(const logit_t[:, :, :] a, const Layout* lay,
+                                Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    return <const logit_t*>(<const char*>&a[0, 0, 0]
+                            + i * lay.stride0 + j * lay.stride1)
+
+
+def entropy(const logit_t[:, :, :] x):
+    """Entropy in nats of softmax(x[i, j, :]); returns (out, flags)."""
+    cdef Layout lay = _layout(x)
+    cdef double[:, ::1] out = np.empty((lay.shape0, lay.shape1))
+    cdef double buf[BLOCK]
+    cdef Py_ssize_t i, j
+    cdef int flags = 0
+    with nogil:
+        for i in range(lay.shape0):
+            for j in range(lay.shape1):
+                flags |= lk.entropy_row(_row(x, &lay, i, j), lay.n, lay.stride,
+                                        &out[i, j], buf)
+                if flags:
+                    break
+            if flags:
+                break
+    return out.base, flags
+
+
+def kl_divergence(const logit_t[:, :, :] a, const logit_t[:, :, :] b):
+    """KL(softmax(a) || softmax(b)) in nats of each pair of rows; (out, flags)."""
+    cdef Layout al = _layout(a), bl = _layout(b)
+    cdef double[:, ::1] out = np.empty((al.shape0, al.shape1))
+    cdef double abuf[BLOCK]
+    cdef double bbuf[BLOCK]
+    cdef Py_ssize_t i, j
+    cdef int flags = 0
+    with nogil:
+        for i in range(al.shape0):
+            for j in range(al.shape1):
+                flags |= lk.kl_row(_row(a, &al, i, j), al.stride,
+                                   _row(b, &bl, i, j), bl.stride, al.n,
+                                   &out[i, j], abuf, bbuf)
+                if flags:
+                    break
+            if flags:
+                break
+    return out.base, flags
+
+
+def cross_entropy_hard(const logit_t[:, :, :] x, const int64_t[:, ::1] labels,
+                       const double[::1] weight, double v_total, double eps,
+                       bint has_ignore, int64_t ignore_index, bint want_grad,
+                       logit_t[:, :, :] grad, double grad_scale):
+    """Cross entropy of each row against its class index; (loss, flags).
+
+    Rows whose label is ignore_index (when has_ignore) give 0 and a zero
+    gradient. `weight` (K class weights, summing to v_total) may be None
+    (v_total = K); with want_grad the gradient of row (i, j) times grad_scale
+    is written to grad[i, j, :] (else `grad` is not touched).
+    """
+    cdef Layout lay = _layout(x)
+    cdef Layout gl
+    cdef double[:, ::1] loss = np.empty((lay.shape0, lay.shape1))
+    cdef double buf[BLOCK]
+    cdef double ebuf[BLOCK]
+    cdef const double* v = NULL
+    cdef double vy, total, smooth
+    cdef LogSumExp acc
+    cdef Py_ssize_t i, j, c, label, n = lay.n
+    cdef logit_t* grow = NULL
+    cdef int flags = 0
+    if weight is not None and weight.shape[0]:
+        v = &weight[0]
+    if want_grad:
+        gl = _layout(grad)
+    smooth = eps / <double>n if n else 0.0
+    with nogil:
+        for i in range(lay.shape0):
+            for j in range(lay.shape1):
+                label = labels[i, j]
+                if want_grad:
+                    grow = <logit_t*>(<char*>&grad[0, 0, 0]
+                                      + i * gl.stride0 + j * gl.stride1)
+                if has_ignore and label == ignore_index:
+                    loss[i, j] = 0.0
+                    if want_grad:
+                        for c in range(n):
+                            grow[c * gl.stride] = 0
+                    continue
+                flags |= lk.cross_entropy_hard_row(
+                    _row(x, &lay, i, j), n, lay.stride, label, eps, v, v_total,
+                    &loss[i, j], &acc, buf)
+                if flags:
+                    break
+                if want_grad:
+                    vy = v[label] if v != NULL else 1.0
+                    total = (1.0 - eps) * vy + smooth * v_total
+                    lk.gradient_row(_row(x, &lay, i, j), n, lay.stride, &acc,
+                                    total, label, (1.0 - eps) * vy,
+                                    <const double*>NULL, 0, 0.0, smooth, v,
+                                    grad_scale, grow, gl.stride, buf, ebuf)
+            if flags:
+                break
+    return loss.base, flags
+
+
+def cross_entropy_soft(const logit_t[:, :, :] x, const target_t[:, :, :] t,
+                       const double[::1] weight, double v_total, double eps,
+                       bint want_grad, logit_t[:, :, :] grad,
+                       double grad_scale):
+    """Cross entropy of each row against soft target weights; (loss, flags)."""
+    cdef Layout lay = _layout(x)
+    cdef Layout gl
+    cdef Py_ssize_t t_stride0 = t.strides[0], t_stride1 = t.strides[1]
+    cdef Py_ssize_t t_stride = t.strides[2] // <Py_ssize_t>sizeof(target_t)
+    cdef double[:, ::1] loss = np.empty((lay.shape0, lay.shape1))
+    cdef double buf[BLOCK]
+    cdef double ebuf[BLOCK]
+    cdef double sums[2]
+    cdef const double* v = NULL
+    cdef double total, smooth
+    cdef LogSumExp acc
+    cdef Py_ssize_t i, j, n = lay.n
+    cdef const target_t* trow
+    cdef logit_t* grow = NULL
+    cdef int flags = 0
+    if weight is not None and weight.shape[0]:
+        v = &weight[0]
+    if want_grad:
+        gl = _layout(grad)
+    smooth = eps / <double>n if n else 0.0
+    with nogil:
+        for i in range(lay.shape0):
+            for j in range(lay.shape1):
+                trow = <const target_t*>(<const char*>&t[0, 0, 0]
+                                         + i * t_stride0 + j * t_stride1)
+                flags |= lk.cross_entropy_soft_row(
+                    _row(x, &lay, i, j), n, lay.stride, trow, t_stride, eps,
+                    v, v_total, &loss[i, j], sums, &acc, buf)
+                if flags:
+                    break
+                if want_grad:
+                    grow = <logit_t*>(<char*>&grad[0, 0, 0]
+                                      + i * gl.stride0 + j * gl.stride1)
+                    total = smooth * v_total
+                    if sums[0] > 0.0:
+                        total = total + (1.0 - eps) * sums[1] / sums[0]
+                    lk.gradient_row(_row(x, &lay, i, j), n, lay.stride, &acc,
+                                    total, -1, 0.0, trow, t_stride,
+                                    (1.0 - eps) / sums[0], smooth, v,
+                                    grad_scale, grow, gl.stride, buf, ebuf)
+            if flags:
+                break
+    return loss.base, flags

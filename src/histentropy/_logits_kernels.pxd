@@ -1,0 +1,864 @@
+# Layer 1: kernels for distributions given by logits, softmax(l).
+#
+# Design
+# ------
+# Same rules as _kernels.pxd: everything is `noexcept nogil`, kernels never
+# validate, raise or allocate; they report what they saw (NaN, +inf logits,
+# bad target weights) as bit flags, and the Python layer raises.
+#
+# Numerical scheme: online log-sum-exp with a running maximum
+# -----------------------------------------------------------
+# A row of logits l_1..l_K is read once, in blocks of BLOCK elements that stay
+# in L1 cache. For each block we take its maximum M and the sums, relative to
+# M, of
+#     r = sum exp(l_i - M) over all i but one attaining M   (so s = 1 + r),
+#     neg = sum exp(l_i - M) (M - l_i)                       (entropy),
+# and merge them into the running state (m, r, neg) of the row. When the
+# maximum grows by d > 0 the old sums are rescaled exactly as the formulas
+# say: s -> s e^-d, neg -> e^-d (neg + d s). Every l - m is <= 0, so nothing
+# overflows, also for logits of 1e300; -inf logits give exp(-inf) = 0 and are
+# masked out of every product, so -inf never meets 0 * inf.
+# Keeping r = s - 1 rather than s is what makes the results accurate: the
+# largest term is exactly 1 and
+#     log softmax(l)_y = (l_y - m) - log1p(r),
+#     H = log1p(r) + neg / (1 + r),
+# are sums of non-negative terms (no cancellation): a near-deterministic row
+# (r = 1e-30) keeps all its digits, where log(s) would round to 0. Ties with
+# the maximum add exactly 1 each and are counted, not summed.
+# Cross entropy with soft targets t = w / W adds B = sum w (m - l) (again
+# non-negative terms, rescaled by B += d W when m grows); label smoothing adds
+# U = sum (m - l). KL(softmax(a) || softmax(b)) = C / s_a - log1p(r_a)
+# + log1p(r_b) with C = sum exp(a - m_a) ((a - m_a) - (b - m_b)).
+# References: the max-subtraction of scipy.special.logsumexp (which also uses
+# log1p for the dominant term); the online softmax of Milakov & Gimelshein
+# (2018), "Online normalizer calculation for softmax", here merged per block.
+#
+# The block sums are computed by small C loops over contiguous doubles (the
+# block is first widened from float32 or gathered from a strided row into an
+# L1 buffer), written with GCC vector extensions and an exp() for arguments
+# <= 0 that vectorises: exp(d) = 2^k e^f, k = round(d / ln 2), |f| <= ln2 / 2,
+# with Cody-Waite reduction (fdlibm's ln2 split) and the Taylor polynomial of
+# degree 13 (truncation < 5e-18 relative); results below 2^-1022 (d < -708)
+# are flushed to 0, which relative to the largest term, 1, is below half an
+# ulp of any sum. The loops are compiled for x86-64-v4, v3 and the baseline
+# and the best is chosen at load time (GCC target_clones), so no -march flag
+# is needed; other compilers get plain loops over libm's exp.
+
+from libc.math cimport exp, log, INFINITY, NAN
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <string.h>
+    #include <stddef.h>
+
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \\
+        && defined(__linux__) && __GNUC__ >= 11
+    #  define HE_LG_CLONES __attribute__((target_clones( \\
+            "arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #else
+    #  define HE_LG_CLONES
+    #endif
+
+    #if defined(__GNUC__)
+    #define HE_LG_VECTOR 1
+    typedef double he_lg_v8d __attribute__((vector_size(64)));
+    typedef float he_lg_v8f __attribute__((vector_size(32)));
+    typedef long long he_lg_v8l __attribute__((vector_size(64)));
+
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_splat(double x)
+    {
+        he_lg_v8d v = {x, x, x, x, x, x, x, x};
+        return v;
+    }
+
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_load(const double *x, ptrdiff_t n, double fill)
+    {
+        /* n <= 8 elements of x, the rest of the lanes set to `fill`. */
+        he_lg_v8d v;
+        if (n >= 8) {
+            memcpy(&v, x, sizeof v);
+        } else {
+            double tmp[8];
+            ptrdiff_t j;
+            for (j = 0; j < 8; j++)
+                tmp[j] = j < n ? x[j] : fill;
+            memcpy(&v, tmp, sizeof v);
+        }
+        return v;
+    }
+
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_select(he_lg_v8l mask, he_lg_v8d a)
+    {
+        return (he_lg_v8d)((he_lg_v8l)a & mask);
+    }
+
+    static inline __attribute__((always_inline)) double
+    he_lg_hsum(he_lg_v8d v)
+    {
+        return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+    }
+
+    /* exp(d) for d <= 0 (any lanes: -inf and d < -708 give 0, NaN stays
+       NaN). Cody-Waite reduction d = k ln2 + f, Taylor degree 13 on
+       |f| <= ln2/2, 2^k built in the exponent bits (k in [-1022, 0]). */
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_exp_le0(he_lg_v8d d)
+    {
+        const he_lg_v8d shifter = he_lg_splat(0x1.8p52);
+        he_lg_v8d t = d * he_lg_splat(1.4426950408889634) + shifter;
+        he_lg_v8d k = t - shifter;
+        he_lg_v8d f = d - k * he_lg_splat(6.93147180369123816490e-01);
+        he_lg_v8d p;
+        he_lg_v8l bits;
+        he_lg_v8d f2, f4, p01, p23, p45, p67, p89, p1011, p1213;
+        f = f - k * he_lg_splat(1.90821492927058770002e-10);
+        /* Estrin's scheme: a dependency chain of depth 5, not 13. */
+        f2 = f * f;
+        f4 = f2 * f2;
+        p01 = he_lg_splat(1.0) + f;
+        p23 = he_lg_splat(0.5) + f * he_lg_splat(1.0 / 6.0);
+        p45 = he_lg_splat(1.0 / 24.0) + f * he_lg_splat(1.0 / 120.0);
+        p67 = he_lg_splat(1.0 / 720.0) + f * he_lg_splat(1.0 / 5040.0);
+        p89 = he_lg_splat(1.0 / 40320.0) + f * he_lg_splat(1.0 / 362880.0);
+        p1011 = he_lg_splat(1.0 / 3628800.0) + f * he_lg_splat(1.0 / 39916800.0);
+        p1213 = he_lg_splat(1.0 / 479001600.0) + f * he_lg_splat(1.0 / 6227020800.0);
+        p01 = p01 + f2 * p23;
+        p45 = p45 + f2 * p67;
+        p89 = p89 + f2 * p1011;
+        p01 = p01 + f4 * p45;
+        p89 = p89 + f4 * p1213;
+        p = p01 + (f4 * f4) * p89;
+        bits = ((he_lg_v8l)t + 1023) << 52;
+        p = p * (he_lg_v8d)bits;
+        /* ~(d < -708): keeps NaN lanes (their compare is false). */
+        return he_lg_select(~(d < he_lg_splat(-708.0)), p);
+    }
+    #endif  /* __GNUC__ */
+
+    /* Largest element of x[0..n), NaN ignored (-inf for n == 0). A NaN
+       shows later, in the exp sums, which propagate it. */
+    HE_LG_CLONES static double
+    he_lg_max(const double *x, ptrdiff_t n)
+    {
+    #ifdef HE_LG_VECTOR
+        he_lg_v8d mx = he_lg_splat(-HUGE_VAL), mx1 = mx;
+        ptrdiff_t i = 0;
+        double m;
+        int j;
+        he_lg_v8l gt;
+        for (; i + 16 <= n; i += 16) {
+            he_lg_v8d v0, v1;
+            memcpy(&v0, x + i, sizeof v0);
+            memcpy(&v1, x + i + 8, sizeof v1);
+            gt = v0 > mx;
+            mx = (he_lg_v8d)(((he_lg_v8l)v0 & gt) | ((he_lg_v8l)mx & ~gt));
+            gt = v1 > mx1;
+            mx1 = (he_lg_v8d)(((he_lg_v8l)v1 & gt) | ((he_lg_v8l)mx1 & ~gt));
+        }
+        for (; i < n; i += 8) {
+            he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+            gt = v > mx;
+            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
+        }
+        gt = mx1 > mx;
+        mx = (he_lg_v8d)(((he_lg_v8l)mx1 & gt) | ((he_lg_v8l)mx & ~gt));
+        m = mx[0];
+        for (j = 1; j < 8; j++)
+            m = mx[j] > m ? mx[j] : m;
+        return m;
+    #else
+        double m = -HUGE_VAL;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            m = x[i] > m ? x[i] : m;
+        return m;
+    #endif
+    }
+
+    /* out[i] = x[i] (float32 -> float64, exact); returns the largest. */
+    HE_LG_CLONES static double
+    he_lg_widen_max(const float *x, ptrdiff_t n, double *out)
+    {
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            out[i] = (double)x[i];
+        return he_lg_max(out, n);
+    }
+
+    /* r = sum exp(x_i - m) over all i but one with x_i == m; m is the
+       largest element (finite). Ties add exactly 1 each; a NaN in x makes
+       r NaN.
+       With `neg` also neg = sum exp(x_i - m) (m - x_i) over the terms > 0. */
+    HE_LG_CLONES static double
+    he_lg_exp_sum(const double *x, ptrdiff_t n, double m, double *neg)
+    {
+    #ifdef HE_LG_VECTOR
+        /* Two vectors per iteration, each with its own accumulators: the
+           exp of one overlaps the other's (the loop is latency-bound). */
+        he_lg_v8d acc0 = he_lg_splat(0.0), acc1 = acc0, nacc0 = acc0, nacc1 = acc0;
+        he_lg_v8d ties0 = acc0, ties1 = acc0;
+        he_lg_v8d mv = he_lg_splat(m), zero = acc0, one = he_lg_splat(1.0);
+        ptrdiff_t i = 0;
+        if (neg == NULL) {
+            for (; i + 16 <= n; i += 16) {
+                he_lg_v8d v0, v1, e0, e1;
+                memcpy(&v0, x + i, sizeof v0);
+                memcpy(&v1, x + i + 8, sizeof v1);
+                e0 = he_lg_exp_le0(v0 - mv);
+                e1 = he_lg_exp_le0(v1 - mv);
+                acc0 += e0 - he_lg_select(v0 == mv, e0);
+                acc1 += e1 - he_lg_select(v1 == mv, e1);
+                ties0 += he_lg_select(v0 == mv, one);
+                ties1 += he_lg_select(v1 == mv, one);
+            }
+            for (; i < n; i += 8) {
+                he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+                he_lg_v8d e = he_lg_exp_le0(v - mv);
+                acc0 += e - he_lg_select(v == mv, e);
+                ties0 += he_lg_select(v == mv, one);
+            }
+        } else {
+            for (; i + 16 <= n; i += 16) {
+                he_lg_v8d v0, v1, e0, e1;
+                memcpy(&v0, x + i, sizeof v0);
+                memcpy(&v1, x + i + 8, sizeof v1);
+                e0 = he_lg_exp_le0(v0 - mv);
+                e1 = he_lg_exp_le0(v1 - mv);
+                acc0 += e0 - he_lg_select(v0 == mv, e0);
+                acc1 += e1 - he_lg_select(v1 == mv, e1);
+                ties0 += he_lg_select(v0 == mv, one);
+                ties1 += he_lg_select(v1 == mv, one);
+                nacc0 += he_lg_select(e0 > zero, e0 * (mv - v0));
+                nacc1 += he_lg_select(e1 > zero, e1 * (mv - v1));
+            }
+            for (; i < n; i += 8) {
+                he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+                he_lg_v8d e = he_lg_exp_le0(v - mv);
+                acc0 += e - he_lg_select(v == mv, e);
+                ties0 += he_lg_select(v == mv, one);
+                nacc0 += he_lg_select(e > zero, e * (mv - v));
+            }
+            *neg = he_lg_hsum(nacc0 + nacc1);
+        }
+        return he_lg_hsum(acc0 + acc1) + (he_lg_hsum(ties0 + ties1) - 1.0);
+    #else
+        double acc = 0.0, nacc = 0.0, nties = 0.0;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++) {
+            double e = exp(x[i] - m);
+            if (x[i] == m) {
+                nties += 1.0;
+                continue;
+            }
+            acc += e;
+            if (e > 0.0)
+                nacc += e * (m - x[i]);
+        }
+        if (neg != NULL)
+            *neg = nacc;
+        return acc + (nties - 1.0);
+    #endif
+    }
+
+    /* One block of two rows a, b with finite maxima ma, mb: ra, rb as in
+       he_lg_exp_sum and c = sum exp(a - ma) ((a - ma) - (b - mb)) over the
+       terms with exp(a - ma) > 0 and b > -inf; returns the number of
+       elements with a > -inf and b == -inf (p > 0 where q = 0). */
+    HE_LG_CLONES static double
+    he_lg_kl_sums(const double *a, const double *b, ptrdiff_t n, double ma,
+                  double mb, double *ra, double *rb, double *c)
+    {
+    #ifdef HE_LG_VECTOR
+        he_lg_v8d aacc = he_lg_splat(0.0), bacc = he_lg_splat(0.0);
+        he_lg_v8d cacc = he_lg_splat(0.0), unb = he_lg_splat(0.0);
+        he_lg_v8d mav = he_lg_splat(ma), mbv = he_lg_splat(mb);
+        he_lg_v8d ninf = he_lg_splat(-HUGE_VAL), one = he_lg_splat(1.0);
+        he_lg_v8d aties = he_lg_splat(0.0), bties = aties, zero = aties;
+        ptrdiff_t i;
+        for (i = 0; i < n; i += 8) {
+            he_lg_v8d va = he_lg_load(a + i, n - i, -HUGE_VAL);
+            he_lg_v8d vb = he_lg_load(b + i, n - i, -HUGE_VAL);
+            he_lg_v8d da = va - mav, db = vb - mbv;
+            he_lg_v8d ea = he_lg_exp_le0(da), eb = he_lg_exp_le0(db);
+            he_lg_v8l bfin = vb > ninf;
+            aacc += ea - he_lg_select(va == mav, ea);
+            bacc += eb - he_lg_select(vb == mbv, eb);
+            aties += he_lg_select(va == mav, one);
+            bties += he_lg_select(vb == mbv, one);
+            cacc += he_lg_select((ea > zero) & bfin, ea * (da - db));
+            unb += he_lg_select((va > ninf) & ~bfin, one);
+        }
+        *ra = he_lg_hsum(aacc) + (he_lg_hsum(aties) - 1.0);
+        *rb = he_lg_hsum(bacc) + (he_lg_hsum(bties) - 1.0);
+        *c = he_lg_hsum(cacc);
+        return he_lg_hsum(unb);
+    #else
+        double sa = 0.0, sb = 0.0, sc = 0.0, unb = 0.0;
+        long long na = 0, nb = 0;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++) {
+            double da = a[i] - ma, db = b[i] - mb;
+            double ea = exp(da), eb = exp(db);
+            if (a[i] == ma) na++; else sa += ea;
+            if (b[i] == mb) nb++; else sb += eb;
+            if (b[i] > -HUGE_VAL) {
+                if (ea > 0.0)
+                    sc += ea * (da - db);
+            } else if (a[i] > -HUGE_VAL) {
+                unb += 1.0;
+            }
+        }
+        *ra = sa + (double)(na - 1);
+        *rb = sb + (double)(nb - 1);
+        *c = sc;
+        return unb;
+    #endif
+    }
+
+    /* out[i] = exp(x[i] - m) * scale, for x[i] <= m. */
+    HE_LG_CLONES static void
+    he_lg_exp_scaled(const double *x, ptrdiff_t n, double m, double scale,
+                     double *out)
+    {
+    #ifdef HE_LG_VECTOR
+        he_lg_v8d mv = he_lg_splat(m), sv = he_lg_splat(scale);
+        ptrdiff_t i, j;
+        for (i = 0; i + 8 <= n; i += 8) {
+            he_lg_v8d v, e;
+            memcpy(&v, x + i, sizeof v);
+            e = he_lg_exp_le0(v - mv) * sv;
+            memcpy(out + i, &e, sizeof e);
+        }
+        if (i < n) {
+            he_lg_v8d e = he_lg_exp_le0(he_lg_load(x + i, n - i, -HUGE_VAL) - mv) * sv;
+            for (j = 0; i + j < n; j++)
+                out[i + j] = e[j];
+        }
+    #else
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            out[i] = exp(x[i] - m) * scale;
+    #endif
+    }
+    """
+    double he_lg_max(const double* x, Py_ssize_t n) noexcept nogil
+    double he_lg_widen_max(const float* x, Py_ssize_t n, double* out) noexcept nogil
+    double he_lg_exp_sum(const double* x, Py_ssize_t n, double m,
+                         double* neg) noexcept nogil
+    double he_lg_kl_sums(const double* a, const double* b, Py_ssize_t n,
+                         double ma, double mb, double* ra, double* rb,
+                         double* c) noexcept nogil
+    void he_lg_exp_scaled(const double* x, Py_ssize_t n, double m, double scale,
+                          double* out) noexcept nogil
+
+
+ctypedef fused logit_t:
+    double
+    float
+
+ctypedef fused target_t:
+    double
+    float
+
+
+# Flags a kernel reports; the Python layer turns them into exceptions.
+cdef enum:
+    LOGITS_NAN = 1          # NaN in the (first) logits
+    LOGITS_POSINF = 2       # +inf in the (first) logits
+    OTHER_NAN = 4           # NaN in logits_q
+    OTHER_POSINF = 8        # +inf in logits_q
+    TARGET_NAN = 16
+    TARGET_NEGATIVE = 32
+    TARGET_INF = 64
+
+
+cdef enum:
+    # Elements per block: the block (and its float64 copy) stays in L1, and
+    # the per-block merge (one exp) is amortised.
+    BLOCK = 1024
+
+
+ctypedef struct LogSumExp:
+    # Running state of a row: m the largest logit so far (-inf: none finite
+    # yet), r = sum exp(l - m) - 1, neg = sum exp(l - m) (m - l).
+    double m
+    double r
+    double neg
+
+
+cdef inline void lse_init(LogSumExp* acc) noexcept nogil:
+    acc.m = -INFINITY
+    acc.r = 0.0
+    acc.neg = 0.0
+
+
+cdef inline void lse_merge(LogSumExp* acc, double m, double r,
+                           double neg) noexcept nogil:
+    """Merge a block with finite maximum m and sums r, neg relative to m.
+
+    The side with the smaller maximum is rescaled by f = exp(-d), d the gap:
+    s -> f s, neg -> f (neg + d s). A factor that underflows to 0 drops that
+    side (its share is below 2^-1074 of the other's), so d = inf never meets 0.
+    """
+    cdef double d, f
+    if acc.m == -INFINITY:
+        acc.m = m
+        acc.r = r
+        acc.neg = neg
+    elif m <= acc.m:
+        d = acc.m - m
+        f = exp(-d)
+        if f > 0.0:
+            acc.r += (1.0 + r) * f
+            acc.neg += f * (neg + d * (1.0 + r))
+    else:
+        d = m - acc.m
+        f = exp(-d)
+        if f > 0.0:
+            acc.neg = f * (acc.neg + d * (1.0 + acc.r)) + neg
+            acc.r = (1.0 + acc.r) * f + r
+        else:
+            acc.neg = neg
+            acc.r = r
+        acc.m = m
+
+
+cdef inline double log1p_nonneg(double r) noexcept nogil:
+    """log(1 + r) for finite r >= 0, to a few ulp.
+
+    Goldberg's form log(u) r / (u - 1), u = 1 + r: the rounding of u cancels
+    in the ratio. Several times faster than libm's log1p, which the small-row
+    case (one call per row) notices.
+    """
+    cdef double u = 1.0 + r
+    if u == 1.0:
+        return r
+    return log(u) * (r / (u - 1.0))
+
+
+cdef inline double entropy_of(const LogSumExp* acc) noexcept nogil:
+    """H = log1p(r) + neg / (1 + r): two non-negative terms."""
+    if acc.m == -INFINITY:
+        return NAN  # no finite logit: no distribution
+    return log1p_nonneg(acc.r) + acc.neg / (1.0 + acc.r)
+
+
+cdef inline const double* load_block(const logit_t* x, Py_ssize_t n,
+                                     Py_ssize_t stride, double* buf,
+                                     double* largest) noexcept nogil:
+    """The block x[0], x[stride], ... as contiguous doubles, and its maximum.
+
+    Contiguous float64 is used in place; anything else is copied into `buf`
+    (BLOCK doubles, exact widening). NaN is ignored by the maximum (the exp
+    sums propagate it).
+    """
+    cdef Py_ssize_t i
+    cdef double v, mx
+    if stride == 1:
+        if logit_t is double:
+            largest[0] = he_lg_max(x, n)
+            return x
+        else:
+            largest[0] = he_lg_widen_max(x, n, buf)
+            return buf
+    mx = -INFINITY
+    for i in range(n):
+        v = <double>x[i * stride]
+        buf[i] = v
+        if v > mx:
+            mx = v
+    largest[0] = mx
+    return buf
+
+
+cdef inline int special_flags(const double* x, Py_ssize_t n, int nan_flag,
+                              int inf_flag) noexcept nogil:
+    """Flags for NaN and +inf in x (slow path, for blocks that have them)."""
+    cdef Py_ssize_t i
+    cdef int flags = 0
+    for i in range(n):
+        if x[i] != x[i]:
+            flags |= nan_flag
+        elif x[i] == INFINITY:
+            flags |= inf_flag
+    return flags
+
+
+cdef inline int logsumexp_block(const double* x, Py_ssize_t n, double largest,
+                                bint need_neg, LogSumExp* acc,
+                                int nan_flag, int inf_flag) noexcept nogil:
+    """Merge one loaded block into acc; returns the flags seen."""
+    cdef double r, neg = 0.0
+    if not (-INFINITY < largest < INFINITY):
+        # +inf, or nothing but -inf (and NaN): only flags to find.
+        return special_flags(x, n, nan_flag, inf_flag)
+    r = he_lg_exp_sum(x, n, largest, &neg if need_neg else NULL)
+    if r != r:
+        return special_flags(x, n, nan_flag, inf_flag)
+    lse_merge(acc, largest, r, neg)
+    return 0
+
+
+cdef inline int logsumexp_row(const logit_t* x, Py_ssize_t n, Py_ssize_t stride,
+                              bint need_neg, LogSumExp* acc,
+                              double* buf) noexcept nogil:
+    """One read of the row x[0], x[stride], ... x[(n-1)*stride] into acc.
+
+    `buf` holds BLOCK doubles. Returns the flags seen (LOGITS_*); after an
+    error flag the state is meaningless.
+    """
+    cdef Py_ssize_t start = 0, size
+    cdef double largest
+    cdef const double* data
+    cdef int flags = 0
+    lse_init(acc)
+    while start < n:
+        size = BLOCK if n - start > BLOCK else n - start
+        data = load_block(x + start * stride, size, stride, buf, &largest)
+        flags |= logsumexp_block(data, size, largest, need_neg, acc,
+                                 LOGITS_NAN, LOGITS_POSINF)
+        if flags:
+            return flags
+        start += size
+    return flags
+
+
+# ---------------------------------------------------------------------------
+# Entropy and KL divergence of softmax distributions
+# ---------------------------------------------------------------------------
+
+cdef inline int entropy_row(const logit_t* x, Py_ssize_t n, Py_ssize_t stride,
+                            double* out, double* buf) noexcept nogil:
+    """Entropy (nats) of softmax of one row; NaN for a row without a finite logit."""
+    cdef LogSumExp acc
+    cdef int flags = logsumexp_row(x, n, stride, True, &acc, buf)
+    out[0] = entropy_of(&acc)
+    return flags
+
+
+ctypedef struct KLState:
+    LogSumExp a
+    LogSumExp b
+    double c           # sum exp(a - m_a) ((a - m_a) - (b - m_b))
+    bint unbounded     # some finite a meets b = -inf
+
+
+cdef inline void kl_merge(KLState* st, double ma, double ra, double mb,
+                          double rb, double c) noexcept nogil:
+    """Merge a block whose maxima ma, mb are finite (c relative to them).
+
+    When the maxima grow to (ma', mb') a sum c relative to (ma, mb) with
+    s_a = 1 + ra becomes exp(ma - ma') (c + ((mb' - mb) - (ma' - ma)) s_a).
+    """
+    cdef double na = ma if ma > st.a.m else st.a.m
+    cdef double nb = mb if mb > st.b.m else st.b.m
+    cdef double total = 0.0, f
+    if st.a.m > -INFINITY and st.b.m > -INFINITY:
+        f = exp(st.a.m - na)
+        if f > 0.0:
+            total = f * (st.c + ((nb - st.b.m) - (na - st.a.m)) * (1.0 + st.a.r))
+    f = exp(ma - na)
+    if f > 0.0:
+        total += f * (c + ((nb - mb) - (na - ma)) * (1.0 + ra))
+    st.c = total
+    lse_merge(&st.a, ma, ra, 0.0)
+    lse_merge(&st.b, mb, rb, 0.0)
+
+
+cdef inline int kl_row(const logit_t* a, Py_ssize_t a_stride,
+                       const logit_t* b, Py_ssize_t b_stride, Py_ssize_t n,
+                       double* out, double* abuf, double* bbuf) noexcept nogil:
+    """KL(softmax(a) || softmax(b)) in nats of one pair of rows, one read each.
+
+    KL = c / s_a - log1p(r_a) + log1p(r_b), clamped at 0 (it is >= 0; the
+    terms of c have both signs, so its rounding can go below). +inf where a
+    finite a meets b = -inf; NaN when either row has no finite logit.
+    """
+    cdef KLState st
+    cdef Py_ssize_t start = 0, size
+    cdef double ma, mb, ra, rb, c, kl
+    cdef const double* da
+    cdef const double* db
+    cdef int flags = 0
+    lse_init(&st.a)
+    lse_init(&st.b)
+    st.c = 0.0
+    st.unbounded = False
+    while start < n:
+        size = BLOCK if n - start > BLOCK else n - start
+        da = load_block(a + start * a_stride, size, a_stride, abuf, &ma)
+        db = load_block(b + start * b_stride, size, b_stride, bbuf, &mb)
+        start += size
+        if not (-INFINITY < ma < INFINITY and -INFINITY < mb < INFINITY):
+            # Blocks with a row that is all -inf (or has +inf): no term of c.
+            flags |= logsumexp_block(da, size, ma, False, &st.a,
+                                     LOGITS_NAN, LOGITS_POSINF)
+            flags |= logsumexp_block(db, size, mb, False, &st.b,
+                                     OTHER_NAN, OTHER_POSINF)
+            if mb == -INFINITY and -INFINITY < ma:
+                st.unbounded = True
+            if flags:
+                break
+            continue
+        if he_lg_kl_sums(da, db, size, ma, mb, &ra, &rb, &c) > 0.0:
+            st.unbounded = True
+        if ra != ra or rb != rb:
+            flags |= special_flags(da, size, LOGITS_NAN, LOGITS_POSINF)
+            flags |= special_flags(db, size, OTHER_NAN, OTHER_POSINF)
+            break
+        kl_merge(&st, ma, ra, mb, rb, c)
+    if st.a.m == -INFINITY or st.b.m == -INFINITY:
+        out[0] = NAN
+    elif st.unbounded:
+        out[0] = INFINITY
+    else:
+        kl = st.c / (1.0 + st.a.r) - log1p_nonneg(st.a.r) + log1p_nonneg(st.b.r)
+        out[0] = kl if kl > 0.0 else 0.0
+    return flags
+
+
+# ---------------------------------------------------------------------------
+# Cross entropy from logits
+# ---------------------------------------------------------------------------
+#
+# The loss of one sample with class weights v (all 1 without `weight`) and
+# target t (smoothed: t = (1 - eps) t0 + eps / K) is
+#     loss = -sum_c v_c t_c log p_c,   -log p_c = (m - l_c) + log1p(r),
+# a sum of non-negative terms. Its gradient with respect to l is
+#     g_c = p_c T - v_c t_c,   T = sum_c v_c t_c.
+
+ctypedef struct SmoothSums:
+    # Sums over the logits seen so far, relative to the running maximum:
+    # u = sum v (m - l), v = sum v; with soft targets also
+    # b = sum v w (m - l), vw = sum v w, w = sum w.
+    double u
+    double v
+    double b
+    double vw
+    double w
+
+
+cdef inline void smooth_init(SmoothSums* s) noexcept nogil:
+    s.u = 0.0
+    s.v = 0.0
+    s.b = 0.0
+    s.vw = 0.0
+    s.w = 0.0
+
+
+cdef inline void smooth_shift(SmoothSums* s, double d) noexcept nogil:
+    """The reference maximum grew by d > 0: every (m - l) grows by d."""
+    if s.v > 0.0:
+        s.u += d * s.v
+    if s.vw > 0.0:
+        s.b += d * s.vw
+
+
+cdef inline void smooth_add(SmoothSums* s, const SmoothSums* blk) noexcept nogil:
+    s.u += blk.u
+    s.v += blk.v
+    s.b += blk.b
+    s.vw += blk.vw
+    s.w += blk.w
+
+
+cdef inline void smooth_merge(SmoothSums* s, double m, SmoothSums* blk,
+                              double block_max) noexcept nogil:
+    """Merge block sums relative to block_max into s relative to m (old max)."""
+    if block_max > m:
+        if m > -INFINITY:
+            smooth_shift(s, block_max - m)
+        elif s.v > 0.0 or s.vw > 0.0:
+            # Earlier logits were all -inf: their (m - l) is +inf.
+            smooth_shift(s, INFINITY)
+    elif block_max < m:
+        smooth_shift(blk, m - block_max)
+    smooth_add(s, blk)
+
+
+cdef inline void class_sums(const double* x, Py_ssize_t n, double largest,
+                            const double* v, SmoothSums* blk) noexcept nogil:
+    """u = sum v (largest - x), v = sum v over one block (v NULL: all 1).
+
+    A -inf logit with v > 0 makes u = +inf (smoothing puts mass on it).
+    """
+    cdef Py_ssize_t i
+    cdef double u = 0.0, vs = 0.0, vi
+    if v == NULL:
+        for i in range(n):
+            u += largest - x[i]
+        vs = <double>n
+    else:
+        for i in range(n):
+            vi = v[i]
+            if vi > 0.0:
+                u += vi * (largest - x[i])
+                vs += vi
+    blk.u = u
+    blk.v = vs
+
+
+cdef inline int cross_entropy_hard_row(
+        const logit_t* x, Py_ssize_t n, Py_ssize_t stride, Py_ssize_t label,
+        double eps, const double* v, double v_total,
+        double* loss, LogSumExp* acc, double* buf) noexcept nogil:
+    """Cross entropy of one row with hard label `label` (in [0, n)).
+
+    loss = v_y (1 - eps) ((m - l_y) + log1p(r)) + eps / n (v_total log1p(r) + u)
+    with u = sum_c v_c (m - l_c). Leaves the row's (m, r) in acc for the
+    gradient. A -inf logit at the label (or, with eps > 0, anywhere) gives +inf.
+    """
+    cdef Py_ssize_t start = 0, size
+    cdef double largest, lr, vy, xy, value
+    cdef const double* data
+    cdef SmoothSums sums, blk
+    cdef int flags = 0
+    lse_init(acc)
+    smooth_init(&sums)
+    smooth_init(&blk)
+    while start < n:
+        size = BLOCK if n - start > BLOCK else n - start
+        data = load_block(x + start * stride, size, stride, buf, &largest)
+        if eps > 0.0 and -INFINITY < largest < INFINITY:
+            class_sums(data, size, largest, v + start if v != NULL else NULL,
+                       &blk)
+            smooth_merge(&sums, acc.m, &blk, largest)
+        elif eps > 0.0 and largest == -INFINITY:
+            # The whole block is -inf (or NaN): smoothing mass on -inf.
+            class_sums(data, size, 0.0, v + start if v != NULL else NULL, &blk)
+            if blk.v > 0.0:
+                sums.u = INFINITY
+                sums.v += blk.v
+        flags |= logsumexp_block(data, size, largest, False, acc,
+                                 LOGITS_NAN, LOGITS_POSINF)
+        if flags:
+            loss[0] = NAN
+            return flags
+        start += size
+    if acc.m == -INFINITY:
+        loss[0] = NAN  # no finite logit: no distribution
+        return flags
+    lr = log1p_nonneg(acc.r)
+    xy = <double>x[label * stride]
+    vy = v[label] if v != NULL else 1.0
+    value = 0.0
+    if eps < 1.0 and vy > 0.0:
+        value = vy * (1.0 - eps) * ((acc.m - xy) + lr)
+    if eps > 0.0:
+        value += eps / <double>n * (v_total * lr + sums.u)
+    loss[0] = value
+    return flags
+
+
+cdef inline int cross_entropy_soft_row(
+        const logit_t* x, Py_ssize_t n, Py_ssize_t stride,
+        const target_t* t, Py_ssize_t t_stride,
+        double eps, const double* v, double v_total,
+        double* loss, double* weight_sums, LogSumExp* acc,
+        double* buf) noexcept nogil:
+    """Cross entropy of one row with soft target weights t (normalised by W).
+
+    loss = log1p(r) ((1 - eps) VW / W + eps V / n) + (1 - eps) B / W + eps U / n
+    with B = sum v w (m - l), VW = sum v w, W = sum w, U = sum v (m - l).
+    Writes W and VW to weight_sums[0], weight_sums[1] (for the gradient).
+    NaN where W = 0.
+    """
+    cdef Py_ssize_t start = 0, size, i
+    cdef double largest, lr, w, vi, d, value
+    cdef const double* data
+    cdef SmoothSums sums, blk
+    cdef int flags = 0
+    lse_init(acc)
+    smooth_init(&sums)
+    while start < n:
+        size = BLOCK if n - start > BLOCK else n - start
+        data = load_block(x + start * stride, size, stride, buf, &largest)
+        smooth_init(&blk)
+        if eps > 0.0:
+            class_sums(data, size, largest if largest > -INFINITY else 0.0,
+                       v + start if v != NULL else NULL, &blk)
+            if largest == -INFINITY and blk.v > 0.0:
+                blk.u = INFINITY
+        for i in range(size):
+            w = <double>t[(start + i) * t_stride]
+            if not (0.0 <= w < INFINITY):
+                if w != w:
+                    flags |= TARGET_NAN
+                elif w < 0.0:
+                    flags |= TARGET_NEGATIVE
+                else:
+                    flags |= TARGET_INF
+                continue
+            if w > 0.0:
+                blk.w += w
+                vi = w * v[start + i] if v != NULL else w
+                if vi > 0.0:
+                    d = largest - data[i] if largest > -INFINITY else INFINITY
+                    blk.b += vi * d
+                    blk.vw += vi
+        if -INFINITY < largest < INFINITY:
+            smooth_merge(&sums, acc.m, &blk, largest)
+        else:
+            smooth_add(&sums, &blk)
+        flags |= logsumexp_block(data, size, largest, False, acc,
+                                 LOGITS_NAN, LOGITS_POSINF)
+        if flags:
+            loss[0] = NAN
+            return flags
+        start += size
+    weight_sums[0] = sums.w
+    weight_sums[1] = sums.vw
+    if acc.m == -INFINITY or sums.w == 0.0:
+        loss[0] = NAN  # no distribution in the logits or in the target
+        return flags
+    lr = log1p_nonneg(acc.r)
+    value = 0.0
+    if eps < 1.0 and sums.vw > 0.0:
+        value = (1.0 - eps) * (lr * sums.vw + sums.b) / sums.w
+    if eps > 0.0:
+        value += eps / <double>n * (v_total * lr + sums.u)
+    loss[0] = value
+    return flags
+
+
+cdef inline void gradient_row(const logit_t* x, Py_ssize_t n, Py_ssize_t stride,
+                              const LogSumExp* acc, double total,
+                              Py_ssize_t label, double label_part,
+                              const target_t* t, Py_ssize_t t_stride,
+                              double target_scale, double smooth_part,
+                              const double* v, double scale,
+                              logit_t* out, Py_ssize_t out_stride,
+                              double* buf, double* ebuf) noexcept nogil:
+    """out = scale (p T - v t), the gradient of the loss of one row.
+
+    The second read of the row: p = softmax(x) from the row's (m, r) in acc,
+    T = `total`. The target part v_c t_c is
+        label_part [c == label]                  (hard label; label < 0: none)
+      + v_c target_scale t_c                     (soft target; t NULL: none)
+      + v_c smooth_part                          (label smoothing, eps / K),
+    with v = 1 when NULL. Each element is formed in double, rounded once.
+    """
+    cdef Py_ssize_t start = 0, size, i
+    cdef double largest, g, vi, part
+    cdef const double* data
+    cdef double factor = total / (1.0 + acc.r)
+    while start < n:
+        size = BLOCK if n - start > BLOCK else n - start
+        data = load_block(x + start * stride, size, stride, buf, &largest)
+        he_lg_exp_scaled(data, size, acc.m, factor, ebuf)
+        if t != NULL or smooth_part != 0.0:
+            for i in range(size):
+                vi = v[start + i] if v != NULL else 1.0
+                part = smooth_part
+                if t != NULL:
+                    part += target_scale * <double>t[(start + i) * t_stride]
+                ebuf[i] -= vi * part
+        if start <= label < start + size:
+            ebuf[label - start] -= label_part
+        for i in range(size):
+            out[(start + i) * out_stride] = <logit_t>(scale * ebuf[i])
+        start += size
