@@ -45,6 +45,13 @@ def cpu_path():
     return k.he_path_name(k.he_path()).decode()
 
 
+def available_cpu_paths():
+    """Names of the paths this CPU can run, slowest first."""
+    cdef int best = k.he_best_path()
+    return [k.he_path_name(path).decode() for path in (0, 2, 3, 4)
+            if path <= best and (path == 0 or best >= 2)]
+
+
 ctypedef struct Slices:
     # A (shape0, shape1, n) view: outer strides in bytes, `stride` in elements.
     Py_ssize_t shape0, shape1, n

@@ -65,6 +65,7 @@ cdef extern from "_fastpath.h" nogil:
         double bad, unbounded
         int ratio_exact
     int he_path()
+    int he_best_path()
     const char* he_path_name(int path)
     void he_entropy_sums_f64(const double*, Py_ssize_t, he_entropy_sums*)
     void he_entropy_sums_f32(const float*, Py_ssize_t, he_entropy_sums*)

@@ -1,0 +1,26 @@
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+NAN_SEEN: int
+NEGATIVE_P: int
+NEGATIVE_Q: int
+INFINITE_P: int
+INFINITE_Q: int
+SUPPORTED: frozenset[tuple[str, int]]
+
+def cpu_path() -> str: ...
+def available_cpu_paths() -> list[str]: ...
+def entropy(
+    p: np.ndarray, omit_nan: bool, nthreads: int = ...
+) -> tuple[npt.NDArray[np.float64], int]: ...
+def divergence(
+    p: np.ndarray, q: np.ndarray, omit_nan: bool, need_entropy: bool, nthreads: int = ...
+) -> tuple[Optional[npt.NDArray[np.float64]], npt.NDArray[np.float64], int]: ...
+def entropy_vector(
+    p: object, nthreads: int, parallel_min_size: int
+) -> Optional[np.float64]: ...
+def divergence_vector(
+    p: object, q: object, need_entropy: bool, nthreads: int, parallel_min_size: int
+) -> Optional[tuple[np.float64, np.float64]]: ...
