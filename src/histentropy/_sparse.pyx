@@ -153,6 +153,8 @@ def entropy_rows(const weight_t[::1] data, const index_t[::1] indptr,
     """
     cdef Py_ssize_t r, lo
     cdef int flags = 0
+    if not (0 <= start <= stop < indptr.shape[0] and out.shape[0] >= (1 if whole else stop)):
+        raise ValueError("rows out of range")
     cdef const weight_t* values = &data[0] if data.shape[0] else NULL
     cdef weight_t empty[1]
     if values == NULL:
@@ -174,36 +176,19 @@ def entropy_rows(const weight_t[::1] data, const index_t[::1] indptr,
 # Pairs: gathering rows into (a, b) pairs
 # ---------------------------------------------------------------------------
 
-cdef inline Py_ssize_t _merge_sparse(
+cdef inline Py_ssize_t _lookup_sparse(
         const weight_t* pd, const index_t* pi, Py_ssize_t p0, Py_ssize_t p1,
         const weight_t* qd, const index_t* qi, Py_ssize_t q0, Py_ssize_t q1,
         double* a, double* b) noexcept nogil:
-    """The union of two sorted rows as pairs, 0 where one side stores nothing."""
+    """The stored bins of a sorted row p, with the sorted row q read at the
+    same bins (0 where q stores nothing): one merge of the index lists."""
     cdef Py_ssize_t m = 0
-    while p0 < p1 and q0 < q1:
-        if pi[p0] == qi[q0]:
-            a[m] = <double>pd[p0]
-            b[m] = <double>qd[q0]
-            p0 += 1
-            q0 += 1
-        elif pi[p0] < qi[q0]:
-            a[m] = <double>pd[p0]
-            b[m] = 0.0
-            p0 += 1
-        else:
-            a[m] = 0.0
-            b[m] = <double>qd[q0]
-            q0 += 1
-        m += 1
     while p0 < p1:
+        while q0 < q1 and qi[q0] < pi[p0]:
+            q0 += 1
         a[m] = <double>pd[p0]
-        b[m] = 0.0
+        b[m] = <double>qd[q0] if q0 < q1 and qi[q0] == pi[p0] else 0.0
         p0 += 1
-        m += 1
-    while q0 < q1:
-        a[m] = 0.0
-        b[m] = <double>qd[q0]
-        q0 += 1
         m += 1
     return m
 
@@ -260,6 +245,14 @@ cdef Py_ssize_t _longest(const index_t[::1] indptr, Py_ssize_t start,
     return longest
 
 
+cdef int _check_range(const index_t[::1] indptr, Py_ssize_t other_rows,
+                      Py_ssize_t start, Py_ssize_t stop) except -1:
+    # The drivers trust the Python layer, but a wrong call must not crash.
+    if indptr.shape[0] - 1 != other_rows or not 0 <= start <= stop <= other_rows:
+        raise ValueError("p and q must have the same number of rows")
+    return 0
+
+
 # ---------------------------------------------------------------------------
 # Pairs: drivers
 # ---------------------------------------------------------------------------
@@ -273,38 +266,49 @@ def divergence_sparse_sparse(
         Py_ssize_t start, Py_ssize_t stop, bint whole):
     """Entropy of p (if needed) and KL(p || q) of canonical rows of equal shape.
 
-    Each pair of rows is merged into the union of their supports and handed
-    to _kernels.divergence_slice: O(nnz) work, O(longest union) scratch.
+    A row of q is a reference row stored sparsely: its total is one pass over
+    its stored values (no logarithms), then q is looked up at p's stored bins
+    by merging the two sorted index lists, and _sparse_kernels.divergence_rest
+    does the rest. Work O(nnz(p) + nnz(q)) with logarithms only for p's stored
+    values; scratch O(longest row of p).
     """
-    cdef Py_ssize_t n = (_longest(p_indptr, start, stop, whole)
-                         + _longest(q_indptr, start, stop, whole))
+    _check_range(p_indptr, q_indptr.shape[0] - 1, start, stop)
+    cdef Py_ssize_t n = _longest(p_indptr, start, stop, whole)
     cdef double* a = _scratch(n)
     cdef double* b = a + max(n, 1)
-    cdef Py_ssize_t r, m
-    cdef int flags = 0
+    cdef Py_ssize_t r, m, q0, q1
+    cdef int flags = 0, q_flags = 0
     cdef const weight_t* pd = &p_data[0] if p_data.shape[0] else NULL
     cdef const weight_t* qd = &q_data[0] if q_data.shape[0] else NULL
     cdef const index_t* pi = &p_indices[0] if p_indices.shape[0] else NULL
     cdef const index_t* qi = &q_indices[0] if q_indices.shape[0] else NULL
-    cdef double dummy
+    cdef CompensatedSum reference
+    cdef double q_scale = 1.0, dummy
     try:
         with nogil:
             if whole:
+                q0 = q_indptr[start]
+                q1 = q_indptr[stop]
+                q_flags = _reference(qd + q0, q1 - q0, 1, &reference, &q_scale)
                 m = 0
                 for r in range(start, stop):
-                    m += _merge_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                       qd, qi, q_indptr[r], q_indptr[r + 1],
-                                       a + m, b + m)
-                flags = k.divergence_slice(a, 1, b, 1, m, omit_nan, need_entropy,
+                    m += _lookup_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
+                                        qd, qi, q_indptr[r], q_indptr[r + 1],
+                                        a + m, b + m)
+                flags = sk.divergence_rest(a, b, m, &reference, q_scale, q_flags,
+                                           omit_nan, need_entropy,
                                            &ent[0] if need_entropy else &dummy,
                                            &kl[0])
             else:
                 for r in range(start, stop):
-                    m = _merge_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                      qd, qi, q_indptr[r], q_indptr[r + 1], a, b)
-                    flags |= k.divergence_slice(
-                        a, 1, b, 1, m, omit_nan, need_entropy,
-                        &ent[r] if need_entropy else &dummy, &kl[r])
+                    q0 = q_indptr[r]
+                    q1 = q_indptr[r + 1]
+                    q_flags = _reference(qd + q0, q1 - q0, 1, &reference, &q_scale)
+                    m = _lookup_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
+                                       qd, qi, q0, q1, a, b)
+                    flags |= sk.divergence_rest(
+                        a, b, m, &reference, q_scale, q_flags, omit_nan,
+                        need_entropy, &ent[r] if need_entropy else &dummy, &kl[r])
     finally:
         free(a)
     return flags
@@ -317,6 +321,7 @@ def divergence_dense_sparse(
         bint omit_nan, bint need_entropy, double[::1] ent, double[::1] kl,
         Py_ssize_t start, Py_ssize_t stop, bint whole):
     """Dense rows p[r, :] (any strides) against canonical sparse rows of q."""
+    _check_range(q_indptr, p.shape[0], start, stop)
     cdef Py_ssize_t n_cols = p.shape[1]
     cdef Py_ssize_t stride0 = p.strides[0]
     cdef Py_ssize_t stride = p.strides[1] // <Py_ssize_t>sizeof(weight_t)
@@ -381,6 +386,7 @@ def divergence_sparse_dense(
     broadcast reference, stride 0, is read once per call); each sparse row
     then costs O(its stored values).
     """
+    _check_range(p_indptr, q.shape[0], start, stop)
     cdef Py_ssize_t n_cols = q.shape[1]
     cdef Py_ssize_t stride0 = q.strides[0]
     cdef Py_ssize_t stride = q.strides[1] // <Py_ssize_t>sizeof(weight_t)

@@ -18,9 +18,12 @@
 #     R = S_q - sum of q over the bins kept with p > 0,
 # carried as an exact compensated sum (TwoSum per subtraction) from the
 # reference total, so that 1 - sum y cancels nothing when p and q nearly
-# coincide. Bins a sparse p and a sparse q both store are merged by the
-# driver into (a, b) pairs and go to _kernels.divergence_slice unchanged:
-# bins absent on both sides hold 0 on both sides and add exactly nothing.
+# coincide. A sparse q is handled the same way (its row total is one pass
+# over its stored values, without logarithms; q is then looked up at p's
+# stored bins), so logarithms are only taken at p's stored values. A dense p
+# against a sparse q is merged by the driver into (a, b) pairs over the union
+# of the supports and goes to _kernels.divergence_slice unchanged: bins absent
+# on both sides hold 0 on both sides and add exactly nothing.
 #
 # Kernels never validate or raise; they return the flags of _kernels.pxd.
 
