@@ -1,0 +1,55 @@
+"""The vectorised log (_vlog.h) on every dispatch path against np.log
+(pytest-benchmark).
+
+Run on request: ``pytest benchmarks/bench_simd_log.py --benchmark-enable``.
+Each group (one n) times np.log and histentropy._simdmath.log on every path
+this CPU can run, in the same run; ``extra_info["ns_per_element"]`` holds the
+mean per element (``ns_per_element_min``: the fastest round, steadier on a
+shared machine).  The ``sum`` groups time the fused 8-lane reduction
+sum x log x (no output array) against numpy's two-pass ``x @ np.log(x)``.
+Both sides allocate their output array the same way (np.empty_like /
+np.log's own), so page faults at n = 10**7 are in both.
+"""
+import numpy as np
+import pytest
+
+from histentropy import _simdmath
+
+SIZES = {"n=1e3": 10**3, "n=1e5": 10**5, "n=1e7": 10**7}
+PATHS = _simdmath.available_paths()
+
+
+@pytest.fixture(scope="module", params=list(SIZES), ids=list(SIZES))
+def data(request):
+    n = SIZES[request.param]
+    # positive, spread over many binades, like normalised histogram weights
+    x = np.random.default_rng(0).random(n) * np.ldexp(1.0, -np.arange(n) % 40)
+    return request.param, x
+
+
+def _record(benchmark, n):
+    stats = benchmark.stats.stats
+    benchmark.extra_info["ns_per_element"] = round(stats.mean / n * 1e9, 3)
+    benchmark.extra_info["ns_per_element_min"] = round(stats.min / n * 1e9, 3)
+
+
+@pytest.mark.parametrize("impl", ["numpy"] + PATHS)
+def test_log(benchmark, data, impl):
+    name, x = data
+    benchmark.group = f"log {name}"
+    if impl == "numpy":
+        benchmark(np.log, x)
+    else:
+        benchmark(_simdmath.log, x, impl)
+    _record(benchmark, x.size)
+
+
+@pytest.mark.parametrize("impl", ["numpy"] + PATHS)
+def test_sum_x_log_x(benchmark, data, impl):
+    name, x = data
+    benchmark.group = f"sum x log x {name}"
+    if impl == "numpy":
+        benchmark(lambda v: v @ np.log(v), x)
+    else:
+        benchmark(_simdmath.sum_x_log_x, x, impl)
+    _record(benchmark, x.size)
