@@ -230,7 +230,7 @@ cdef int _divergence_long(const weight_t* p, const weight_t* q, Py_ssize_t n,
         k.divergence_finish(p, 1, q, 1, n, 1.0, 1.0, need_entropy, &pt, &qt,
                             total.plogp, total.plogp_abs, total.plogpq,
                             total.plogpq_abs, total.unbounded > 0.0,
-                            total.ratio_exact, entropy, kl)
+                            0.0 if total.ratio_exact else 1.0, entropy, kl)
         return 0
     return k.divergence_slice(p, 1, q, 1, n, omit_nan, need_entropy,
                               entropy, kl)

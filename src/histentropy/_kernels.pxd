@@ -593,7 +593,7 @@ cdef inline double kl_accurate(const weight_t* p, Py_ssize_t p_stride,
                                CompensatedSum* q_total) noexcept nogil:
     """Second read: KL as a sum of non-negative terms x log(x/y) - x + y."""
     cdef Py_ssize_t i
-    cdef double a, b, xh, xl, yh, yl, sp, sq, log_totals
+    cdef double a, b, xh, xl, yh, yl, sp, sq, log_totals, log_xy
     cdef CompensatedSum kl
     csum_init(&kl)
     # log(x/y) = log(a/b) + log_totals for raw weights a, b.
@@ -615,8 +615,14 @@ cdef inline double kl_accurate(const weight_t* p, Py_ssize_t p_stride,
             csum_add(&kl, yh)
             continue
         split_quotient(a * p_scale, sp, &xh, &xl)
-        csum_add(&kl, divergence_term(xh, xl, yh, yl,
-                                      log_ratio(a, b) + log_totals))
+        if xh >= DBL_MIN and yh >= DBL_MIN:
+            # log(x/y) from the normalised quotients (and their remainders):
+            # no cancellation against log(S_q/S_p) when the totals differ.
+            log_xy = log_ratio(xh, yh) + (xl / xh - yl / yh)
+        else:
+            # x or y below the normal range: from the raw weights instead.
+            log_xy = log_ratio(a, b) + log_totals
+        csum_add(&kl, divergence_term(xh, xl, yh, yl, log_xy))
     return csum_value(&kl)
 
 
@@ -625,11 +631,16 @@ cdef inline void divergence_finish(
         Py_ssize_t q_stride, Py_ssize_t n, double p_scale, double q_scale,
         bint need_entropy, CompensatedSum* p_total, CompensatedSum* q_total,
         double plogp, double plogp_abs, double plogpq, double plogpq_abs,
-        bint unbounded, bint ratio_exact, double* entropy,
+        bint unbounded, double log_error, double* entropy,
         double* kl) noexcept nogil:
-    """Entropy and KL from the first read's sums, or from a second read."""
+    """Entropy and KL from the first read's sums, or from a second read.
+
+    `log_error` bounds, in units of ulp(1), the absolute error of each log
+    ratio the first read formed (beyond ~1 ulp of the ratio's own log): 0 with
+    exact remainders, 1 without, |log(p_scale/q_scale)| after rescaling.
+    """
     cdef bint accurate
-    cdef double log_q_over_p, d, ratio_error
+    cdef double log_q_over_p, d
     if need_entropy:
         d = entropy_from_sums(p_total, plogp, plogp_abs, &accurate)
         if not accurate:
@@ -641,10 +652,7 @@ cdef inline void divergence_finish(
         return
     log_q_over_p = csum_log_ratio(q_total, p_total)
     d = plogpq / p_total.hi + log_q_over_p
-    # Without the exact remainder of p/q each log ratio carries an absolute
-    # error of ~1 ulp, so the sum errs by ~1 ulp of sum p / S_p = 1.
-    ratio_error = 0.0 if ratio_exact else 1.0
-    if not (ratio_error + plogpq_abs / p_total.hi + fabs(log_q_over_p)
+    if not (log_error + plogpq_abs / p_total.hi + fabs(log_q_over_p)
             <= MAX_CANCELLATION * d):
         d = kl_accurate(p, p_stride, q, q_stride, n, p_scale, q_scale,
                         p_total, q_total)
@@ -679,8 +687,8 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
             divergence_finish(p, 1, q, 1, n, 1.0, 1.0, need_entropy,
                               &p_total, &q_total, fast.plogp, fast.plogp_abs,
                               fast.plogpq, fast.plogpq_abs,
-                              fast.unbounded > 0.0, fast.ratio_exact,
-                              entropy, kl)
+                              fast.unbounded > 0.0,
+                              0.0 if fast.ratio_exact else 1.0, entropy, kl)
             return 0
     flags = pair_sums(p, p_stride, q, q_stride, n, p_scale, q_scale,
                       need_entropy, &p_total, &q_total, &plogp, &plogpq,
@@ -702,5 +710,5 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
     divergence_finish(p, p_stride, q, q_stride, n, p_scale, q_scale,
                       need_entropy, &p_total, &q_total, csum_value(&plogp),
                       abs_sums[0], csum_value(&plogpq), abs_sums[1],
-                      unbounded, True, entropy, kl)
+                      unbounded, fabs(log(p_scale) - log(q_scale)), entropy, kl)
     return flags
