@@ -39,6 +39,18 @@
 # So every query is within ~TOL relative of the batch function on `counts`,
 # whatever the length of the stream.
 #
+# KL close to zero (counts that follow the reference: KL ~ n_bins / 2S) makes
+# H(P, Q) - H(P) cancel badly. Once a query meets that, the histogram also
+# keeps an anchored sum of non-negative terms, relative-accurate like the
+# batch functions' second read: with t_b = y_b S0 (the expected counts at
+# the total S0 of the last exact recomputation) and T = sum t,
+#     K  = sum_b phi(s_b, t_b),  phi(s, t) = s log(s/t) - s + t >= 0,
+#     KL = K / S - psi(T / S),   psi(u) = u - 1 - log u >= 0,
+# an event changing a bin from a to c adds
+#     (c - a) log(c / t) + a (log1p(z) - z),  z = (c - a) / a,
+# where log1p(z) - z is evaluated without cancellation (atanh series).
+# Its error is relative to KL itself, so the query stays O(1).
+#
 # Window: a ring buffer of the last W events (bin, weight); the event that
 # falls out is subtracted. Counts are kept as double-double (hi + lo) so that
 # adding and subtracting float weights does not leave residue, and each bin
@@ -108,6 +120,8 @@ ctypedef struct State:
     # reference (NULL without one)
     const double* ref
     const double* logy     # log(r_b / sum r); 0 where r_b = 0
+    const double* y        # r_b / sum r
+    double* t              # y_b * S0: expected counts at the anchor
     # decay
     bint decay
     double lam             # -log1p(-d)
@@ -121,6 +135,11 @@ ctypedef struct State:
     double drift_a         # sum of |increments| of A since the last recompute
     double drift_c
     int64_t unbounded      # bins with s > 0 and r = 0
+    # anchored KL (see the header)
+    bint track_k           # keep K up to date (set by the first query needing it)
+    bint k_valid
+    k.CompensatedSum K, T
+    double drift_k
     int64_t events
     int64_t version
     # per-batch bookkeeping of touched bins
@@ -147,9 +166,46 @@ cdef inline double x_log_x(double x) noexcept nogil:
     return x * log(x) if x > 0.0 else 0.0
 
 
+cdef inline double log1p_minus(double z, double log1p_z) noexcept nogil:
+    """log1p(z) - z without cancellation; `log1p_z` is log1p(z), if known.
+
+    With u = z / (2 + z): log1p(z) = 2 atanh(u) = 2u + 2u^3 h(u^2),
+    h(s) = sum s^k / (2k + 3), and z = 2u / (1 - u), so
+    log1p(z) - z = 2u^3 h(u^2) - 2u^2 / (1 - u): two terms of one sign for
+    small |u| (the series of divergence_term in _kernels.pxd).
+    """
+    cdef double u, q, h
+    if -0.2 <= z <= 0.25:
+        u = z / (2.0 + z)
+        q = u * u
+        h = (1.0/3 + q*(1.0/5 + q*(1.0/7 + q*(1.0/9 + q*(1.0/11 + q*(1.0/13
+             + q*(1.0/15 + q*(1.0/17 + q*(1.0/19 + q*(1.0/21))))))))))
+        return 2.0 * u * q * h - 2.0 * q / (1.0 - u)
+    return log1p_z - z
+
+
+cdef inline void settle_k(State* st, Py_ssize_t b, double a, double c,
+                          double d, double log1p_z) noexcept nogil:
+    """Move K from phi(a, t_b) to phi(c, t_b)."""
+    cdef double t = st.t[b], l, t1, t2
+    if t == 0.0:  # r_b = 0: counted in `unbounded`
+        return
+    if a == 0.0:
+        t1 = c * k.log_ratio(c, t)
+        t2 = -c
+    elif c == 0.0:
+        t1 = -(a * k.log_ratio(a, t))
+        t2 = a
+    else:
+        t1 = d * k.log_ratio(c, t)
+        t2 = a * log1p_minus(d / a, log1p_z)
+    k.csum_add(&st.K, t1 + t2)
+    st.drift_k += fabs(t1) + fabs(t2)
+
+
 cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil:
     """Move the running sums from count a to count c in bin b."""
-    cdef double d = c - a, lc, la, t1, t2, e
+    cdef double d = c - a, lc, la, t1, t2, e, log1p_z = 0.0
     # Knuth's TwoSum: the change of S is carried exactly.
     cdef double z = d - c
     e = (c - (d - z)) + (-a - z)
@@ -163,8 +219,9 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
         t2 = 0.0
     else:
         lc = log(c)
+        log1p_z = log1p(d / a)
         t1 = d * lc
-        t2 = a * log1p(d / a)
+        t2 = a * log1p_z
     k.csum_add(&st.A, t1 + t2)
     st.drift_a += fabs(t1) + fabs(t2)
     if a < 1.0 or c < 1.0:  # the negative part of sum s log s (error bounds)
@@ -179,6 +236,8 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
             k.csum_add(&st.C, t1)
             st.c_abs += d * fabs(st.logy[b])
             st.drift_c += fabs(t1)
+            if st.k_valid:
+                settle_k(st, b, a, c, d, log1p_z)
 
 
 cdef void settle_marks(State* st) noexcept nogil:
@@ -226,6 +285,36 @@ cdef void recompute(State* st) noexcept nogil:
     st.unbounded = unbounded
     st.drift_a = 0.0
     st.drift_c = 0.0
+    if st.track_k:
+        anchor_k(st)
+    else:
+        st.k_valid = False
+
+
+cdef void anchor_k(State* st) noexcept nogil:
+    """Expected counts t = y S at the current total, and K = sum phi(s, t)."""
+    cdef Py_ssize_t i
+    cdef double S = k.csum_value(&st.S), x, t, kb
+    k.csum_init(&st.K)
+    k.csum_init(&st.T)
+    st.drift_k = 0.0
+    st.k_valid = False
+    if st.ref == NULL or not S > 0.0:
+        return
+    for i in range(st.n):
+        t = st.y[i] * S
+        st.t[i] = t
+        if st.y[i] > 0.0:
+            if not t >= 2.2250738585072014e-308:  # subnormal: not proportional
+                return
+            k.csum_add_exact(&st.T, t)
+            x = st.s[i]
+            if x > 0.0:
+                kb = k.divergence_term(x, 0.0, t, 0.0, k.log_ratio(x, t))
+            else:
+                kb = t
+            k.csum_add(&st.K, kb)
+    st.k_valid = True
 
 
 cdef void rescale_decay(State* st) noexcept nogil:
@@ -261,6 +350,14 @@ cdef void rescale_decay(State* st) noexcept nogil:
     st.c_abs *= f
     st.drift_a *= f
     st.drift_c *= f
+    if st.k_valid:  # phi is homogeneous: everything anchored scales exactly
+        for i in range(st.n):
+            st.t[i] *= f
+        st.K.hi *= f
+        st.K.lo *= f
+        st.T.hi *= f
+        st.T.lo *= f
+        st.drift_k *= f
     # Bins may now fall below 1; a lower bound of sum min(s log s, 0) is enough.
     st.neg.hi = -st.n * INV_E
     st.neg.lo = 0.0
@@ -492,6 +589,21 @@ cdef void add_into(double* s, const double* c, Py_ssize_t n) noexcept nogil:
         s[i] += c[i]
 
 
+cdef double kl_anchored(State* st, bint* ok) noexcept nogil:
+    """KL = K/S - psi(T/S) from the anchored sums (see the header)."""
+    cdef double S = k.csum_value(&st.S), v, psi, kl, err
+    v = ((st.T.hi - st.S.hi) + (st.T.lo - st.S.lo)) / S
+    psi = -log1p_minus(v, log1p(v))
+    kl = k.csum_value(&st.K) / S - psi
+    # Rounding of K's terms and of the increments since the anchor, of psi,
+    # and of t_b and y_b (a relative perturbation ~eps of the reference,
+    # which moves KL by at most eps * sum|x - y| <= eps * sqrt(2 KL)).
+    err = (EPS * (k.csum_value(&st.K) + 2.0 * st.drift_k) / S + EPS * psi
+           + 4.0 * EPS * (kl if kl > 0.0 else 0.0) ** 0.5)
+    ok[0] = err <= TOL * kl
+    return kl
+
+
 cdef inline void acquire(PyThread_type_lock lock):
     if not PyThread_acquire_lock(lock, NOWAIT_LOCK):
         with nogil:
@@ -632,7 +744,7 @@ cdef class StreamingHistogram:
     cdef PyThread_type_lock _lock
     cdef readonly Py_ssize_t n_bins
     cdef object _window, _decay
-    cdef object _s, _lo, _cnt, _ring_b, _ring_w, _ref, _logy
+    cdef object _s, _lo, _cnt, _ring_b, _ring_w, _ref, _logy, _y, _t
     cdef object _touched, _old, _marks
     cdef int64_t _cached_version_h, _cached_version_kl
     cdef double _cached_h, _cached_kl
@@ -690,7 +802,10 @@ cdef class StreamingHistogram:
             self.st.g = 1.0
         if reference is not None:
             self._ref = reference
-            self._logy = _log_normalised(reference)
+            self._logy, self._y = _log_normalised(reference)
+            self._t = np.zeros(n, np.float64)
+            self.st.y = <const double*>cnp.PyArray_DATA(self._y)
+            self.st.t = <double*>cnp.PyArray_DATA(self._t)
             self._ref.flags.writeable = False
             ref = self._ref
             logy = self._logy
@@ -946,6 +1061,15 @@ cdef class StreamingHistogram:
             recompute(&self.st)
             kl = kl_fast(&self.st, &ok)
         if not ok:
+            if not self.st.k_valid:
+                self.st.track_k = True
+                anchor_k(&self.st)
+            if self.st.k_valid:
+                kl = kl_anchored(&self.st, &ok)
+                if not ok and self.st.drift_k > 0.0:
+                    anchor_k(&self.st)
+                    kl = kl_anchored(&self.st, &ok)
+        if not ok:
             k.divergence_slice[double](self.st.s, 1, self.st.ref, 1, self.st.n,
                                        False, True, &h, &kl)
             self._cached_kl = kl
@@ -1065,6 +1189,10 @@ cdef class StreamingHistogram:
                 "C": (st.C.hi, st.C.lo), "neg": (st.neg.hi, st.neg.lo),
                 "c_abs": st.c_abs, "drift_a": st.drift_a, "drift_c": st.drift_c,
                 "unbounded": st.unbounded, "events": st.events,
+                "track_k": st.track_k, "k_valid": st.k_valid,
+                "K": (st.K.hi, st.K.lo), "T": (st.T.hi, st.T.lo),
+                "drift_k": st.drift_k,
+                "t": None if self._t is None else self._t.copy(),
             }
             if st.W > 0:
                 state.update(lo=self._lo.copy(), cnt=self._cnt.copy(),
@@ -1092,6 +1220,13 @@ cdef class StreamingHistogram:
             self.st.drift_c = state["drift_c"]
             self.st.unbounded = state["unbounded"]
             self.st.events = state["events"]
+            self.st.track_k = state["track_k"]
+            self.st.k_valid = state["k_valid"]
+            self.st.K.hi, self.st.K.lo = state["K"]
+            self.st.T.hi, self.st.T.lo = state["T"]
+            self.st.drift_k = state["drift_k"]
+            if self._t is not None:
+                self._t[:] = state["t"]
             if self.st.W > 0:
                 self._lo[:] = state["lo"]
                 self._cnt[:] = state["cnt"]
@@ -1184,7 +1319,7 @@ cdef double _log_base(base) except? -1.0:
 
 
 def _log_normalised(cnp.ndarray[double, ndim=1] r):
-    """log(r_b / sum r) for every bin (0 where r_b = 0), accurately.
+    """log(r_b / sum r) (0 where r_b = 0) and r_b / sum r for every bin.
 
     The total is a compensated sum; totals beyond the range of doubles are
     brought back by an exact power of two.
@@ -1193,6 +1328,7 @@ def _log_normalised(cnp.ndarray[double, ndim=1] r):
     cdef k.CompensatedSum total
     cdef double scale = 1.0, big = 0.0, log_total
     cdef cnp.ndarray[double, ndim=1] out = np.zeros(n, np.float64)
+    cdef cnp.ndarray[double, ndim=1] y = np.zeros(n, np.float64)
     cdef int e
     for i in range(n):
         if r[i] > big:
@@ -1206,9 +1342,10 @@ def _log_normalised(cnp.ndarray[double, ndim=1] r):
     k.csum_normalise(&total)
     log_total = log(total.hi) - log(scale)
     for i in range(n):
+        y[i] = (r[i] * scale) / total.hi
         if r[i] > 0.0:
             if scale == 1.0:
                 out[i] = k.log_ratio(r[i], total.hi) - total.lo / total.hi
             else:
                 out[i] = log(r[i]) - log_total
-    return out
+    return out, y
