@@ -239,7 +239,7 @@ def _float32_near_identical(rng, n):
     return p, q
 
 
-@pytest.mark.parametrize("n", [10, 1000, 20000])
+@pytest.mark.parametrize("n", [10, 1000, 5000])
 def test_float32_near_identical_kl_relative(exact, rng, n, record_property):
     """KL of near-identical float32 histograms: 1e-9 relative (issue 2).
 

@@ -751,3 +751,72 @@ def test_long_inputs_not_modified():
     histentropy.decompose(p, q, nan_policy="omit")
     histentropy.entropy(p, nan_policy="omit")
     assert (p.tobytes(), q.tobytes()) == before
+
+
+# ---------------------------------------------------------------------------
+# 1-D layouts with default arguments (the plain-vector fast lane)
+# ---------------------------------------------------------------------------
+
+def _layouts_1d(a, tmp_path):
+    out = []
+    ro = a.copy()
+    ro.setflags(write=False)
+    out.append(("read-only", ro))
+    big = np.zeros(a.size * 3, dtype=a.dtype)
+    big[::3] = a
+    out.append(("strided", big[::3]))
+    out.append(("negative-stride", np.ascontiguousarray(a[::-1])[::-1]))
+    if a.dtype.itemsize > 1:
+        out.append(("byte-swapped", a.astype(a.dtype.newbyteorder("S"))))
+        buf = np.zeros(a.size * a.itemsize + 1, dtype=np.uint8)
+        mis = buf[1:].view(a.dtype)
+        mis[...] = a
+        assert not mis.flags.aligned
+        out.append(("misaligned", mis))
+    path = tmp_path / f"mm1d-{a.dtype.name}-{a.size}.dat"
+    mm = np.memmap(path, dtype=a.dtype, mode="w+", shape=a.shape)
+    mm[...] = a
+    mm.flush()
+    del mm
+    out.append(("memmap-read-only", np.memmap(path, dtype=a.dtype, mode="r",
+                                              shape=a.shape)))
+    if a.size < 1000:
+        out.append(("list", a.tolist()))
+    for name, view in out:
+        np.testing.assert_array_equal(np.asarray(view), a, err_msg=name)
+    return out
+
+
+@pytest.mark.parametrize("dtype, n", [
+    *[(d, 9) for d in LAYOUT_DTYPES + [np.float16, np.bool_]],
+    *[(d, LONG) for d in (np.float64, np.float32, np.uint8)],
+], ids=lambda v: np.dtype(v).name if not isinstance(v, int) else str(v))
+def test_layouts_1d(rng, tmp_path, dtype, n):
+    a = (rng.random(n) * 100).astype(dtype)
+    b = (rng.random(n) * 100 + 1).astype(dtype)
+    h_ref = histentropy.entropy(a)
+    dec_ref = as_tuple(histentropy.decompose(a, b))
+    kl_ref = histentropy.kl_divergence(a, b)
+    cross_ref = histentropy.cross_entropy(a, b)
+    for name, view in _layouts_1d(a, tmp_path):
+        h = histentropy.entropy(view)
+        assert type(h) is np.float64, name
+        assert h == pytest.approx(h_ref, rel=1e-14, abs=1e-15), name
+        kl = histentropy.kl_divergence(view, b)
+        assert type(kl) is np.float64, name
+        assert kl == pytest.approx(kl_ref, rel=1e-13, abs=1e-15), name
+        assert histentropy.kl_divergence(b, view) == pytest.approx(
+            histentropy.kl_divergence(b, a), rel=1e-13, abs=1e-15), name
+        assert histentropy.cross_entropy(view, b) == pytest.approx(
+            cross_ref, rel=1e-14), name
+        for g, r in zip(as_tuple(histentropy.decompose(view, b)), dec_ref):
+            assert g == pytest.approx(r, rel=1e-13, abs=1e-15), name
+
+
+@pytest.mark.parametrize("f", ALL_FUNCTIONS, ids=fname)
+def test_1d_results_are_float64_scalars_for_every_dtype(f):
+    for dtype in (np.float64, np.float32, np.float16, np.int8, np.uint64, np.bool_):
+        p = np.array([1, 0, 1, 1], dtype=dtype)
+        for r in (call(f, p), call(f, p, nan_policy="omit"), call(f, p, base=2)):
+            for v in (r if isinstance(r, tuple) else (r,)):
+                assert type(v) is np.float64, (f, dtype)
