@@ -112,15 +112,19 @@ enum he_simd_path_id {
     HE_SIMD_AVX512 = 3
 };
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
-    && !defined(__INTEL_COMPILER) && !defined(__INTEL_LLVM_COMPILER)
-#  define HE_SIMD_X86 1
-#else
-#  define HE_SIMD_X86 0
+/* Build with -DHE_SIMD_X86=0 to compile the generic path only (a build
+ * "capped at the baseline"); the default detects GCC on x86-64. */
+#ifndef HE_SIMD_X86
+#  if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
+      && !defined(__INTEL_COMPILER) && !defined(__INTEL_LLVM_COMPILER)
+#    define HE_SIMD_X86 1
+#  else
+#    define HE_SIMD_X86 0
+#  endif
 #endif
 
 /* Name of a path (the values of HISTENTROPY_CPU); NULL for an invalid id. */
-static const char *he_simd_path_name(int path)
+static inline const char *he_simd_path_name(int path)
 {
     switch (path) {
     case HE_SIMD_GENERIC: return "generic";
@@ -133,7 +137,7 @@ static const char *he_simd_path_name(int path)
 
 /* Path id of a name (accepting "baseline" for sse42, any case, blanks
  * around); -1 if the name is not one of them. */
-static int he_simd_parse_path(const char *name)
+static inline int he_simd_parse_path(const char *name)
 {
     char buf[16];
     size_t n = 0;
@@ -160,7 +164,7 @@ static int he_simd_parse_path(const char *name)
 
 /* The best path this CPU (and OS: __builtin_cpu_supports checks that the OS
  * saves the AVX / AVX-512 registers) can run, ignoring HISTENTROPY_CPU. */
-static int he_simd_best_path(void)
+static inline int he_simd_best_path(void)
 {
 #if HE_SIMD_X86
     __builtin_cpu_init();
@@ -185,7 +189,7 @@ static int he_simd__selected = -1;
 static int he_simd__env_invalid = 0;
 
 /* The path to use: the best one, capped by HISTENTROPY_CPU. */
-static int he_simd_path(void)
+static inline int he_simd_path(void)
 {
     int path = he_simd__selected;
     if (path < 0) {
@@ -207,7 +211,7 @@ static int he_simd_path(void)
 }
 
 /* 1 if HISTENTROPY_CPU was set to an unrecognised value (it was ignored). */
-static int he_simd_env_invalid(void)
+static inline int he_simd_env_invalid(void)
 {
     (void)he_simd_path();
     return he_simd__env_invalid;

@@ -67,9 +67,16 @@
 #if defined(__GNUC__)
 #  define HE__INLINE static inline __attribute__((always_inline))
 #  define HE__ALIGN64 __attribute__((aligned(64)))
+#  define HE__UNUSED __attribute__((unused))
 #else
 #  define HE__INLINE static inline
 #  define HE__ALIGN64
+#  define HE__UNUSED
+#endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define HE__RESTRICT __restrict
+#else
+#  define HE__RESTRICT restrict
 #endif
 
 #define HE__LOG_BITS 8
@@ -407,15 +414,15 @@ HE__INLINE double HE_SUFFIX(he_log1p)(double x) { return he__log1p(x, HE__USE_FM
 HE__INLINE double HE_SUFFIX(he_xlogx)(double x) { return he__xlogx(x, HE__USE_FMA); }
 #undef HE__USE_FMA
 
-static void HE_SUFFIX(he_log_array)(const double *restrict x, double *restrict y,
-                                    ptrdiff_t n)
+static HE__UNUSED void HE_SUFFIX(he_log_array)(const double *HE__RESTRICT x,
+                                               double *HE__RESTRICT y, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++)
         y[i] = HE_SUFFIX(he_log)(x[i]);
 }
 
-static void HE_SUFFIX(he_log1p_array)(const double *restrict x, double *restrict y,
-                                      ptrdiff_t n)
+static HE__UNUSED void HE_SUFFIX(he_log1p_array)(const double *HE__RESTRICT x,
+                                                 double *HE__RESTRICT y, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++)
         y[i] = HE_SUFFIX(he_log1p)(x[i]);
@@ -426,7 +433,7 @@ static void HE_SUFFIX(he_log1p_array)(const double *restrict x, double *restrict
  * accumulators, which GCC maps to one zmm, two ymm or four xmm registers.
  * The order of additions is then the same on every path.  Plain sums: the
  * caller blocks and compensates (error independent of n). */
-static double HE_SUFFIX(he_sum_x_log_x)(const double *restrict x, ptrdiff_t n)
+static HE__UNUSED double HE_SUFFIX(he_sum_x_log_x)(const double *HE__RESTRICT x, ptrdiff_t n)
 {
     double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
