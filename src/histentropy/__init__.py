@@ -15,6 +15,7 @@ from histentropy._logits_api import (
     entropy_from_logits,
     kl_divergence_from_logits,
 )
+from histentropy._streaming import StreamingHistogram
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ def get_include():
 
 __all__ = [
     "Decomposition",
+    "StreamingHistogram",
     "cross_entropy",
     "cross_entropy_from_logits",
     "decompose",
