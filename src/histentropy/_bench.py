@@ -94,7 +94,7 @@ def format_table(rows):
     for r in rows:
         lines.append((
             r.suite, r.case, r.dtype, r.function, _format_time(r.ours_s),
-            f"{_format_time(r.ref_s)} ({r.ref})", f"{r.speedup:.1f}x", r.goal,
+            f"{_format_time(r.ref_s)} ({r.ref})", (f"{r.speedup:.1f}x" if r.speedup >= 1 else f"{r.speedup:.2f}x"), r.goal,
             f"{r.max_abs_diff:.1e}", r.note,
         ))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
@@ -115,6 +115,9 @@ def main(argv=None):
                         help="smaller sizes and shorter timings (a smoke run)")
     parser.add_argument("--suite", action="append", choices=SUITES,
                         help="run only these suites (repeatable); default: all")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also draw ns/element against n for each CPU path "
+                             "and scipy (needs matplotlib: the 'bench' extra)")
     args = parser.parse_args(argv)
     rows = []
     for name in args.suite or SUITES:
@@ -128,4 +131,9 @@ def main(argv=None):
         suite_rows = suite.run(quick=args.quick)
         rows.extend(suite_rows)
     print(format_table(rows))
+    if args.plot:
+        from histentropy._bench_dense import plot
+
+        plot(args.plot, quick=args.quick)
+        print(f"plot written to {args.plot}")
     return 0

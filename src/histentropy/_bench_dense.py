@@ -1,8 +1,22 @@
-"""Dense suite of `histentropy bench`: each function next to scipy.stats.entropy."""
+"""Dense suite of `histentropy bench`: each function next to scipy.stats.entropy.
+
+Two parts: the grid of issue "Dense core" (every function at n = 1e2 .. 1e7 and
+batched 10,000 x 256, float64 and float32) and the goal rows of issue "Fast
+kernels" (one thread and two, np.max as the memory-speed floor, small-call
+overhead, float32/int32 against float64, peak memory). `--plot` draws
+ns/element against n for every CPU path (each in its own process, as the path
+is fixed per process) and for scipy.
+"""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import histentropy
-from histentropy._bench import Row, compare
+from histentropy import _dense
+from histentropy._bench import Row, compare, peak_memory
 
 SIZES = (10**2, 10**4, 10**6, 10**7)
 QUICK_SIZES = (10**2, 10**4, 10**5)
@@ -10,46 +24,185 @@ BATCH = (10_000, 256)
 QUICK_BATCH = (1_000, 256)
 
 
+def _case(shape):
+    if len(shape) == 2:
+        return f"{shape[0]}x{shape[1]}"
+    return f"n=1e{round(np.log10(shape[0]))}"
+
+
 def _data(shape, dtype, seed):
     rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(0, 1000, size=shape).astype(dtype)
     return rng.random(shape).astype(dtype)
 
 
-def _functions(stats):
-    """(name, histentropy call, scipy call) for p, q with histograms along the last axis."""
-    def sp_entropy(p, q):
-        return stats.entropy(p, axis=-1)
+def _scipy_functions(stats):
+    return {
+        "entropy": lambda p, q: stats.entropy(p, axis=-1),
+        "kl_divergence": lambda p, q: stats.entropy(p, q, axis=-1),
+        "cross_entropy": lambda p, q: stats.entropy(p, axis=-1) + stats.entropy(p, q, axis=-1),
+    }
 
-    def sp_kl(p, q):
-        return stats.entropy(p, q, axis=-1)
 
-    def sp_cross(p, q):
-        return stats.entropy(p, axis=-1) + stats.entropy(p, q, axis=-1)
+def _ours(name, workers=None):
+    if name == "entropy":
+        return lambda p, q: histentropy.entropy(p, workers=workers)
+    return lambda p, q: getattr(histentropy, name)(p, q, workers=workers)
 
-    return (
-        ("entropy", lambda p, q: histentropy.entropy(p), sp_entropy),
-        ("kl_divergence", histentropy.kl_divergence, sp_kl),
-        ("cross_entropy", histentropy.cross_entropy, sp_cross),
-    )
+
+def grid_rows(stats, quick, min_time):
+    """Every function, every size, float64 and float32 (default workers)."""
+    shapes = [(n,) for n in (QUICK_SIZES if quick else SIZES)]
+    shapes.append(QUICK_BATCH if quick else BATCH)
+    ref = _scipy_functions(stats)
+    rows = []
+    for shape in shapes:
+        for dtype in (np.float64, np.float32):
+            p, q = _data(shape, dtype, 1), _data(shape, dtype, 2)
+            for name in ("entropy", "kl_divergence", "cross_entropy"):
+                ours = _ours(name)
+                t_ours, t_ref = compare(lambda: ours(p, q), lambda: ref[name](p, q),
+                                        min_time=min_time)
+                diff = np.max(np.abs(np.asarray(ours(p, q)) - ref[name](p, q)))
+                rows.append(Row("dense", _case(shape), np.dtype(dtype).name, name,
+                                t_ours, t_ref, float(diff)))
+    return rows
+
+
+def goal_rows(stats, quick, min_time):
+    """The rows of issue "Fast kernels", with the goal beside the ratio."""
+    n = 10**6 if quick else 10**7
+    big = _case((n,))
+    batch = QUICK_BATCH if quick else BATCH
+    ref = _scipy_functions(stats)
+    rows = []
+
+    def add(case, dtype, name, ours, reference, goal, ref_name="scipy", note="",
+            p=None, q=None):
+        t_ours, t_ref = compare(lambda: ours(p, q), lambda: reference(p, q),
+                                min_time=min_time)
+        diff = float("nan")
+        if ref_name == "scipy":
+            diff = float(np.max(np.abs(np.asarray(ours(p, q)) - reference(p, q))))
+        rows.append(Row("fast", case, dtype, name, t_ours, t_ref, diff, goal,
+                        ref_name, note))
+
+    p64, q64 = _data((n,), np.float64, 1), _data((n,), np.float64, 2)
+    add(big, "float64", "entropy, 1 thread", _ours("entropy", 1), ref["entropy"],
+        ">= 8x", p=p64, q=q64,
+        note=f"{_per_element(_ours('entropy', 1), p64, q64, n, min_time):.2f} ns/el")
+    add(big, "float64", "entropy, 1 thread", _ours("entropy", 1),
+        lambda p, q: np.max(p), ">= 0.2x (<= 5x np.max)", ref_name="np.max",
+        p=p64, q=q64)
+    add(big, "float64", "entropy, workers=2", _ours("entropy", 2), ref["entropy"],
+        ">= 14x", p=p64, q=q64)
+    add(big, "float64", "kl_divergence, 1 thread", _ours("kl_divergence", 1),
+        ref["kl_divergence"], ">= 12x", p=p64, q=q64)
+    add(big, "float64", "kl_divergence, workers=2", _ours("kl_divergence", 2),
+        ref["kl_divergence"], "", p=p64, q=q64)
+    for small in (100, 1000):
+        ps, qs = _data((small,), np.float64, 3), _data((small,), np.float64, 4)
+        for name in ("entropy", "kl_divergence", "cross_entropy"):
+            add(_case((small,)), "float64", name, _ours(name), ref[name],
+                ">= 100x", p=ps, q=qs,
+                note=f"{_per_call(_ours(name), ps, qs, min_time) * 1e6:.2f} us/call")
+    pb, qb = _data(batch, np.float64, 5), _data(batch, np.float64, 6)
+    add(_case(batch), "float64", "entropy, 1 thread", _ours("entropy", 1),
+        ref["entropy"], ">= 15x", p=pb, q=qb)
+    add(_case(batch), "float64", "kl_divergence, 1 thread", _ours("kl_divergence", 1),
+        ref["kl_divergence"], ">= 20x", p=pb, q=qb)
+    for dtype in (np.float32, np.int32):
+        pd, qd = _data((n,), dtype, 1), _data((n,), dtype, 2)
+        name = np.dtype(dtype).name
+        add(big, name, "entropy, 1 thread vs float64", _ours("entropy", 1),
+            lambda p, q: histentropy.entropy(p64, workers=1), ">= 1x (vs float64)",
+            ref_name="float64", p=pd, q=qd)
+    # Peak extra memory of one 1-D call: histentropy reads in place.
+    mem_ours = peak_memory(lambda: histentropy.entropy(p64, workers=1))
+    mem_ref = peak_memory(lambda: stats.entropy(p64))
+    rows[0].note += f"; peak memory {mem_ours} B vs scipy {mem_ref / 1e6:.0f} MB"
+    mem_ours = peak_memory(lambda: histentropy.kl_divergence(p64, q64, workers=1))
+    mem_ref = peak_memory(lambda: stats.entropy(p64, q64))
+    rows[3].note = f"peak memory {mem_ours} B vs scipy {mem_ref / 1e6:.0f} MB"
+    return rows
+
+
+def _per_call(fn, p, q, min_time):
+    from histentropy._bench import best_time
+
+    return best_time(lambda: fn(p, q), min_time)
+
+
+def _per_element(fn, p, q, n, min_time):
+    return _per_call(fn, p, q, min_time) / n * 1e9
 
 
 def run(quick=False):
     from scipy import stats
 
     min_time = 0.05 if quick else 0.3
-    cases = [(f"n={n:.0e}".replace("e+0", "e"), (n,)) for n in
-             (QUICK_SIZES if quick else SIZES)]
-    batch = QUICK_BATCH if quick else BATCH
-    cases.append((f"{batch[0]}x{batch[1]}", batch))
-    rows = []
-    for case, shape in cases:
-        for dtype in (np.float64, np.float32):
-            p = _data(shape, dtype, 1)
-            q = _data(shape, dtype, 2)
-            for name, ours, ref in _functions(stats):
-                t_ours, t_ref = compare(lambda: ours(p, q), lambda: ref(p, q),
-                                        min_time=min_time)
-                diff = np.max(np.abs(np.asarray(ours(p, q)) - ref(p, q)))
-                rows.append(Row("dense", case, np.dtype(dtype).name, name,
-                                t_ours, t_ref, float(diff)))
+    rows = goal_rows(stats, quick, min_time)
+    rows.extend(grid_rows(stats, quick, min_time))
+    note = f"CPU path: {_dense.cpu_path()} of {', '.join(_dense.available_cpu_paths())}"
+    rows[0].note = f"{rows[0].note}; {note}"
     return rows
+
+
+# ---------------------------------------------------------------------------
+# --plot: ns/element against n, per CPU path and for scipy
+# ---------------------------------------------------------------------------
+
+PLOT_SIZES = (10, 100, 1000, 10**4, 10**5, 10**6, 10**7)
+
+_PROFILE = """
+import json, sys
+import numpy as np
+import histentropy
+from histentropy._bench import best_time
+out = {}
+for n in %r:
+    p = np.random.default_rng(0).random(n)
+    out[n] = best_time(lambda: histentropy.entropy(p, workers=1), 0.1) / n * 1e9
+json.dump(out, sys.stdout)
+"""
+
+
+def _profile_path(path, sizes):
+    env = dict(os.environ, HISTENTROPY_CPU=path)
+    proc = subprocess.run([sys.executable, "-c", _PROFILE % (tuple(sizes),)],
+                          env=env, capture_output=True, text=True, check=True)
+    return {int(k): v for k, v in json.loads(proc.stdout).items()}
+
+
+def plot(filename, quick=False):
+    """Draw ns/element of entropy against n for each CPU path and scipy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    from histentropy._bench import best_time
+
+    sizes = PLOT_SIZES[:-1] if quick else PLOT_SIZES
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for path in _dense.available_cpu_paths():
+        timings = _profile_path(path, sizes)
+        ax.plot(sizes, [timings[n] for n in sizes], marker="o",
+                label=f"histentropy ({path})")
+    scipy_ns = []
+    for n in sizes:
+        p = np.random.default_rng(0).random(n)
+        scipy_ns.append(best_time(lambda: stats.entropy(p), 0.1) / n * 1e9)
+    ax.plot(sizes, scipy_ns, marker="s", color="black", label="scipy.stats.entropy")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("histogram length n")
+    ax.set_ylabel("ns per element (one thread)")
+    ax.set_title("entropy of one float64 histogram")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(filename, dpi=120)
+    plt.close(fig)
