@@ -90,6 +90,36 @@ cdef extern from *:
         return v;
     }
 
+    /* 8 elements at x + i (float32 widened exactly when f32), and a padded
+       vector of the first n < 8 elements. f32 is a constant at every call,
+       so each caller compiles to a single load. */
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_loadv(const void *x, ptrdiff_t i, int f32)
+    {
+        he_lg_v8d v;
+        if (f32) {
+            const float *f = (const float *)x + i;
+            he_lg_v8d w = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
+            v = w;
+        } else {
+            memcpy(&v, (const double *)x + i, sizeof v);
+        }
+        return v;
+    }
+
+    static inline __attribute__((always_inline)) he_lg_v8d
+    he_lg_loadv_short(const void *x, ptrdiff_t n, double fill, int f32)
+    {
+        double tmp[8];
+        he_lg_v8d v;
+        ptrdiff_t j;
+        for (j = 0; j < 8; j++)
+            tmp[j] = j < n ? (f32 ? (double)((const float *)x)[j]
+                                  : ((const double *)x)[j]) : fill;
+        memcpy(&v, tmp, sizeof v);
+        return v;
+    }
+
     static inline __attribute__((always_inline)) he_lg_v8d
     he_lg_select(he_lg_v8l mask, he_lg_v8d a)
     {
@@ -100,6 +130,17 @@ cdef extern from *:
     he_lg_hsum(he_lg_v8d v)
     {
         return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+    }
+
+    /* Lanes j >= 8 - rem: the last `rem` elements of a vector loaded at
+       x + n - 8 (overlapping the previous one), for 0 < rem <= 8. */
+    static inline __attribute__((always_inline)) he_lg_v8l
+    he_lg_tail_mask(ptrdiff_t rem)
+    {
+        const he_lg_v8l iota = {0, 1, 2, 3, 4, 5, 6, 7};
+        he_lg_v8l first = {0, 0, 0, 0, 0, 0, 0, 0};
+        first += 8 - (long long)rem;
+        return iota >= first;
     }
 
     /* exp(d) for d <= 0 (any lanes: -inf and d < -708 give 0, NaN stays
@@ -141,26 +182,32 @@ cdef extern from *:
 
     /* Largest element of x[0..n), NaN ignored (-inf for n == 0). A NaN
        shows later, in the exp sums, which propagate it. */
-    HE_LG_CLONES static double
-    he_lg_max(const double *x, ptrdiff_t n)
-    {
     #ifdef HE_LG_VECTOR
+    static inline __attribute__((always_inline)) double
+    he_lg_max_body(const void *x, ptrdiff_t n, int f32)
+    {
         he_lg_v8d mx = he_lg_splat(-HUGE_VAL), mx1 = mx;
         ptrdiff_t i = 0;
         double m;
         int j;
         he_lg_v8l gt;
         for (; i + 16 <= n; i += 16) {
-            he_lg_v8d v0, v1;
-            memcpy(&v0, x + i, sizeof v0);
-            memcpy(&v1, x + i + 8, sizeof v1);
+            he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
             gt = v0 > mx;
             mx = (he_lg_v8d)(((he_lg_v8l)v0 & gt) | ((he_lg_v8l)mx & ~gt));
             gt = v1 > mx1;
             mx1 = (he_lg_v8d)(((he_lg_v8l)v1 & gt) | ((he_lg_v8l)mx1 & ~gt));
         }
-        for (; i < n; i += 8) {
-            he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+        for (; i + 8 <= n; i += 8) {
+            he_lg_v8d v = he_lg_loadv(x, i, f32);
+            gt = v > mx;
+            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
+        }
+        if (i < n) {
+            /* The last 8 elements again (max does not mind), or a padded
+               copy of a row shorter than a vector. */
+            he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
+                                 : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
             gt = v > mx;
             mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
         }
@@ -170,6 +217,65 @@ cdef extern from *:
         for (j = 1; j < 8; j++)
             m = mx[j] > m ? mx[j] : m;
         return m;
+    }
+    #endif
+
+    HE_LG_CLONES static double
+    he_lg_max(const double *x, ptrdiff_t n)
+    {
+    #ifdef HE_LG_VECTOR
+        return he_lg_max_body(x, n, 0);
+    #else
+        double m = -HUGE_VAL;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            m = x[i] > m ? x[i] : m;
+        return m;
+    #endif
+    }
+
+    HE_LG_CLONES static double
+    he_lg_max_f32(const float *x, ptrdiff_t n)
+    {
+    #ifdef HE_LG_VECTOR
+        /* In float lanes (widening before the compare trips GCC 12). */
+        typedef int he_lg_v8i __attribute__((vector_size(32)));
+        he_lg_v8f mx = {-HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF,
+                        -HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF};
+        he_lg_v8f mx1 = mx;
+        he_lg_v8i gt;
+        ptrdiff_t i = 0;
+        float m;
+        int j;
+        if (n < 8) {
+            m = -HUGE_VALF;
+            for (i = 0; i < n; i++)
+                m = x[i] > m ? x[i] : m;
+            return (double)m;
+        }
+        for (; i + 16 <= n; i += 16) {
+            he_lg_v8f v0, v1;
+            memcpy(&v0, x + i, sizeof v0);
+            memcpy(&v1, x + i + 8, sizeof v1);
+            gt = v0 > mx;
+            mx = (he_lg_v8f)(((he_lg_v8i)v0 & gt) | ((he_lg_v8i)mx & ~gt));
+            gt = v1 > mx1;
+            mx1 = (he_lg_v8f)(((he_lg_v8i)v1 & gt) | ((he_lg_v8i)mx1 & ~gt));
+        }
+        for (; i < n; i += 8) {
+            he_lg_v8f v;
+            if (i + 8 > n)
+                i = n - 8;  /* the last 8 again: max does not mind */
+            memcpy(&v, x + i, sizeof v);
+            gt = v > mx;
+            mx = (he_lg_v8f)(((he_lg_v8i)v & gt) | ((he_lg_v8i)mx & ~gt));
+        }
+        m = mx1[0];
+        for (j = 0; j < 8; j++) {
+            m = mx[j] > m ? mx[j] : m;
+            m = mx1[j] > m ? mx1[j] : m;
+        }
+        return (double)m;
     #else
         double m = -HUGE_VAL;
         ptrdiff_t i;
@@ -183,31 +289,61 @@ cdef extern from *:
     HE_LG_CLONES static double
     he_lg_widen_max(const float *x, ptrdiff_t n, double *out)
     {
+    #ifdef HE_LG_VECTOR
+        he_lg_v8d mx = he_lg_splat(-HUGE_VAL);
+        he_lg_v8l gt;
+        ptrdiff_t i = 0;
+        double m;
+        int j;
+        if (n < 8) {
+            for (i = 0; i < n; i++)
+                out[i] = (double)x[i];
+            return he_lg_max(out, n);
+        }
+        for (;; i += 8) {
+            he_lg_v8f f;
+            he_lg_v8d v;
+            if (i + 8 > n)
+                i = n - 8;  /* the last 8 again: idempotent */
+            memcpy(&f, x + i, sizeof f);
+            v = __builtin_convertvector(f, he_lg_v8d);
+            memcpy(out + i, &v, sizeof v);
+            gt = v > mx;
+            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
+            if (i + 8 >= n)
+                break;
+        }
+        m = mx[0];
+        for (j = 1; j < 8; j++)
+            m = mx[j] > m ? mx[j] : m;
+        return m;
+    #else
         ptrdiff_t i;
         for (i = 0; i < n; i++)
             out[i] = (double)x[i];
         return he_lg_max(out, n);
+    #endif
     }
 
     /* r = sum exp(x_i - m) over all i but one with x_i == m; m is the
        largest element (finite). Ties add exactly 1 each; a NaN in x makes
        r NaN.
        With `neg` also neg = sum exp(x_i - m) (m - x_i) over the terms > 0. */
-    HE_LG_CLONES static double
-    he_lg_exp_sum(const double *x, ptrdiff_t n, double m, double *neg)
-    {
     #ifdef HE_LG_VECTOR
-        /* Two vectors per iteration, each with its own accumulators: the
-           exp of one overlaps the other's (the loop is latency-bound). */
+    static inline __attribute__((always_inline)) double
+    he_lg_exp_sum_body(const void *x, ptrdiff_t n, double m, double *neg,
+                       int f32)
+    {
+        /* Two vectors per iteration, with independent accumulators. */
         he_lg_v8d acc0 = he_lg_splat(0.0), acc1 = acc0, nacc0 = acc0, nacc1 = acc0;
         he_lg_v8d ties0 = acc0, ties1 = acc0;
         he_lg_v8d mv = he_lg_splat(m), zero = acc0, one = he_lg_splat(1.0);
+        const he_lg_v8l valid0 = {0, 0, 0, 0, 0, 0, 0, 0};
         ptrdiff_t i = 0;
         if (neg == NULL) {
             for (; i + 16 <= n; i += 16) {
-                he_lg_v8d v0, v1, e0, e1;
-                memcpy(&v0, x + i, sizeof v0);
-                memcpy(&v1, x + i + 8, sizeof v1);
+                he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
+                he_lg_v8d e0, e1;
                 e0 = he_lg_exp_le0(v0 - mv);
                 e1 = he_lg_exp_le0(v1 - mv);
                 acc0 += e0 - he_lg_select(v0 == mv, e0);
@@ -215,17 +351,24 @@ cdef extern from *:
                 ties0 += he_lg_select(v0 == mv, one);
                 ties1 += he_lg_select(v1 == mv, one);
             }
-            for (; i < n; i += 8) {
-                he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+            for (; i + 8 <= n; i += 8) {
+                he_lg_v8d v = he_lg_loadv(x, i, f32);
                 he_lg_v8d e = he_lg_exp_le0(v - mv);
                 acc0 += e - he_lg_select(v == mv, e);
                 ties0 += he_lg_select(v == mv, one);
             }
+            if (i < n) {
+                he_lg_v8l valid = n >= 8 ? he_lg_tail_mask(n - i) : ~valid0;
+                he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
+                                     : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
+                he_lg_v8d e = he_lg_exp_le0(v - mv);
+                acc1 += he_lg_select(valid, e - he_lg_select(v == mv, e));
+                ties1 += he_lg_select(valid & (v == mv), one);
+            }
         } else {
             for (; i + 16 <= n; i += 16) {
-                he_lg_v8d v0, v1, e0, e1;
-                memcpy(&v0, x + i, sizeof v0);
-                memcpy(&v1, x + i + 8, sizeof v1);
+                he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
+                he_lg_v8d e0, e1;
                 e0 = he_lg_exp_le0(v0 - mv);
                 e1 = he_lg_exp_le0(v1 - mv);
                 acc0 += e0 - he_lg_select(v0 == mv, e0);
@@ -235,32 +378,58 @@ cdef extern from *:
                 nacc0 += he_lg_select(e0 > zero, e0 * (mv - v0));
                 nacc1 += he_lg_select(e1 > zero, e1 * (mv - v1));
             }
-            for (; i < n; i += 8) {
-                he_lg_v8d v = he_lg_load(x + i, n - i, -HUGE_VAL);
+            for (; i + 8 <= n; i += 8) {
+                he_lg_v8d v = he_lg_loadv(x, i, f32);
                 he_lg_v8d e = he_lg_exp_le0(v - mv);
                 acc0 += e - he_lg_select(v == mv, e);
                 ties0 += he_lg_select(v == mv, one);
                 nacc0 += he_lg_select(e > zero, e * (mv - v));
             }
+            if (i < n) {
+                he_lg_v8l valid = n >= 8 ? he_lg_tail_mask(n - i) : ~valid0;
+                he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
+                                     : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
+                he_lg_v8d e = he_lg_exp_le0(v - mv);
+                acc1 += he_lg_select(valid, e - he_lg_select(v == mv, e));
+                ties1 += he_lg_select(valid & (v == mv), one);
+                nacc1 += he_lg_select(valid & (e > zero), e * (mv - v));
+            }
             *neg = he_lg_hsum(nacc0 + nacc1);
         }
         return he_lg_hsum(acc0 + acc1) + (he_lg_hsum(ties0 + ties1) - 1.0);
-    #else
-        double acc = 0.0, nacc = 0.0, nties = 0.0;
-        ptrdiff_t i;
-        for (i = 0; i < n; i++) {
-            double e = exp(x[i] - m);
-            if (x[i] == m) {
-                nties += 1.0;
-                continue;
-            }
-            acc += e;
-            if (e > 0.0)
-                nacc += e * (m - x[i]);
-        }
-        if (neg != NULL)
-            *neg = nacc;
+    }
+    #endif
+
+    /* Scalar fallback (compilers without vector extensions). */
+    #define HE_LG_EXP_SUM_SCALAR(T) \\
+        double acc = 0.0, nacc = 0.0, nties = 0.0; \\
+        ptrdiff_t i; \\
+        for (i = 0; i < n; i++) { \\
+            double v = (double)((const T *)x)[i], e = exp(v - m); \\
+            if (v == m) { nties += 1.0; continue; } \\
+            acc += e; \\
+            if (e > 0.0) nacc += e * (m - v); \\
+        } \\
+        if (neg != NULL) *neg = nacc; \\
         return acc + (nties - 1.0);
+
+    HE_LG_CLONES static double
+    he_lg_exp_sum(const double *x, ptrdiff_t n, double m, double *neg)
+    {
+    #ifdef HE_LG_VECTOR
+        return he_lg_exp_sum_body(x, n, m, neg, 0);
+    #else
+        HE_LG_EXP_SUM_SCALAR(double)
+    #endif
+    }
+
+    HE_LG_CLONES static double
+    he_lg_exp_sum_f32(const float *x, ptrdiff_t n, double m, double *neg)
+    {
+    #ifdef HE_LG_VECTOR
+        return he_lg_exp_sum_body(x, n, m, neg, 1);
+    #else
+        HE_LG_EXP_SUM_SCALAR(float)
     #endif
     }
 
@@ -347,6 +516,9 @@ cdef extern from *:
     """
     double he_lg_max(const double* x, Py_ssize_t n) noexcept nogil
     double he_lg_widen_max(const float* x, Py_ssize_t n, double* out) noexcept nogil
+    double he_lg_max_f32(const float* x, Py_ssize_t n) noexcept nogil
+    double he_lg_exp_sum_f32(const float* x, Py_ssize_t n, double m,
+                             double* neg) noexcept nogil
     double he_lg_exp_sum(const double* x, Py_ssize_t n, double m,
                          double* neg) noexcept nogil
     double he_lg_kl_sums(const double* a, const double* b, Py_ssize_t n,
@@ -509,15 +681,26 @@ cdef inline int logsumexp_row(const logit_t* x, Py_ssize_t n, Py_ssize_t stride,
     """One read of the row x[0], x[stride], ... x[(n-1)*stride] into acc.
 
     `buf` holds BLOCK doubles. Returns the flags seen (LOGITS_*); after an
-    error flag the state is meaningless.
+    error flag the state is meaningless. Contiguous float32 is read directly
+    (widened in registers); other blocks go through load_block.
     """
     cdef Py_ssize_t start = 0, size
-    cdef double largest
+    cdef double largest, r, neg = 0.0
     cdef const double* data
     cdef int flags = 0
     lse_init(acc)
     while start < n:
         size = BLOCK if n - start > BLOCK else n - start
+        if logit_t is float:
+            if stride == 1:
+                largest = he_lg_max_f32(x + start, size)
+                if -INFINITY < largest < INFINITY:
+                    r = he_lg_exp_sum_f32(x + start, size, largest,
+                                          &neg if need_neg else NULL)
+                    if r == r:
+                        lse_merge(acc, largest, r, neg)
+                        start += size
+                        continue
         data = load_block(x + start * stride, size, stride, buf, &largest)
         flags |= logsumexp_block(data, size, largest, need_neg, acc,
                                  LOGITS_NAN, LOGITS_POSINF)
@@ -720,6 +903,12 @@ cdef inline int cross_entropy_hard_row(
     lse_init(acc)
     smooth_init(&sums)
     smooth_init(&blk)
+    if eps == 0.0:
+        flags = logsumexp_row(x, n, stride, False, acc, buf)
+        start = n
+        if flags:
+            loss[0] = NAN
+            return flags
     while start < n:
         size = BLOCK if n - start > BLOCK else n - start
         data = load_block(x + start * stride, size, stride, buf, &largest)
