@@ -644,6 +644,12 @@ def test_thread_safety_same_results(rng):
         ("cross", lambda: histentropy.cross_entropy(q, p)),
         ("decompose", lambda: histentropy.decompose(p, q, base=2)),
         ("decompose-none", lambda: histentropy.decompose(p32, q, axis=None)),
+        # 1-D, default arguments: the plain-vector lane, chunked in parallel
+        ("entropy-1d-long", lambda: histentropy.entropy(p.ravel())),
+        ("kl-1d-long", lambda: histentropy.kl_divergence(p.ravel(), q.ravel())),
+        ("decompose-1d-long-f32", lambda: histentropy.decompose(
+            p32.ravel(), q.ravel().astype(np.float32))),
+        ("entropy-1d-short", lambda: histentropy.entropy(p[3])),
     ]
     serial = {name: as_tuple(fn()) for name, fn in work}
     jobs = work * 4

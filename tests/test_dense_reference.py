@@ -261,6 +261,19 @@ def test_pair_1d_returns_float64_scalars(rng):
     kl, cross, dec = pair_results(p.reshape(3, 3), q.reshape(3, 3), axis=None)
     for r in (kl, cross, *dec):
         assert type(r) is np.float64
+    kl, cross, dec = pair_results(p, q, keepdims=True)
+    for r in (kl, cross, *dec):
+        assert isinstance(r, np.ndarray) and r.shape == (1,) and r.dtype == np.float64
+
+
+def test_numpy_integer_axis(rng):
+    p = random_weights(rng, (3, 4, 5), np.float64)
+    q = random_weights(rng, (3, 4, 5), np.float64, zeros=False)
+    for axis in (np.int64(1), np.int32(-3), np.uint8(2)):
+        assert_matches(histentropy.entropy(p, axis=axis),
+                       scipy_reference(p, axis=int(axis))[0])
+        assert_matches(histentropy.kl_divergence(p, q, axis=axis),
+                       scipy_reference(p, q, axis=int(axis))[1])
 
 
 def test_decompose_named_tuple(rng):
