@@ -826,3 +826,59 @@ def test_1d_results_are_float64_scalars_for_every_dtype(f):
         for r in (call(f, p), call(f, p, nan_policy="omit"), call(f, p, base=2)):
             for v in (r if isinstance(r, tuple) else (r,)):
                 assert type(v) is np.float64, (f, dtype)
+
+
+# ---------------------------------------------------------------------------
+# No temporaries the size of the input (issue 2: "without temporaries the
+# size of the input"; slices normalised "without materialising a normalised
+# copy"). numpy reports its data allocations to tracemalloc.
+# ---------------------------------------------------------------------------
+
+def _peak_bytes(fn):
+    import tracemalloc
+    fn()  # warm up (first-call allocations, caches)
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _no_copy_cases():
+    rng = np.random.default_rng(5)
+    base = rng.random((500, 400))
+    f32 = base.astype(np.float32)
+    i32 = (base * 100).astype(np.int32)
+    flags = base > 0.5
+    q = base[::-1].copy()
+    return [
+        ("entropy axis=-1", lambda: histentropy.entropy(base)),
+        ("entropy axis=0", lambda: histentropy.entropy(base, axis=0)),
+        ("entropy axis=None", lambda: histentropy.entropy(base, axis=None)),
+        ("entropy axis=None fortran", lambda: histentropy.entropy(base.T, axis=None)),
+        ("entropy 1-D", lambda: histentropy.entropy(base.ravel())),
+        ("entropy 1-D strided", lambda: histentropy.entropy(base.ravel()[::2])),
+        ("entropy strided rows", lambda: histentropy.entropy(base[:, ::2])),
+        ("entropy reversed", lambda: histentropy.entropy(base[::-1, ::-1])),
+        ("entropy float32", lambda: histentropy.entropy(f32)),
+        ("entropy int32", lambda: histentropy.entropy(i32, axis=0)),
+        ("entropy bool", lambda: histentropy.entropy(flags)),
+        ("entropy omit", lambda: histentropy.entropy(base, nan_policy="omit", base=2)),
+        ("kl", lambda: histentropy.kl_divergence(base, q)),
+        ("kl axis=0", lambda: histentropy.kl_divergence(base, q, axis=0)),
+        ("kl axis=None", lambda: histentropy.kl_divergence(base, q, axis=None)),
+        ("kl broadcast", lambda: histentropy.kl_divergence(base[:1], q)),
+        ("decompose", lambda: histentropy.decompose(base, q)),
+        ("decompose float32", lambda: histentropy.decompose(f32, f32[::-1])),
+        ("decompose 1-D", lambda: histentropy.decompose(base.ravel(), q.ravel())),
+        ("cross 3-D axis=1", lambda: histentropy.cross_entropy(
+            base.reshape(5, 100, 400), q.reshape(5, 100, 400), axis=1)),
+    ]
+
+
+@pytest.mark.parametrize("name, fn", _no_copy_cases(), ids=[c[0] for c in _no_copy_cases()])
+def test_no_temporary_the_size_of_the_input(name, fn):
+    input_bytes = 500 * 400 * 8
+    peak = _peak_bytes(fn)
+    assert peak < input_bytes / 20, f"{name}: peak {peak} bytes for {input_bytes}"
