@@ -271,6 +271,12 @@ def test_arguments():
     assert y.shape == (2, 2) and y.dtype == np.float64
     assert np.array_equal(y, np.log(x.astype(np.float64)))
     assert _simdmath.log([]).shape == (0,)
+    scalar = _simdmath.log(2.0)
+    assert scalar.shape == () and scalar == math.log(2.0)
+    swapped = np.array([1.0, 2.0, 3.0], dtype=">f8")
+    assert np.array_equal(_simdmath.log(swapped), np.log([1.0, 2.0, 3.0]))
+    fortran = np.asfortranarray(np.arange(1.0, 13.0).reshape(3, 4))
+    assert np.array_equal(_simdmath.log(fortran), np.log(fortran))
     strided = np.arange(1.0, 21.0)[::3]
     assert np.array_equal(_simdmath.log(strided), np.log(strided))
     assert np.array_equal(_simdmath.log(x, path="baseline") if "sse42" in PATHS
@@ -279,6 +285,13 @@ def test_arguments():
         _simdmath.log(x, path="avx1024")
     with pytest.raises(TypeError, match="path must be a str or None"):
         _simdmath.log(x, path=3)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(_simdmath)
+    assert result.attempted >= 8 and result.failed == 0
 
 
 def _run_with_cap(value):

@@ -95,7 +95,10 @@ cdef int _path_id(path) except -1:
 
 
 def _as_float64(x):
-    arr = np.ascontiguousarray(x, dtype=np.float64)
+    """x as a C-contiguous float64 array of the same shape (0-d included)."""
+    arr = np.asarray(x, dtype=np.float64)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")
     return arr
 
 
@@ -128,12 +131,12 @@ def log(x, path=None):
     --------
     >>> import numpy as np
     >>> from histentropy._simdmath import log
-    >>> log(np.array([1.0, np.e, 0.0]))
-    array([ 0.,  1., -inf])
+    >>> log(np.array([1.0, np.e, 0.0])).tolist()
+    [0.0, 1.0, -inf]
     """
     cdef int p = _path_id(path)
     arr = _as_float64(x)
-    out = np.empty_like(arr)
+    out = np.empty(arr.shape, dtype=np.float64)
     cdef const double[::1] xv = arr.reshape(-1)
     cdef double[::1] yv = out.reshape(-1)
     cdef Py_ssize_t n = xv.shape[0]
@@ -158,7 +161,7 @@ def log1p(x, path=None):
     """
     cdef int p = _path_id(path)
     arr = _as_float64(x)
-    out = np.empty_like(arr)
+    out = np.empty(arr.shape, dtype=np.float64)
     cdef const double[::1] xv = arr.reshape(-1)
     cdef double[::1] yv = out.reshape(-1)
     cdef Py_ssize_t n = xv.shape[0]
