@@ -183,6 +183,16 @@ def test_tiny_and_huge_weights(rng):
             check_queries(h, h.counts / scale, r, what=f"scale {scale}")
 
 
+def test_subnormal_counts(exact):
+    r = np.array([1.0, 2.0, 3.0])
+    h = StreamingHistogram(3, reference=r)
+    h.update([0, 1, 1, 2], [1e-320, 3e-321, 2e-321, 7e-322])
+    c = h.counts
+    exact.assert_rel(h.entropy(), exact.entropy(c), 1e-10, "entropy")
+    exact.assert_rel(h.kl_divergence(), exact.kl_divergence(c, r), 1e-10, "kl")
+    exact.assert_rel(h.cross_entropy(), exact.cross_entropy(c, r), 1e-10, "cross")
+
+
 # ---------------------------------------------------------------------------
 # Windows and decay against slow exact models
 # ---------------------------------------------------------------------------
@@ -415,6 +425,7 @@ def test_rejected_batches_change_nothing(rng, kwargs):
         (([True],), {}, TypeError, "integer bin indices"),
         (([1],), {"weights": [1 + 1j]}, TypeError, "weights must hold real"),
         (([1],), {"weights": [1e300]}, ValueError, "total mass would exceed"),
+        (([1, 2**70],), {}, ValueError, "got 1180591620717411303424 at position 1"),
     ]
     for args, kw, exc, match in bad:
         with pytest.raises(exc, match=match):
@@ -500,3 +511,63 @@ def test_concurrent_use_is_safe(rng, kwargs):
     if not kwargs:
         assert h.total == sum(b.size for b in batches)
     check_queries(h, h.counts, np.ones(n), what="after threads")
+
+
+# ---------------------------------------------------------------------------
+# KL close to zero: counts that follow the reference (the anchored sums)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [{}, {"window": 2_100_000}])
+def test_kl_near_reference_matches_exact(rng, exact, kwargs):
+    n = 2000
+    r = rng.dirichlet(np.full(n, 5.0))
+    h = StreamingHistogram(n, reference=r, **kwargs)
+    h.update(rng.choice(n, 2_000_000, p=r))  # one large batch: exact recomputation
+    kl = h.kl_divergence()
+    assert 1e-4 < kl < 1e-2
+    assert h.__getstate__()["k_valid"]  # this KL needed the anchored sums
+    for step in range(400):  # small batches: per-bin settling of the anchored sums
+        h.update(rng.choice(n, 40, p=r), rng.integers(1, 3, 40))
+        if step % 200 == 199:
+            c = h.counts
+            exact.assert_rel(h.kl_divergence(), exact.kl_divergence(c, r), 1e-10, "kl")
+            exact.assert_rel(h.cross_entropy(), exact.cross_entropy(c, r), 1e-10, "cross")
+            exact.assert_rel(h.entropy(), exact.entropy(c), 1e-10, "entropy")
+
+
+def test_kl_near_reference_with_decay_rescaling(exact):
+    # Round-robin events against a uniform reference: the decayed counts differ
+    # from uniform by ~d per bin, so KL ~ 1e-5 needs the anchored sums, and
+    # 30000 events at d = 2e-3 reset the global scale about three times.
+    n = 16
+    r = np.ones(n)
+    h = StreamingHistogram(n, reference=r, decay=2e-3)
+    h.update(np.arange(3000) % n)
+    h.kl_divergence()
+    assert h.__getstate__()["k_valid"]
+    for step in range(30000):  # one event per call: per-bin settling
+        h.update(step % n)
+        if step % 10000 == 9999:
+            st = h.__getstate__()
+            assert st["k_valid"] and st["k"] < step
+            c = h.counts
+            exact.assert_rel(h.kl_divergence(), exact.kl_divergence(c, r), 1e-10, "kl")
+            exact.assert_rel(h.entropy(), exact.entropy(c), 1e-10, "entropy")
+    assert 1e-7 < h.kl_divergence() < 1e-4
+
+
+def test_kl_exactly_proportional_is_zero():
+    r = np.array([1.0, 2.0, 3.0, 7.0])
+    h = StreamingHistogram(4, reference=r)
+    h.add_counts(r * 1000)
+    assert h.kl_divergence() == 0.0
+    assert_rel(h.cross_entropy(), stats.entropy(r), rel=1e-14)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from histentropy import _streaming
+
+    result = doctest.testmod(_streaming)
+    assert result.attempted >= 5 and result.failed == 0

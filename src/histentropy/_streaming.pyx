@@ -544,7 +544,8 @@ cdef double entropy_fast(State* st, bint* ok) noexcept nogil:
     h = log_s - a / S
     err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
                                 + 2.0 * st.drift_a) / S)
-    ok[0] = err <= TOL * h
+    # Totals beyond [2**-600, 2**600] (subnormal counts) go to the batch kernel.
+    ok[0] = err <= TOL * h and k.total_in_range(S)
     return h
 
 
@@ -558,7 +559,7 @@ cdef double cross_fast(State* st, bint* ok) noexcept nogil:
         return INFINITY
     x = -k.csum_value(&st.C) / S
     err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S
-    ok[0] = err <= TOL * x
+    ok[0] = err <= TOL * x and k.total_in_range(S)
     return x
 
 
@@ -579,7 +580,7 @@ cdef double kl_fast(State* st, bint* ok) noexcept nogil:
     err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
                                 + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
                                 + 2.0 * st.drift_c) / S)
-    ok[0] = err <= TOL * kl
+    ok[0] = err <= TOL * kl and k.total_in_range(S)
     return kl
 
 
@@ -600,7 +601,7 @@ cdef double kl_anchored(State* st, bint* ok) noexcept nogil:
     # which moves KL by at most eps * sum|x - y| <= eps * sqrt(2 KL)).
     err = (EPS * (k.csum_value(&st.K) + 2.0 * st.drift_k) / S + EPS * psi
            + 4.0 * EPS * (kl if kl > 0.0 else 0.0) ** 0.5)
-    ok[0] = err <= TOL * kl
+    ok[0] = err <= TOL * kl and k.total_in_range(S)
     return kl
 
 
@@ -641,6 +642,12 @@ def _as_bins(bins):
     elif arr.ndim != 1:
         raise ValueError(f"bins must be a 1-D sequence of bin indices; got shape {arr.shape}")
     kind = arr.dtype.kind
+    if kind == "O" and arr.size and all(isinstance(v, numbers.Integral)
+                                        and not isinstance(v, (bool, np.bool_))
+                                        for v in arr):
+        # Python integers beyond int64: out of range by definition.
+        first = next(i for i, v in enumerate(arr) if not (0 <= v < 2**62))
+        raise ValueError(f"bins must lie in [0, n_bins); got {arr[first]} at position {first}")
     if kind not in "iu":
         if arr.size == 0 and kind in "fO":
             return np.zeros(0, np.int64), arr
