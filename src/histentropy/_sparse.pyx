@@ -181,13 +181,28 @@ cdef inline Py_ssize_t _lookup_sparse(
         const weight_t* qd, const index_t* qi, Py_ssize_t q0, Py_ssize_t q1,
         double* a, double* b) noexcept nogil:
     """The stored bins of a sorted row p, with the sorted row q read at the
-    same bins (0 where q stores nothing): one merge of the index lists."""
+    same bins (0 where q stores nothing): one merge of the index lists.
+
+    Branch-free steps (the comparisons of two interleaved index lists are
+    unpredictable): every step writes the pair at m and advances p, q or
+    both; m only moves on when p did, so a step that advanced q alone is
+    overwritten by the next one.
+    """
     cdef Py_ssize_t m = 0
-    while p0 < p1:
-        while q0 < q1 and qi[q0] < pi[p0]:
-            q0 += 1
+    cdef index_t pc, qc
+    cdef double qv
+    while p0 < p1 and q0 < q1:
+        pc = pi[p0]
+        qc = qi[q0]
+        qv = <double>qd[q0]
         a[m] = <double>pd[p0]
-        b[m] = <double>qd[q0] if q0 < q1 and qi[q0] == pi[p0] else 0.0
+        b[m] = qv if pc == qc else 0.0
+        m += pc <= qc
+        p0 += pc <= qc
+        q0 += qc <= pc
+    while p0 < p1:
+        a[m] = <double>pd[p0]
+        b[m] = 0.0
         p0 += 1
         m += 1
     return m

@@ -34,25 +34,57 @@ from histentropy cimport _kernels as k
 from histentropy._kernels cimport CompensatedSum
 
 
+cdef enum:
+    # Independent TwoSum accumulators in `reference_sums` (the latency of one
+    # TwoSum chain, not the additions, bounds a single accumulator).
+    REFERENCE_LANES = 4
+
+
 cdef inline int reference_sums(const weight_t* q, Py_ssize_t n, Py_ssize_t stride,
                                double scale, CompensatedSum* total,
                                double* largest) noexcept nogil:
     """Add scale * q over the bins holding numbers to `total` (exactly).
 
     Returns the flags of q (NaN, negative, infinite); `largest` is raised to
-    the largest scaled weight.
+    the largest scaled weight. No logarithms: a reference row is only summed.
     """
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, j, stop = n - n % REFERENCE_LANES
     cdef double y, big = largest[0]
+    cdef double ys[REFERENCE_LANES]
+    cdef CompensatedSum lanes[REFERENCE_LANES]
+    cdef bint ok
     cdef int flags = 0
-    for i in range(n):
+    for j in range(REFERENCE_LANES):
+        k.csum_init(&lanes[j])
+    i = 0
+    while i < stop:
+        ok = True
+        for j in range(REFERENCE_LANES):
+            ys[j] = k.weight_at(q, i + j, stride) * scale
+            ok = ok & (0.0 <= ys[j] < INFINITY)
+        if ok:
+            for j in range(REFERENCE_LANES):
+                k.csum_add_exact(&lanes[j], ys[j])
+                big = fmax(big, ys[j])
+        else:
+            for j in range(REFERENCE_LANES):
+                if 0.0 <= ys[j] < INFINITY:
+                    k.csum_add_exact(&lanes[j], ys[j])
+                    big = fmax(big, ys[j])
+                else:
+                    flags |= k.classify(ys[j], k.NEGATIVE_Q, k.INFINITE_Q)
+        i += REFERENCE_LANES
+    for i in range(stop, n):
         y = k.weight_at(q, i, stride) * scale
-        if not (0.0 <= y < INFINITY):
-            flags |= k.classify(y, k.NEGATIVE_Q, k.INFINITE_Q)
-            continue
-        if y > 0.0:
-            k.csum_add_exact(total, y)
+        if 0.0 <= y < INFINITY:
+            k.csum_add_exact(&lanes[0], y)
             big = fmax(big, y)
+        else:
+            flags |= k.classify(y, k.NEGATIVE_Q, k.INFINITE_Q)
+    # The lanes' exact pairs into the total (each hi exactly, each lo too).
+    for j in range(REFERENCE_LANES):
+        k.csum_add_exact(total, lanes[j].hi)
+        k.csum_add_exact(total, lanes[j].lo)
     largest[0] = big
     return flags
 
