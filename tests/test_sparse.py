@@ -568,3 +568,12 @@ def test_scipy_is_not_imported_for_dense_or_labelled_input():
         "assert 'scipy' not in sys.modules, sorted(m for m in sys.modules if 'scipy' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_workers_are_checked(rng):
+    P = _matrix((5, 6), 0.5, rng)
+    with pytest.raises(ValueError, match="workers"):
+        histentropy.entropy(P, workers=0)
+    with pytest.raises(TypeError, match="workers"):
+        histentropy.kl_divergence(P, P, workers=1.5)
+    assert_same(histentropy.entropy(P, workers=-1), histentropy.entropy(P.toarray()))
