@@ -39,7 +39,9 @@
  * -----------------------------------------------------
  * 1. Write the kernel body in a header WITHOUT an include guard, naming every
  *    function with HE_SUFFIX(...).  The body may use HE_SIMD_PATH (the enum
- *    value of the path being compiled) but rarely needs to.
+ *    value of the path being compiled) but rarely needs to.  Inside a body,
+ *    he_log, he_log1p and he_xlogx are macros for the per-target versions
+ *    of _vlog.h (FMA form on avx512/avx2, portable form elsewhere).
  *
  *      // _xlogx_body.h   (no include guard: included once per path)
  *      static double HE_SUFFIX(sum_x_log_x)(const double *restrict x, ptrdiff_t n)
@@ -82,6 +84,9 @@
  *      }
  *
  *    Repeat the two lines for other bodies in the same translation unit.
+ *    `#define HE_SIMD_INSTANTIATE` instead of HE_SIMD_BODY instantiates only
+ *    _vlog.h's own kernels (he_log_array, he_log1p_array, he_sum_x_log_x),
+ *    as _simdmath.pyx does.
  *
  * 3. In the .pyx, declare and call it from the nogil driver (dispatching once
  *    per call, never per element):
