@@ -615,3 +615,27 @@ def test_public_names():
     for name in ("entropy_from_logits", "kl_divergence_from_logits",
                  "cross_entropy_from_logits"):
         assert name in histentropy.__all__
+
+
+def test_workers_do_not_change_results():
+    g = rng(18)
+    x = (g.standard_normal((37, 3, 1100)) * 3).astype(np.float32)
+    y = g.integers(0, 1100, (37, 3))
+    t = g.random((37, 3, 1100))
+    for workers in (2, -1):
+        np.testing.assert_array_equal(entropy_from_logits(x, workers=workers),
+                                      entropy_from_logits(x, workers=1))
+        np.testing.assert_array_equal(
+            kl_divergence_from_logits(x, x[::-1], workers=workers),
+            kl_divergence_from_logits(x, x[::-1], workers=1))
+        for target in (y, t):
+            one = cross_entropy_from_logits(x, target, return_grad=True,
+                                            label_smoothing=0.1, workers=1)
+            many = cross_entropy_from_logits(x, target, return_grad=True,
+                                             label_smoothing=0.1, workers=workers)
+            np.testing.assert_array_equal(one[0], many[0])
+            np.testing.assert_array_equal(one[1], many[1])
+    with pytest.raises(ValueError, match="workers must be None, -1 or a positive"):
+        entropy_from_logits(x, workers=0)
+    with pytest.raises(TypeError, match="workers must be None or an integer"):
+        cross_entropy_from_logits(x, y, workers=1.5)

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from histentropy import _logits
-from histentropy._validation import log_of_base
+from histentropy._validation import log_of_base, threads_for
 
 REDUCTIONS = ("none", "sum", "mean")
 
@@ -110,17 +110,18 @@ def _rows(x, axis):
     return _as_slices(np.moveaxis(x, axis, -1)), x.shape, axis
 
 
-def entropy_from_logits(logits, *, base=None, axis=-1, keepdims=False):
+def entropy_from_logits(logits, *, base=None, axis=-1, keepdims=False,
+                        workers=None):
     log_base = log_of_base(base)
     x = _as_logits(logits, "logits")
     rows, shape, axis = _rows(x, axis)
-    out, flags = _logits.entropy(rows)
+    out, flags = _logits.entropy(rows, _threads(workers, rows))
     _raise_for_flags(flags, "logits")
     return _finish(out, shape, axis, keepdims, log_base)
 
 
 def kl_divergence_from_logits(logits_p, logits_q, *, base=None, axis=-1,
-                              keepdims=False):
+                              keepdims=False, workers=None):
     log_base = log_of_base(base)
     a = _as_logits(logits_p, "logits_p")
     b = _as_logits(logits_q, "logits_q")
@@ -153,9 +154,15 @@ def kl_divergence_from_logits(logits_p, logits_q, *, base=None, axis=-1,
             )
         a_rows = _as_slices(np.moveaxis(np.broadcast_to(a, shape), axis, -1))
         b_rows = _as_slices(np.moveaxis(np.broadcast_to(b, shape), axis, -1))
-    out, flags = _logits.kl_divergence(a_rows, b_rows)
+    out, flags = _logits.kl_divergence(a_rows, b_rows, _threads(workers, a_rows))
     _raise_for_flags(flags, "logits_p", "logits_q")
     return _finish(out, shape, axis, keepdims, log_base)
+
+
+def _threads(workers, rows):
+    """Threads for the rows: never more than there are rows."""
+    n = threads_for(workers, rows.size)
+    return max(1, min(n, rows.shape[0] * rows.shape[1]))
 
 
 def _length_along(shape, axis, ndim):
@@ -224,7 +231,8 @@ def _hard_labels(target, n_classes, ignore_index):
 
 def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
                               reduction="none", label_smoothing=0.0,
-                              ignore_index=None, weight=None, return_grad=False):
+                              ignore_index=None, weight=None, return_grad=False,
+                              workers=None):
     eps = _check_options(reduction, label_smoothing, return_grad)
     log_base = log_of_base(base)
     x = _as_logits(logits, "logits")
@@ -264,7 +272,7 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
             rows, np.ascontiguousarray(labels.reshape(rows.shape[:2])), v,
             v_total, eps, ignore_index is not None,
             0 if ignore_index is None else _clip_int64(ignore_index),
-            want_grad, grad_rows, scale)
+            want_grad, grad_rows, scale, _threads(workers, rows))
     elif t.dtype.kind in "fiub" and t.shape == x.shape:
         if ignore_index is not None:
             raise ValueError(
@@ -279,7 +287,7 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
         scale = _grad_scale(reduction, denom, log_base)
         loss, flags = _logits.cross_entropy_soft(
             rows, _as_slices(np.moveaxis(t, axis, -1)), v, v_total, eps,
-            want_grad, grad_rows, scale)
+            want_grad, grad_rows, scale, _threads(workers, rows))
     elif t.dtype.kind in "iu":
         raise ValueError(
             f"target of class indices must have shape {sample_shape} (logits "
@@ -332,12 +340,20 @@ _BASE_AXIS = """\
         Base of the logarithm: None (default) for nats, 2 for bits. Any positive
         finite number other than 1."""
 
-_AXIS_KEEPDIMS = """\
+_WORKERS = """\
+    workers : int, optional
+        Threads to use, as for `entropy`: None (default) all available cores
+        when the input is large enough to profit (>= 65,536 elements), else
+        one; 1: serial; k: at most k; -1: all available cores. Rows are split
+        across threads; the result does not depend on their number."""
+
+_AXIS_KEEPDIMS = f"""\
     axis : int or None, default -1
         Axis along which the classes lie (each slice along it is one
         distribution). None treats the flattened input as one distribution.
     keepdims : bool, default False
-        Keep the reduced axis as a dimension of length 1."""
+        Keep the reduced axis as a dimension of length 1.
+{_WORKERS}"""
 
 _LOGITS_NOTES = """\
     -inf logits have probability 0 and contribute exactly 0 (also when
@@ -478,6 +494,7 @@ cross_entropy_from_logits.__doc__ = f"""Cross entropy (the classification loss) 
         (divided by the mean's denominator for 'mean', by log(base)); with
         'none' row n holds the gradient of loss n. Same shape as `logits`
         and dtype of `logits` (float64 for integer logits).
+{_WORKERS}
 
     Returns
     -------
