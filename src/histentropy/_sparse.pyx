@@ -12,6 +12,7 @@
 # treats the rows [start, stop) as one histogram (axis=None). Nothing here
 # raises for bad data: the kernels' flags are returned.
 from libc.stdint cimport int32_t, int64_t
+from libc.math cimport fmax
 from libc.stdlib cimport malloc, free, qsort
 
 from histentropy._typedefs cimport weight_t
@@ -376,18 +377,41 @@ def divergence_dense_sparse(
 
 cdef int _reference(const weight_t* q, Py_ssize_t n, Py_ssize_t stride,
                     CompensatedSum* total, double* scale) noexcept nogil:
-    """Statistics of one dense reference row: total (scaled into range)."""
-    cdef double largest = 0.0, s
+    """Statistics of one reference row: its total, scaled into range."""
+    cdef double s
     cdef int flags
     k.csum_init(total)
     scale[0] = 1.0
-    flags = sk.reference_sums(q, n, stride, 1.0, total, &largest)
+    flags = sk.reference_sums(q, n, stride, 1.0, total)
     s = k.csum_value(total)
     if s > 0.0 and not k.total_in_range(s):
-        scale[0] = k.rescale_factor(s, largest, n)
+        scale[0] = k.rescale_factor(s, sk.reference_largest(q, n, stride), n)
         k.csum_init(total)
-        sk.reference_sums(q, n, stride, scale[0], total, &largest)
+        sk.reference_sums(q, n, stride, scale[0], total)
     return flags
+
+
+cdef void _whole_reference(const weight_t* base, Py_ssize_t stride0, Py_ssize_t n_cols,
+                           Py_ssize_t stride, Py_ssize_t start, Py_ssize_t stop,
+                           double scale, CompensatedSum* total,
+                           int* flags) noexcept nogil:
+    """The total of the dense rows [start, stop) as one reference (a
+    repeated row, stride 0 when broadcast, is summed once)."""
+    cdef Py_ssize_t r
+    cdef const char* row
+    cdef const char* previous = NULL
+    cdef CompensatedSum row_total
+    k.csum_init(total)
+    k.csum_init(&row_total)
+    for r in range(start, stop):
+        row = <const char*>base + r * stride0
+        if r == start or row != previous:
+            k.csum_init(&row_total)
+            flags[0] |= sk.reference_sums(<const weight_t*>row, n_cols, stride,
+                                          scale, &row_total)
+            previous = row
+        k.csum_add_exact(total, row_total.hi)
+        k.csum_add_exact(total, row_total.lo)
 
 
 def divergence_sparse_dense(
@@ -415,43 +439,25 @@ def divergence_sparse_dense(
     cdef const char* previous = NULL
     cdef const weight_t* pd = &p_data[0] if p_data.shape[0] else NULL
     cdef const index_t* pi = &p_indices[0] if p_indices.shape[0] else NULL
-    cdef CompensatedSum reference, row_total
+    cdef CompensatedSum reference
     cdef double q_scale = 1.0, largest, s, dummy
     cdef bint first = True
-    k.csum_init(&row_total)
     try:
         with nogil:
             if whole:
                 # One histogram over all rows: the total of the reference is
                 # the sum of its rows' totals, in one common scale.
-                k.csum_init(&reference)
-                largest = 0.0
-                for r in range(start, stop):
-                    row = base + r * stride0
-                    if first or row != previous:
-                        k.csum_init(&row_total)
-                        q_flags |= sk.reference_sums(<const weight_t*>row, n_cols,
-                                                     stride, 1.0, &row_total,
-                                                     &largest)
-                        previous = row
-                        first = False
-                    k.csum_add_exact(&reference, row_total.hi)
-                    k.csum_add_exact(&reference, row_total.lo)
+                _whole_reference(<const weight_t*>base, stride0, n_cols, stride,
+                                 start, stop, 1.0, &reference, &q_flags)
                 s = k.csum_value(&reference)
                 if s > 0.0 and not k.total_in_range(s):
-                    q_scale = k.rescale_factor(s, largest, n_cols * (stop - start))
-                    k.csum_init(&reference)
-                    first = True
+                    largest = 0.0
                     for r in range(start, stop):
-                        row = base + r * stride0
-                        if first or row != previous:
-                            k.csum_init(&row_total)
-                            sk.reference_sums(<const weight_t*>row, n_cols, stride,
-                                              q_scale, &row_total, &largest)
-                            previous = row
-                            first = False
-                        k.csum_add_exact(&reference, row_total.hi)
-                        k.csum_add_exact(&reference, row_total.lo)
+                        largest = fmax(largest, sk.reference_largest(
+                            <const weight_t*>(base + r * stride0), n_cols, stride))
+                    q_scale = k.rescale_factor(s, largest, n_cols * (stop - start))
+                    _whole_reference(<const weight_t*>base, stride0, n_cols, stride,
+                                     start, stop, q_scale, &reference, &q_flags)
                 m = 0
                 for r in range(start, stop):
                     m += _gather(pd, pi, p_indptr[r], p_indptr[r + 1],

@@ -34,59 +34,78 @@ from histentropy cimport _kernels as k
 from histentropy._kernels cimport CompensatedSum
 
 
-cdef enum:
-    # Independent TwoSum accumulators in `reference_sums` (the latency of one
-    # TwoSum chain, not the additions, bounds a single accumulator).
-    REFERENCE_LANES = 4
+cdef inline void two_sum_add(double* hi, double* lo, double x) noexcept nogil:
+    # _kernels.csum_add_exact on a pair of locals (kept in registers).
+    cdef double t = hi[0] + x
+    cdef double z = t - hi[0]
+    lo[0] += (hi[0] - (t - z)) + (x - z)
+    hi[0] = t
 
 
 cdef inline int reference_sums(const weight_t* q, Py_ssize_t n, Py_ssize_t stride,
-                               double scale, CompensatedSum* total,
-                               double* largest) noexcept nogil:
+                               double scale, CompensatedSum* total) noexcept nogil:
     """Add scale * q over the bins holding numbers to `total` (exactly).
 
-    Returns the flags of q (NaN, negative, infinite); `largest` is raised to
-    the largest scaled weight. No logarithms: a reference row is only summed.
+    Returns the flags of q (NaN, negative, infinite). No logarithms: a
+    reference row is only summed, in four independent TwoSum lanes (one
+    lane's latency, not the additions, would bound the speed).
     """
-    cdef Py_ssize_t i, j, stop = n - n % REFERENCE_LANES
-    cdef double y, big = largest[0]
-    cdef double ys[REFERENCE_LANES]
-    cdef CompensatedSum lanes[REFERENCE_LANES]
-    cdef bint ok
+    cdef Py_ssize_t i = 0
+    cdef double y0, y1, y2, y3
+    cdef double h0 = 0.0, l0 = 0.0, h1 = 0.0, l1 = 0.0
+    cdef double h2 = 0.0, l2 = 0.0, h3 = 0.0, l3 = 0.0
     cdef int flags = 0
-    for j in range(REFERENCE_LANES):
-        k.csum_init(&lanes[j])
-    i = 0
-    while i < stop:
-        ok = True
-        for j in range(REFERENCE_LANES):
-            ys[j] = k.weight_at(q, i + j, stride) * scale
-            ok = ok & (0.0 <= ys[j] < INFINITY)
-        if ok:
-            for j in range(REFERENCE_LANES):
-                k.csum_add_exact(&lanes[j], ys[j])
-                big = fmax(big, ys[j])
+    while i + 4 <= n:
+        y0 = k.weight_at(q, i, stride) * scale
+        y1 = k.weight_at(q, i + 1, stride) * scale
+        y2 = k.weight_at(q, i + 2, stride) * scale
+        y3 = k.weight_at(q, i + 3, stride) * scale
+        if not (0.0 <= y0 < INFINITY and 0.0 <= y1 < INFINITY
+                and 0.0 <= y2 < INFINITY and 0.0 <= y3 < INFINITY):
+            # Rare: classify, and let the bad values add nothing.
+            if not (0.0 <= y0 < INFINITY):
+                flags |= k.classify(y0, k.NEGATIVE_Q, k.INFINITE_Q)
+                y0 = 0.0
+            if not (0.0 <= y1 < INFINITY):
+                flags |= k.classify(y1, k.NEGATIVE_Q, k.INFINITE_Q)
+                y1 = 0.0
+            if not (0.0 <= y2 < INFINITY):
+                flags |= k.classify(y2, k.NEGATIVE_Q, k.INFINITE_Q)
+                y2 = 0.0
+            if not (0.0 <= y3 < INFINITY):
+                flags |= k.classify(y3, k.NEGATIVE_Q, k.INFINITE_Q)
+                y3 = 0.0
+        two_sum_add(&h0, &l0, y0)
+        two_sum_add(&h1, &l1, y1)
+        two_sum_add(&h2, &l2, y2)
+        two_sum_add(&h3, &l3, y3)
+        i += 4
+    while i < n:
+        y0 = k.weight_at(q, i, stride) * scale
+        if 0.0 <= y0 < INFINITY:
+            two_sum_add(&h0, &l0, y0)
         else:
-            for j in range(REFERENCE_LANES):
-                if 0.0 <= ys[j] < INFINITY:
-                    k.csum_add_exact(&lanes[j], ys[j])
-                    big = fmax(big, ys[j])
-                else:
-                    flags |= k.classify(ys[j], k.NEGATIVE_Q, k.INFINITE_Q)
-        i += REFERENCE_LANES
-    for i in range(stop, n):
-        y = k.weight_at(q, i, stride) * scale
-        if 0.0 <= y < INFINITY:
-            k.csum_add_exact(&lanes[0], y)
-            big = fmax(big, y)
-        else:
-            flags |= k.classify(y, k.NEGATIVE_Q, k.INFINITE_Q)
-    # The lanes' exact pairs into the total (each hi exactly, each lo too).
-    for j in range(REFERENCE_LANES):
-        k.csum_add_exact(total, lanes[j].hi)
-        k.csum_add_exact(total, lanes[j].lo)
-    largest[0] = big
+            flags |= k.classify(y0, k.NEGATIVE_Q, k.INFINITE_Q)
+        i += 1
+    # Each lane's exact pair into the total.
+    k.csum_add_exact(total, h0)
+    k.csum_add_exact(total, h1)
+    k.csum_add_exact(total, h2)
+    k.csum_add_exact(total, h3)
+    k.csum_add_exact(total, (l0 + l1) + (l2 + l3))
     return flags
+
+
+cdef inline double reference_largest(const weight_t* q, Py_ssize_t n,
+                                     Py_ssize_t stride) noexcept nogil:
+    """The largest finite non-negative weight (only needed for rescaling)."""
+    cdef Py_ssize_t i
+    cdef double y, big = 0.0
+    for i in range(n):
+        y = k.weight_at(q, i, stride)
+        if y > big and y < INFINITY:
+            big = y
+    return big
 
 
 cdef inline int rest_sums(const double* a, const double* b, Py_ssize_t m,
