@@ -1,8 +1,8 @@
 # Typing stub for the extension histentropy._logits (typed drivers for logits).
 #
 # Every driver takes rows shaped (outer0, outer1, K), float32 or float64 (the
-# same dtype for every logits-like argument and for `grad`), and returns
-# (result of shape (outer0, outer1) as float64, flags).
+# same dtype for every logits-like argument and for `grad`) and a thread
+# count, and returns (result of shape (outer0, outer1) as float64, flags).
 import numpy as np
 import numpy.typing as npt
 
@@ -17,8 +17,10 @@ TARGET_NAN: int
 TARGET_NEGATIVE: int
 TARGET_INF: int
 
-def entropy(x: _Rows) -> tuple[npt.NDArray[np.float64], _Flags]: ...
-def kl_divergence(a: _Rows, b: _Rows) -> tuple[npt.NDArray[np.float64], _Flags]: ...
+def entropy(x: _Rows, nthreads: int = ...) -> tuple[npt.NDArray[np.float64], _Flags]: ...
+def kl_divergence(
+    a: _Rows, b: _Rows, nthreads: int = ...
+) -> tuple[npt.NDArray[np.float64], _Flags]: ...
 def cross_entropy_hard(
     x: _Rows,
     labels: npt.NDArray[np.int64],
@@ -30,6 +32,7 @@ def cross_entropy_hard(
     want_grad: bool,
     grad: _Rows,
     grad_scale: float,
+    nthreads: int = ...,
 ) -> tuple[npt.NDArray[np.float64], _Flags]: ...
 def cross_entropy_soft(
     x: _Rows,
@@ -40,4 +43,5 @@ def cross_entropy_soft(
     want_grad: bool,
     grad: _Rows,
     grad_scale: float,
+    nthreads: int = ...,
 ) -> tuple[npt.NDArray[np.float64], _Flags]: ...
