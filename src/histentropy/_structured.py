@@ -219,7 +219,7 @@ def _run(driver, args, n_rows, work, workers, whole):
 
 
 class _Shape:
-    """Where the results go: `n_out` values, reshaped and unit-converted."""
+    """The shape of the results (as for dense input), and unit conversion."""
 
     def __init__(self, ndim, axis, shape, keepdims):
         self.ndim, self.axis, self.shape, self.keepdims = ndim, axis, shape, keepdims
@@ -238,7 +238,7 @@ class _Shape:
 
 
 def _axis_2d(axis, ndim):
-    """(axis in the 2-D view or None, transpose?) for an input of `ndim` dims."""
+    """The histogram axis in the 2-D view (1-D input is one row), or None."""
     if axis is None:
         return None
     axis = _axis_index(axis, ndim)
