@@ -516,10 +516,11 @@ def test_gradient_ignored_rows_are_zero():
 # Errors
 # ---------------------------------------------------------------------------
 
-def test_nan_and_posinf_logits_raise():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_and_posinf_logits_raise(dtype):
     for bad, what in ((np.nan, "NaN"), (INF, r"\+inf")):
         for k in (5, 3000):
-            x = np.zeros((2, k))
+            x = np.zeros((2, k), dtype=dtype)
             x[1, k // 2] = bad
             with pytest.raises(ValueError, match=f"logits must not contain {what}"):
                 entropy_from_logits(x)
@@ -532,7 +533,7 @@ def test_nan_and_posinf_logits_raise():
             with pytest.raises(ValueError, match=f"logits_q must not contain {what}"):
                 kl_divergence_from_logits(np.zeros_like(x), x)
     # NaN hidden in a row of -inf (a block without a finite maximum).
-    x = np.full(10, -INF)
+    x = np.full(10, -INF, dtype=dtype)
     x[3] = np.nan
     with pytest.raises(ValueError, match="logits must not contain NaN"):
         entropy_from_logits(x)
@@ -676,3 +677,16 @@ def test_properties(a, data):
         assert ce == pytest.approx(h + kl, rel=1e-12, abs=1e-12)
     else:
         assert ce == INF
+
+
+def test_empty_inputs():
+    assert entropy_from_logits(np.empty((0, 5))).shape == (0,)
+    assert cross_entropy_from_logits(np.empty((0, 5)), np.empty(0, int)).shape == (0,)
+    assert np.isnan(cross_entropy_from_logits(np.empty((0, 5)), np.empty(0, int),
+                                              reduction="mean"))
+    assert cross_entropy_from_logits(np.empty((0, 5)), np.empty(0, int),
+                                     reduction="sum") == 0.0
+    loss, grad = cross_entropy_from_logits(np.empty((2, 0)), [-1, -1],
+                                           ignore_index=-1, return_grad=True)
+    assert list(loss) == [0.0, 0.0] and grad.shape == (2, 0)
+    assert kl_divergence_from_logits(np.empty((0, 3)), np.empty((0, 3))).shape == (0,)
