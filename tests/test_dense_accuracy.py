@@ -419,6 +419,19 @@ def _path_cases():
     cases["float32-near-identical"] = _float32_near_identical(rng, 5000)
     n = 6 * 10**5
     cases["long-tiled"] = (_long(P_VALUES, n, "tiled"), _long(Q_VALUES, n, "tiled"))
+    # Random rows long enough for every SIMD lane, at scales whose totals stay
+    # in range (the vectorised read is used), with wide bin-to-bin ratios.
+    for i in range(40):
+        n = int(rng.integers(16, 90))
+        exponents = rng.uniform(-150, 150, size=(2, n)) * rng.random()
+        p, q = rng.random((2, n)) * 10.0**exponents
+        p[rng.random(n) < 0.1] = 0.0
+        if i % 4 == 0:
+            q = p * (1 + 1e-7 * rng.standard_normal(n))  # near-identical
+        if i % 4 == 1:  # float32, within its range
+            p = (rng.random(n) * 10.0**(exponents[0] / 5)).astype(np.float32)
+            q = (rng.random(n) * 10.0**(exponents[1] / 5)).astype(np.float32)
+        cases[f"random-{i}"] = (p, q)
     return cases
 
 
