@@ -279,8 +279,9 @@ def test_arguments():
     assert np.array_equal(_simdmath.log(fortran), np.log(fortran))
     strided = np.arange(1.0, 21.0)[::3]
     assert np.array_equal(_simdmath.log(strided), np.log(strided))
-    assert np.array_equal(_simdmath.log(x, path="baseline") if "sse42" in PATHS
-                          else _simdmath.log(x), y)
+    if "sse42" in PATHS:
+        for alias in ("baseline", "sse4.2", "x86-64-v2"):
+            assert np.array_equal(_simdmath.log(x, path=alias), y)
     with pytest.raises(ValueError, match="path must be one of"):
         _simdmath.log(x, path="avx1024")
     with pytest.raises(TypeError, match="path must be a str or None"):
@@ -306,10 +307,15 @@ def _run_with_cap(value):
     return proc.stdout.strip(), proc.stderr
 
 
-@pytest.mark.parametrize("value", ["generic", " AVX2 ", "baseline", "sse42", "avx512"])
+ALIASES = {"baseline": "sse42", "sse4.2": "sse42", "x86-64-v2": "sse42",
+           "x86-64-v3": "avx2", "x86-64-v4": "avx512"}
+
+
+@pytest.mark.parametrize("value", ["generic", " AVX2 ", "baseline", "sse42", "avx512",
+                                   "x86-64-v3", "sse4.2"])
 def test_env_caps_path(value):
     selected, err = _run_with_cap(value)
-    want = {"baseline": "sse42"}.get(value.strip().lower(), value.strip().lower())
+    want = ALIASES.get(value.strip().lower(), value.strip().lower())
     order = ["generic", "sse42", "avx2", "avx512"]
     # the cap, or the best available path if the CPU has less
     assert selected == order[min(order.index(want), order.index(PATHS[0]))]

@@ -27,8 +27,9 @@
  * code still compiles and runs.
  *
  * HISTENTROPY_CPU (environment, read once at the first he_simd_path() call)
- * caps the path: "avx512", "avx2", "sse42" (alias "baseline"), "generic"
- * (case-insensitive, surrounding blanks ignored).  The path used is the
+ * caps the path: "avx512" (alias "x86-64-v4"), "avx2" ("x86-64-v3"), "sse42"
+ * ("sse4.2", "x86-64-v2", "baseline"), "generic" -- the values _fastpath.h
+ * accepts -- case-insensitive, surrounding blanks ignored.  The path used is the
  * lower of the cap and the best the CPU supports; asking for more than the
  * CPU has is not an error.  An unset or empty variable means no cap.  An
  * unrecognised value is ignored (best available path) and reported by
@@ -140,8 +141,8 @@ static inline const char *he_simd_path_name(int path)
     }
 }
 
-/* Path id of a name (accepting "baseline" for sse42, any case, blanks
- * around); -1 if the name is not one of them. */
+/* Path id of a name (or alias, see above; any case, blanks around); -1 if
+ * the name is not one of them. */
 static inline int he_simd_parse_path(const char *name)
 {
     char buf[16];
@@ -160,9 +161,11 @@ static inline int he_simd_parse_path(const char *name)
                      || buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
     buf[n] = '\0';
-    if (strcmp(buf, "avx512") == 0) return HE_SIMD_AVX512;
-    if (strcmp(buf, "avx2") == 0) return HE_SIMD_AVX2;
-    if (strcmp(buf, "sse42") == 0 || strcmp(buf, "baseline") == 0) return HE_SIMD_SSE42;
+    if (strcmp(buf, "avx512") == 0 || strcmp(buf, "x86-64-v4") == 0) return HE_SIMD_AVX512;
+    if (strcmp(buf, "avx2") == 0 || strcmp(buf, "x86-64-v3") == 0) return HE_SIMD_AVX2;
+    if (strcmp(buf, "sse42") == 0 || strcmp(buf, "sse4.2") == 0
+        || strcmp(buf, "x86-64-v2") == 0 || strcmp(buf, "baseline") == 0)
+        return HE_SIMD_SSE42;
     if (strcmp(buf, "generic") == 0) return HE_SIMD_GENERIC;
     return -1;
 }

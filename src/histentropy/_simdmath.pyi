@@ -4,7 +4,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-PathName = Literal["avx512", "avx2", "sse42", "baseline", "generic"]
+PathName = Literal["avx512", "avx2", "sse42", "generic",
+                   "x86-64-v4", "x86-64-v3", "x86-64-v2", "sse4.2", "baseline"]
 
 def available_paths() -> list[str]: ...
 def selected_path() -> str: ...

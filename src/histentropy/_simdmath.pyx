@@ -43,7 +43,8 @@ cdef extern from *:
 
 
 _ENV = "HISTENTROPY_CPU"
-_NAMES = ("avx512", "avx2", "sse42", "baseline", "generic")
+_NAMES = ("avx512", "avx2", "sse42", "generic",
+          "x86-64-v4", "x86-64-v3", "x86-64-v2", "sse4.2", "baseline")
 
 
 def available_paths():
@@ -112,7 +113,8 @@ def log(x, path=None):
         needed, never modified).
     path : str or None
         Dispatch path: None for the selected one, or a name from
-        :func:`available_paths` ("baseline" is an alias of "sse42").
+        :func:`available_paths` (aliases: "x86-64-v4", "x86-64-v3",
+        "x86-64-v2", "sse4.2", "baseline").
 
     Returns
     -------
