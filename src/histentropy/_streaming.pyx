@@ -292,7 +292,12 @@ cdef void recompute(State* st) noexcept nogil:
 
 
 cdef void anchor_k(State* st) noexcept nogil:
-    """Expected counts t = y S at the current total, and K = sum phi(s, t)."""
+    """Expected counts t = y S at the current total, and K = sum phi(s, t).
+
+    Each phi(s, t) = s log(s/t) - s + t >= 0 is summed as the batch
+    functions' second read does (divergence_term: the atanh series for s
+    near t), so K is accurate relative to itself. O(n_bins), one log a bin.
+    """
     cdef Py_ssize_t i
     cdef double S = k.csum_value(&st.S), x, t, kb
     k.csum_init(&st.K)
@@ -305,8 +310,8 @@ cdef void anchor_k(State* st) noexcept nogil:
         t = st.y[i] * S
         st.t[i] = t
         if st.y[i] > 0.0:
-            if not t >= 2.2250738585072014e-308:  # subnormal: not proportional
-                return
+            if not t >= 2.2250738585072014e-308:
+                return  # subnormal expected counts: no longer proportional to y
             k.csum_add_exact(&st.T, t)
             x = st.s[i]
             if x > 0.0:
