@@ -467,6 +467,13 @@ def test_empty_axis_gives_nan_per_slice():
     for r in dec:
         assert r.shape == (2,) and np.isnan(r).all()
     assert np.isnan(histentropy.entropy(np.zeros((0, 3)), axis=None))
+    h = histentropy.entropy(np.zeros((2, 3, 0)))
+    assert h.shape == (2, 3) and np.isnan(h).all()
+    h = histentropy.entropy(np.zeros((2, 0, 3)), axis=1)
+    assert h.shape == (2, 3) and np.isnan(h).all()
+    dec = histentropy.decompose(np.zeros((2, 0, 3)), np.ones((0, 1)), axis=-2)
+    for r in dec:
+        assert r.shape == (2, 3) and np.isnan(r).all()
 
 
 def test_no_slices_gives_empty_result():

@@ -322,3 +322,15 @@ def test_keepdims_broadcasts_back(rng):
     for axis in range(3):
         h = histentropy.entropy(p, axis=axis, keepdims=True)
         assert np.broadcast_shapes(h.shape, p.shape) == p.shape
+
+
+def test_four_dimensional_input(rng):
+    """Beyond the 3-D of the issue's test list: N-D input works the same way."""
+    p = random_weights(rng, (2, 3, 4, 5), np.float64)
+    q = random_weights(rng, (3, 1, 5), np.float32, zeros=False)
+    for axis in axes_of(4):
+        got = histentropy.entropy(p, axis=axis)
+        expected_type_and_shape(got, p.shape, axis, False)
+        assert_matches(got, scipy_reference(p, axis=axis)[0])
+    check_pair(p, q, axis=-1, shape=(2, 3, 4, 5))
+    check_pair(p, q, axis=-1, keepdims=True, shape=(2, 3, 4, 5))
