@@ -571,3 +571,39 @@ def test_docstring_examples():
 
     result = doctest.testmod(_streaming)
     assert result.attempted >= 5 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------
+# Properties (hypothesis): any sequence of operations against the models
+# ---------------------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_batch = st.lists(st.tuples(st.integers(0, 11), st.sampled_from([0.0, 0.5, 1.0, 3.0, 1e3])),
+                  min_size=0, max_size=40)
+
+
+@given(batches=st.lists(_batch, min_size=1, max_size=8),
+       mode=st.sampled_from(["plain", "window", "decay"]),
+       window=st.integers(1, 25), weighted=st.booleans(), roundtrip=st.booleans())
+def test_property_operation_sequences(batches, mode, window, weighted, roundtrip):
+    n = 12
+    r = np.arange(1.0, n + 1)
+    kwargs = {"window": window} if mode == "window" else (
+        {"decay": 0.1} if mode == "decay" else {})
+    h = StreamingHistogram(n, reference=r, **kwargs)
+    model = (WindowModel(n, window) if mode == "window" else
+             DecayModel(n, 0.1) if mode == "decay" else WindowModel(n, None))
+    for batch in batches:
+        bins = np.array([b for b, _ in batch], dtype=np.int64)
+        weights = np.array([w for _, w in batch]) if weighted else None
+        h.update(bins, weights)
+        model.update(bins, weights)
+        if roundtrip:
+            h = pickle.loads(pickle.dumps(h))
+    mc = model.counts()
+    np.testing.assert_allclose(h.counts, mc, rtol=1e-12, atol=1e-300)
+    if mc.sum() > 0:
+        check_queries(h, mc, r, what=mode)
+    else:
+        assert np.isnan(h.entropy()) and h.total == 0
