@@ -607,3 +607,25 @@ def test_property_operation_sequences(batches, mode, window, weighted, roundtrip
         check_queries(h, mc, r, what=mode)
     else:
         assert np.isnan(h.entropy()) and h.total == 0
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"window": 50}])
+def test_concurrent_cross_merges_do_not_deadlock(rng, kwargs):
+    a = StreamingHistogram(100, **kwargs)
+    b = StreamingHistogram(100, **kwargs)
+    a.update(rng.integers(0, 100, 30))
+    b.update(rng.integers(0, 100, 30))
+
+    def loop(x, y):
+        for _ in range(200):
+            x.merge(y)
+            x.counts
+            pickle.dumps(x)
+
+    threads = [threading.Thread(target=loop, args=args) for args in ((a, b), (b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    check_queries(a, a.counts)

@@ -722,10 +722,18 @@ cdef class StreamingHistogram:
     moving a bin from a to c changes A by (c - a) log c + a log1p((c - a)/a)
     (no cancellation); the sums are compensated, large batches recompute them
     exactly from the counts (vectorised, O(n_bins)), and every query checks a
-    bound on its own rounding error: when the terms cancel too much (for
-    example nearly all mass in one bin, or counts very close to the
-    reference) it recomputes, falling back to the accurate second read of the
-    batch functions (O(n_bins), cached until the next update).
+    bound on its own rounding error: when the terms cancel too much it
+    recomputes the sums exactly. KL of counts close to the reference (KL much
+    below 1e-3, as for a stream drawn from the reference) is taken from a
+    second, anchored sum of non-negative terms s log(s/t) - s + t with
+    t = y S, accurate relative to KL itself; it is kept from the first query
+    that needs it on (large batches then cost one more log per bin). Only
+    where even that cannot meet the bound (all mass in one bin, totals
+    outside [2**-600, 2**600]) does a query fall back to the batch kernels:
+    O(n_bins), cached until the next update.
+
+    A window keeps each count as a double-double and the number of its
+    events, so float weights leave no residue and emptied bins are exactly 0.
 
     Decay keeps a global scale g (counts are stored as c * g, an event adds
     w * g), renewed with exp() every 64 events and reset by an exact power of
