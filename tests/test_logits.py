@@ -690,3 +690,54 @@ def test_empty_inputs():
                                            ignore_index=-1, return_grad=True)
     assert list(loss) == [0.0, 0.0] and grad.shape == (2, 0)
     assert kl_divergence_from_logits(np.empty((0, 3)), np.empty((0, 3))).shape == (0,)
+
+
+_PATH_SCRIPT = """
+import numpy as np
+from scipy.special import log_softmax
+import histentropy
+from histentropy import _logits
+g = np.random.default_rng(19)
+out = {"path": _logits.simd_path()}
+for k in (3, 9, 1500):
+    for dtype in (np.float32, np.float64):
+        x = (g.standard_normal((4, k)) * 5).astype(dtype)
+        x[0, 1] = -np.inf
+        b = g.standard_normal((4, k))
+        y = np.arange(4) % k
+        ls = log_softmax(x.astype(float), axis=-1)
+        lb = log_softmax(b, axis=-1)
+        p = np.exp(ls)
+        errs = [
+            histentropy.entropy_from_logits(x) + np.sum(np.where(p > 0, p * ls, 0), -1),
+            histentropy.cross_entropy_from_logits(x, y) + ls[np.arange(4), y],
+            histentropy.kl_divergence_from_logits(x.astype(float), b)
+            - np.sum(np.where(p > 0, p * (ls - lb), 0), -1),
+        ]
+        out[f"{k} {np.dtype(dtype).name}"] = max(float(np.max(np.abs(e))) for e in errs)
+        grad = histentropy.cross_entropy_from_logits(x, y, return_grad=True)[1]
+        # relative to the float32 rounding of the exact gradient
+        scale = np.finfo(dtype).eps
+        out[f"{k} {np.dtype(dtype).name} grad"] = float(
+            np.max(np.abs(grad - (p - np.eye(k)[y]))) / scale)
+print(repr(out))
+"""
+
+
+@pytest.mark.parametrize("cpu", ["avx2", "sse42", "generic"])
+def test_every_instruction_set_path(cpu):
+    # The path is chosen once per process: run each in a fresh interpreter.
+    import ast
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, HISTENTROPY_CPU=cpu)
+    res = subprocess.run([sys.executable, "-c", _PATH_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = ast.literal_eval(res.stdout.strip().splitlines()[-1])
+    path = out.pop("path")
+    assert path in (cpu, "generic", "sse42", "avx2")  # capped by the CPU
+    for case, err in out.items():
+        tol = 4.0 if "grad" in case else 1e-12  # grad: in eps of its dtype
+        assert err < tol, (case, err)

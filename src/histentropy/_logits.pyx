@@ -234,3 +234,8 @@ def cross_entropy_soft(const logit_t[:, :, :] x, const target_t[:, :, :] t,
 cdef inline void _check_memory(int nomem) except *:
     if nomem:
         raise MemoryError("histentropy: no memory for the kernels' block buffers")
+
+
+def simd_path():
+    """The instruction-set path the kernels run ("avx512", "avx2", ...)."""
+    return lk.he_lg_path_name().decode("ascii")

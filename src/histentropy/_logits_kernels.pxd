@@ -33,16 +33,19 @@
 # log1p for the dominant term); the online softmax of Milakov & Gimelshein
 # (2018), "Online normalizer calculation for softmax", here merged per block.
 #
-# The block sums are computed by small C loops over contiguous doubles (the
-# block is first widened from float32 or gathered from a strided row into an
-# L1 buffer), written with GCC vector extensions and an exp() for arguments
-# <= 0 that vectorises: exp(d) = 2^k e^f, k = round(d / ln 2), |f| <= ln2 / 2,
-# with Cody-Waite reduction (fdlibm's ln2 split) and a near-minimax polynomial
-# of degree 11 (error 1.6e-17 relative); results below 2^-1022 (d < -708)
-# are flushed to 0, which relative to the largest term, 1, is below half an
-# ulp of any sum. The loops are compiled for x86-64-v4, v3 and the baseline
-# and the best is chosen at load time (GCC target_clones), so no -march flag
-# is needed; other compilers get plain loops over libm's exp.
+# The block sums are computed by small C loops over contiguous doubles (a
+# strided block is first gathered into an L1 buffer; contiguous float32 is
+# widened in registers), written with GCC vector extensions and an exp() for
+# arguments <= 0 that vectorises: d = (N k + j) ln2 / N + f, |f| <= ln2/(2N),
+# e^d = 2^k 2^(j/N) (1 + q(f)) with a table of N = 8 (AVX-512) or 4 entries
+# and a near-minimax q of degree 7 or 8 (mpmath chebyfit, < 6e-18 relative),
+# Cody-Waite reduction with fdlibm's ln2 split; within 1 ulp of libm's exp.
+# Results below 2^-1022 (d < -708) are flushed to 0, which relative to the
+# largest term, 1, is below half an ulp of any sum. The loops are compiled
+# for the paths of _simd_dispatch.h (avx512: 8 lanes, avx2: 4 lanes, sse42
+# and generic) and the best one is chosen at run time (HISTENTROPY_CPU caps
+# it), so no -march flag is needed; other compilers get plain loops over
+# libm's exp.
 
 from libc.math cimport exp, log, INFINITY, NAN
 
@@ -51,50 +54,211 @@ cdef extern from *:
     #include <math.h>
     #include <string.h>
     #include <stddef.h>
-
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \\
-        && defined(__linux__) && __GNUC__ >= 11
-    #  define HE_LG_CLONES __attribute__((target_clones( \\
-            "arch=x86-64-v4", "arch=x86-64-v3", "default")))
-    #else
-    #  define HE_LG_CLONES
-    #endif
+    #include "_simd_dispatch.h"
 
     #if defined(__GNUC__)
     #define HE_LG_VECTOR 1
+    #define HE_LG_AI static inline __attribute__((always_inline))
+    /* Bodies for two vector widths: 4 doubles (AVX2, and SSE/NEON in halves)
+       and 8 doubles (AVX-512). The same source, the width substituted. */
+    typedef double he_lg_v4d __attribute__((vector_size(32)));
+    typedef long long he_lg_v4l __attribute__((vector_size(32)));
     typedef double he_lg_v8d __attribute__((vector_size(64)));
-    typedef float he_lg_v8f __attribute__((vector_size(32)));
     typedef long long he_lg_v8l __attribute__((vector_size(64)));
-
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_splat(double x)
+    typedef float he_lg_vf8 __attribute__((vector_size(32)));
+    typedef int he_lg_vi8 __attribute__((vector_size(32)));
+    #define HE_LG_W4 4
+    #define HE_LG_W8 8
+    HE_LG_AI he_lg_v4d he_lg_splat_4(double x)
     {
-        he_lg_v8d v = {x, x, x, x, x, x, x, x};
-        return v;
+        he_lg_v4d v = {0};
+        return v + x;
     }
 
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_load(const double *x, ptrdiff_t n, double fill)
+    HE_LG_AI he_lg_v4d he_lg_select_4(he_lg_v4l mask, he_lg_v4d a)
     {
-        /* n <= 8 elements of x, the rest of the lanes set to `fill`. */
-        he_lg_v8d v;
-        if (n >= 8) {
-            memcpy(&v, x, sizeof v);
+        return (he_lg_v4d)((he_lg_v4l)a & mask);
+    }
+
+    HE_LG_AI double he_lg_hsum_4(he_lg_v4d v)
+    {
+        return (v[0] + v[2]) + (v[1] + v[3]);
+    }
+
+    HE_LG_AI he_lg_v4d he_lg_max2_4(he_lg_v4d a, he_lg_v4d b)
+    {
+        he_lg_v4l gt = b > a;  /* NaN in b: keeps a */
+        return (he_lg_v4d)(((he_lg_v4l)b & gt) | ((he_lg_v4l)a & ~gt));
+    }
+
+    /* Four elements at x + i (float32 widened exactly when f32). */
+    HE_LG_AI he_lg_v4d he_lg_loadv_4(const void *x, ptrdiff_t i, int f32)
+    {
+        he_lg_v4d v;
+        if (f32) {
+            const float *f = (const float *)x + i;
+            he_lg_v4d w = {f[0], f[1], f[2], f[3]};
+            v = w;
         } else {
-            double tmp[8];
-            ptrdiff_t j;
-            for (j = 0; j < 8; j++)
-                tmp[j] = j < n ? x[j] : fill;
-            memcpy(&v, tmp, sizeof v);
+            memcpy(&v, (const double *)x + i, sizeof v);
         }
         return v;
     }
 
-    /* 8 elements at x + i (float32 widened exactly when f32), and a padded
-       vector of the first n < 8 elements. f32 is a constant at every call,
-       so each caller compiles to a single load. */
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_loadv(const void *x, ptrdiff_t i, int f32)
+    /* The first n < 4 elements, the other lanes `fill`. */
+    HE_LG_AI he_lg_v4d he_lg_loadv_short_4(const void *x, ptrdiff_t n, double fill,
+                                        int f32)
+    {
+        he_lg_v4d v = he_lg_splat_4(fill);
+        ptrdiff_t j;
+        for (j = 0; j < n; j++)
+            v[j] = f32 ? (double)((const float *)x)[j] : ((const double *)x)[j];
+        return v;
+    }
+
+    /* Lanes j >= 4 - rem: the last `rem` elements of a vector loaded at
+       x + n - 4 (overlapping the previous one), for 0 < rem <= 4. */
+    HE_LG_AI he_lg_v4l he_lg_tail_mask_4(ptrdiff_t rem)
+    {
+        const he_lg_v4l iota = {0, 1, 2, 3};
+        he_lg_v4l first = {0};
+        first += HE_LG_W4 - (long long)rem;
+        return iota >= first;
+    }
+
+    /* The last vector of a row of n elements whose first i are done: either
+       the 4 elements ending at n with the lanes already seen masked off, or
+       (n < 4) the padded row. */
+    HE_LG_AI he_lg_v4d he_lg_tail_4(const void *x, ptrdiff_t n, ptrdiff_t i,
+                                 int f32, he_lg_v4l *valid)
+    {
+        if (n >= HE_LG_W4) {
+            *valid = he_lg_tail_mask_4(n - i);
+            return he_lg_loadv_4(x, n - HE_LG_W4, f32);
+        }
+        *valid = he_lg_tail_mask_4(HE_LG_W4);
+        return he_lg_loadv_short_4(x, n, -HUGE_VAL, f32);
+    }
+
+    /* exp(d) for d <= 0 (any lanes: -inf and d < -708 give 0, NaN stays NaN).
+       d = (4k + j) ln2/4 + f with |f| <= ln2/8 (Cody-Waite, fdlibm's ln2
+       split), e^d = 2^k 2^(j/4) (1 + q(f)), q a near-minimax polynomial of
+       degree 8 (mpmath chebyfit; 5.4e-18 relative with the coefficients
+       rounded to double), the result formed as T + T q with T = 2^k 2^(j/4)
+       (exponent bits added to the table entry). Within 1 ulp of exp. */
+    HE_LG_AI he_lg_v4d he_lg_exp_le0_4(he_lg_v4d d)
+    {
+        const he_lg_v4d shifter = he_lg_splat_4(0x1.8p52);
+        const he_lg_v4d table = {1.0, 1.189207115002721, 1.4142135623730951,
+                                1.681792830507429};
+        he_lg_v4d t = d * he_lg_splat_4(5.7707801635558535) + shifter;
+        he_lg_v4d k = t - shifter;
+        he_lg_v4d f = d - k * he_lg_splat_4(0.17328679509228095);
+        he_lg_v4d f2, p0, p1, p2, p3, q;
+        he_lg_v4l bits = (he_lg_v4l)t, tk;
+        f = f - k * he_lg_splat_4(4.770537323176469e-11);
+        f2 = f * f;
+        p0 = he_lg_splat_4(0.9999999999999997) + f * he_lg_splat_4(0.49999999999999994);
+        p1 = he_lg_splat_4(0.16666666666721358) + f * he_lg_splat_4(0.04166666666672136);
+        p2 = he_lg_splat_4(0.008333333071119971) + f * he_lg_splat_4(0.001388888862668141);
+        p3 = he_lg_splat_4(0.00019845925935442341) + f * he_lg_splat_4(2.4806243316303618e-05);
+        p0 = p0 + f2 * p1;
+        p2 = p2 + f2 * p3;
+        q = f * (p0 + (f2 * f2) * p2);
+        tk = (he_lg_v4l)__builtin_shuffle(table, bits & 3) + ((bits >> 2) << 52);
+        q = (he_lg_v4d)tk * q + (he_lg_v4d)tk;
+        /* ~(d < -708): keeps NaN lanes (their compare is false). */
+        return he_lg_select_4(~(d < he_lg_splat_4(-708.0)), q);
+    }
+    HE_LG_AI double he_lg_max_body_4(const void *x, ptrdiff_t n, int f32)
+    {
+        he_lg_v4d mx = he_lg_splat_4(-HUGE_VAL), mx1 = mx;
+        he_lg_v4l valid;
+        ptrdiff_t i = 0;
+        double m;
+        int j;
+        for (; i + 2 * HE_LG_W4 <= n; i += 2 * HE_LG_W4) {
+            mx = he_lg_max2_4(mx, he_lg_loadv_4(x, i, f32));
+            mx1 = he_lg_max2_4(mx1, he_lg_loadv_4(x, i + HE_LG_W4, f32));
+        }
+        for (; i + HE_LG_W4 <= n; i += HE_LG_W4)
+            mx = he_lg_max2_4(mx, he_lg_loadv_4(x, i, f32));
+        if (i < n)  /* max does not mind seeing elements twice */
+            mx1 = he_lg_max2_4(mx1, he_lg_tail_4(x, n, i, f32, &valid));
+        mx = he_lg_max2_4(mx, mx1);
+        m = mx[0];
+        for (j = 1; j < HE_LG_W4; j++)
+            m = mx[j] > m ? mx[j] : m;
+        return m;
+    }
+
+    HE_LG_AI double he_lg_exp_sum_body_4(const void *x, ptrdiff_t n, double m,
+                                       double *neg, int f32)
+    {
+        /* Two vectors per iteration, with independent accumulators. A lane
+           equal to m adds 0 to acc and 1 to ties: r leaves one of them out. */
+        he_lg_v4d acc0 = he_lg_splat_4(0.0), acc1 = acc0, nacc0 = acc0, nacc1 = acc0;
+        he_lg_v4d ties0 = acc0, ties1 = acc0, zero = acc0;
+        he_lg_v4d mv = he_lg_splat_4(m), one = he_lg_splat_4(1.0);
+        he_lg_v4l valid;
+        ptrdiff_t i = 0;
+        for (; i + 2 * HE_LG_W4 <= n; i += 2 * HE_LG_W4) {
+            he_lg_v4d v0 = he_lg_loadv_4(x, i, f32), v1 = he_lg_loadv_4(x, i + HE_LG_W4, f32);
+            he_lg_v4d e0 = he_lg_exp_le0_4(v0 - mv), e1 = he_lg_exp_le0_4(v1 - mv);
+            he_lg_v4l q0 = v0 == mv, q1 = v1 == mv;
+            acc0 += e0 - he_lg_select_4(q0, e0);
+            acc1 += e1 - he_lg_select_4(q1, e1);
+            ties0 += he_lg_select_4(q0, one);
+            ties1 += he_lg_select_4(q1, one);
+            if (neg != NULL) {
+                nacc0 += he_lg_select_4(e0 > zero, e0 * (mv - v0));
+                nacc1 += he_lg_select_4(e1 > zero, e1 * (mv - v1));
+            }
+        }
+        for (; i < n; i += HE_LG_W4) {
+            he_lg_v4d v, e;
+            he_lg_v4l q;
+            if (i + HE_LG_W4 <= n) {
+                v = he_lg_loadv_4(x, i, f32);
+                valid = ~(he_lg_v4l){0};
+            } else {
+                v = he_lg_tail_4(x, n, i, f32, &valid);
+            }
+            e = he_lg_select_4(valid, he_lg_exp_le0_4(v - mv));
+            q = valid & (v == mv);
+            acc0 += e - he_lg_select_4(q, e);
+            ties0 += he_lg_select_4(q, one);
+            if (neg != NULL)
+                nacc0 += he_lg_select_4(e > zero, e * (mv - v));
+        }
+        if (neg != NULL)
+            *neg = he_lg_hsum_4(nacc0 + nacc1);
+        return he_lg_hsum_4(acc0 + acc1) + (he_lg_hsum_4(ties0 + ties1) - 1.0);
+    }
+    HE_LG_AI he_lg_v8d he_lg_splat_8(double x)
+    {
+        he_lg_v8d v = {0};
+        return v + x;
+    }
+
+    HE_LG_AI he_lg_v8d he_lg_select_8(he_lg_v8l mask, he_lg_v8d a)
+    {
+        return (he_lg_v8d)((he_lg_v8l)a & mask);
+    }
+
+    HE_LG_AI double he_lg_hsum_8(he_lg_v8d v)
+    {
+        return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+    }
+
+    HE_LG_AI he_lg_v8d he_lg_max2_8(he_lg_v8d a, he_lg_v8d b)
+    {
+        he_lg_v8l gt = b > a;  /* NaN in b: keeps a */
+        return (he_lg_v8d)(((he_lg_v8l)b & gt) | ((he_lg_v8l)a & ~gt));
+    }
+
+    /* Four elements at x + i (float32 widened exactly when f32). */
+    HE_LG_AI he_lg_v8d he_lg_loadv_8(const void *x, ptrdiff_t i, int f32)
     {
         he_lg_v8d v;
         if (f32) {
@@ -107,300 +271,291 @@ cdef extern from *:
         return v;
     }
 
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_loadv_short(const void *x, ptrdiff_t n, double fill, int f32)
+    /* The first n < 4 elements, the other lanes `fill`. */
+    HE_LG_AI he_lg_v8d he_lg_loadv_short_8(const void *x, ptrdiff_t n, double fill,
+                                        int f32)
     {
-        double tmp[8];
-        he_lg_v8d v;
+        he_lg_v8d v = he_lg_splat_8(fill);
         ptrdiff_t j;
-        for (j = 0; j < 8; j++)
-            tmp[j] = j < n ? (f32 ? (double)((const float *)x)[j]
-                                  : ((const double *)x)[j]) : fill;
-        memcpy(&v, tmp, sizeof v);
+        for (j = 0; j < n; j++)
+            v[j] = f32 ? (double)((const float *)x)[j] : ((const double *)x)[j];
         return v;
     }
 
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_select(he_lg_v8l mask, he_lg_v8d a)
-    {
-        return (he_lg_v8d)((he_lg_v8l)a & mask);
-    }
-
-    static inline __attribute__((always_inline)) double
-    he_lg_hsum(he_lg_v8d v)
-    {
-        return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-    }
-
-    /* Lanes j >= 8 - rem: the last `rem` elements of a vector loaded at
-       x + n - 8 (overlapping the previous one), for 0 < rem <= 8. */
-    static inline __attribute__((always_inline)) he_lg_v8l
-    he_lg_tail_mask(ptrdiff_t rem)
+    /* Lanes j >= 4 - rem: the last `rem` elements of a vector loaded at
+       x + n - 4 (overlapping the previous one), for 0 < rem <= 4. */
+    HE_LG_AI he_lg_v8l he_lg_tail_mask_8(ptrdiff_t rem)
     {
         const he_lg_v8l iota = {0, 1, 2, 3, 4, 5, 6, 7};
-        he_lg_v8l first = {0, 0, 0, 0, 0, 0, 0, 0};
-        first += 8 - (long long)rem;
+        he_lg_v8l first = {0};
+        first += HE_LG_W8 - (long long)rem;
         return iota >= first;
     }
 
-    /* exp(d) for d <= 0 (any lanes: -inf and d < -708 give 0, NaN stays
-       NaN). Cody-Waite reduction d = k ln2 + f, |f| <= ln2/2, 2^k built in
-       the exponent bits (k in [-1022, 0]). Within 2 ulp of exp. */
-    static inline __attribute__((always_inline)) he_lg_v8d
-    he_lg_exp_le0(he_lg_v8d d)
+    /* The last vector of a row of n elements whose first i are done: either
+       the 4 elements ending at n with the lanes already seen masked off, or
+       (n < 4) the padded row. */
+    HE_LG_AI he_lg_v8d he_lg_tail_8(const void *x, ptrdiff_t n, ptrdiff_t i,
+                                 int f32, he_lg_v8l *valid)
     {
-        const he_lg_v8d shifter = he_lg_splat(0x1.8p52);
-        he_lg_v8d t = d * he_lg_splat(1.4426950408889634) + shifter;
-        he_lg_v8d k = t - shifter;
-        he_lg_v8d f = d - k * he_lg_splat(6.93147180369123816490e-01);
-        he_lg_v8d p;
-        he_lg_v8l bits;
-        he_lg_v8d f2, f4, p0, p1, p2, p3, p4, p5;
-        f = f - k * he_lg_splat(1.90821492927058770002e-10);
-        /* Near-minimax polynomial of degree 11 for e^f on |f| <= 0.3466
-           (mpmath chebyfit; relative error 1.6e-17 with the coefficients
-           rounded to double), evaluated by Estrin's scheme. */
-        f2 = f * f;
-        f4 = f2 * f2;
-        p0 = he_lg_splat(1.0) + f;
-        p1 = he_lg_splat(0.5000000000000019) + f * he_lg_splat(0.1666666666666668);
-        p2 = he_lg_splat(0.04166666666648799) + f * he_lg_splat(0.008333333333319592);
-        p3 = he_lg_splat(0.0013888888952343797) + f * he_lg_splat(0.00019841269890069431);
-        p4 = he_lg_splat(2.4801485451264055e-05) + f * he_lg_splat(2.7557240894691074e-06);
-        p5 = he_lg_splat(2.76326511328741e-07) + f * he_lg_splat(2.5110046444457486e-08);
-        p0 = p0 + f2 * p1;
-        p2 = p2 + f2 * p3;
-        p4 = p4 + f2 * p5;
-        p0 = p0 + f4 * p2;
-        p = p0 + (f4 * f4) * p4;
-        bits = ((he_lg_v8l)t + 1023) << 52;
-        p = p * (he_lg_v8d)bits;
-        /* ~(d < -708): keeps NaN lanes (their compare is false). */
-        return he_lg_select(~(d < he_lg_splat(-708.0)), p);
+        if (n >= HE_LG_W8) {
+            *valid = he_lg_tail_mask_8(n - i);
+            return he_lg_loadv_8(x, n - HE_LG_W8, f32);
+        }
+        *valid = he_lg_tail_mask_8(HE_LG_W8);
+        return he_lg_loadv_short_8(x, n, -HUGE_VAL, f32);
     }
-    #endif  /* __GNUC__ */
 
-    /* Largest element of x[0..n), NaN ignored (-inf for n == 0). A NaN
-       shows later, in the exp sums, which propagate it. */
-    #ifdef HE_LG_VECTOR
-    static inline __attribute__((always_inline)) double
-    he_lg_max_body(const void *x, ptrdiff_t n, int f32)
+    /* exp(d) for d <= 0, as he_lg_exp_le0_4 but with an 8-entry table
+       (j in [0, 8), |f| <= ln2/16) and degree 7 (4.9e-18 relative). */
+    HE_LG_AI he_lg_v8d he_lg_exp_le0_8(he_lg_v8d d)
     {
-        he_lg_v8d mx = he_lg_splat(-HUGE_VAL), mx1 = mx;
+        const he_lg_v8d shifter = he_lg_splat_8(0x1.8p52);
+        const he_lg_v8d table = {1.0, 1.0905077326652577, 1.189207115002721,
+                                1.2968395546510096, 1.4142135623730951,
+                                1.5422108254079407, 1.681792830507429,
+                                1.8340080864093424};
+        he_lg_v8d t = d * he_lg_splat_8(11.541560327111707) + shifter;
+        he_lg_v8d k = t - shifter;
+        he_lg_v8d f = d - k * he_lg_splat_8(0.08664339754614048);
+        he_lg_v8d f2, p0, p1, p2, p3, q;
+        he_lg_v8l bits = (he_lg_v8l)t, tk;
+        f = f - k * he_lg_splat_8(2.3852686615882346e-11);
+        f2 = f * f;
+        p1 = he_lg_splat_8(0.500000000000041) + f * he_lg_splat_8(0.16666666666667124);
+        p2 = he_lg_splat_8(0.041666666557421704) + f * he_lg_splat_8(0.008333333321195088);
+        p3 = he_lg_splat_8(0.0013889820039083881) + f * he_lg_splat_8(0.00019842304447202847);
+        p0 = f + f2 * p1;
+        p2 = p2 + f2 * p3;
+        q = p0 + (f2 * f2) * p2;
+        tk = (he_lg_v8l)__builtin_shuffle(table, bits & 7) + ((bits >> 3) << 52);
+        q = (he_lg_v8d)tk * q + (he_lg_v8d)tk;
+        return he_lg_select_8(~(d < he_lg_splat_8(-708.0)), q);
+    }
+    HE_LG_AI double he_lg_max_body_8(const void *x, ptrdiff_t n, int f32)
+    {
+        he_lg_v8d mx = he_lg_splat_8(-HUGE_VAL), mx1 = mx;
+        he_lg_v8l valid;
         ptrdiff_t i = 0;
         double m;
         int j;
-        he_lg_v8l gt;
-        for (; i + 16 <= n; i += 16) {
-            he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
-            gt = v0 > mx;
-            mx = (he_lg_v8d)(((he_lg_v8l)v0 & gt) | ((he_lg_v8l)mx & ~gt));
-            gt = v1 > mx1;
-            mx1 = (he_lg_v8d)(((he_lg_v8l)v1 & gt) | ((he_lg_v8l)mx1 & ~gt));
+        for (; i + 2 * HE_LG_W8 <= n; i += 2 * HE_LG_W8) {
+            mx = he_lg_max2_8(mx, he_lg_loadv_8(x, i, f32));
+            mx1 = he_lg_max2_8(mx1, he_lg_loadv_8(x, i + HE_LG_W8, f32));
         }
-        for (; i + 8 <= n; i += 8) {
-            he_lg_v8d v = he_lg_loadv(x, i, f32);
-            gt = v > mx;
-            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
-        }
-        if (i < n) {
-            /* The last 8 elements again (max does not mind), or a padded
-               copy of a row shorter than a vector. */
-            he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
-                                 : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
-            gt = v > mx;
-            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
-        }
-        gt = mx1 > mx;
-        mx = (he_lg_v8d)(((he_lg_v8l)mx1 & gt) | ((he_lg_v8l)mx & ~gt));
+        for (; i + HE_LG_W8 <= n; i += HE_LG_W8)
+            mx = he_lg_max2_8(mx, he_lg_loadv_8(x, i, f32));
+        if (i < n)  /* max does not mind seeing elements twice */
+            mx1 = he_lg_max2_8(mx1, he_lg_tail_8(x, n, i, f32, &valid));
+        mx = he_lg_max2_8(mx, mx1);
         m = mx[0];
-        for (j = 1; j < 8; j++)
+        for (j = 1; j < HE_LG_W8; j++)
             m = mx[j] > m ? mx[j] : m;
         return m;
     }
-    #endif
 
-    HE_LG_CLONES static double
-    he_lg_max(const double *x, ptrdiff_t n)
+    HE_LG_AI double he_lg_exp_sum_body_8(const void *x, ptrdiff_t n, double m,
+                                       double *neg, int f32)
     {
-    #ifdef HE_LG_VECTOR
-        return he_lg_max_body(x, n, 0);
-    #else
-        double m = -HUGE_VAL;
-        ptrdiff_t i;
-        for (i = 0; i < n; i++)
-            m = x[i] > m ? x[i] : m;
-        return m;
-    #endif
-    }
-
-    HE_LG_CLONES static double
-    he_lg_max_f32(const float *x, ptrdiff_t n)
-    {
-    #ifdef HE_LG_VECTOR
-        /* In float lanes (widening before the compare trips GCC 12). */
-        typedef int he_lg_v8i __attribute__((vector_size(32)));
-        he_lg_v8f mx = {-HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF,
-                        -HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF};
-        he_lg_v8f mx1 = mx;
-        he_lg_v8i gt;
+        /* Two vectors per iteration, with independent accumulators. A lane
+           equal to m adds 0 to acc and 1 to ties: r leaves one of them out. */
+        he_lg_v8d acc0 = he_lg_splat_8(0.0), acc1 = acc0, nacc0 = acc0, nacc1 = acc0;
+        he_lg_v8d ties0 = acc0, ties1 = acc0, zero = acc0;
+        he_lg_v8d mv = he_lg_splat_8(m), one = he_lg_splat_8(1.0);
+        he_lg_v8l valid;
         ptrdiff_t i = 0;
-        float m;
+        for (; i + 2 * HE_LG_W8 <= n; i += 2 * HE_LG_W8) {
+            he_lg_v8d v0 = he_lg_loadv_8(x, i, f32), v1 = he_lg_loadv_8(x, i + HE_LG_W8, f32);
+            he_lg_v8d e0 = he_lg_exp_le0_8(v0 - mv), e1 = he_lg_exp_le0_8(v1 - mv);
+            he_lg_v8l q0 = v0 == mv, q1 = v1 == mv;
+            acc0 += e0 - he_lg_select_8(q0, e0);
+            acc1 += e1 - he_lg_select_8(q1, e1);
+            ties0 += he_lg_select_8(q0, one);
+            ties1 += he_lg_select_8(q1, one);
+            if (neg != NULL) {
+                nacc0 += he_lg_select_8(e0 > zero, e0 * (mv - v0));
+                nacc1 += he_lg_select_8(e1 > zero, e1 * (mv - v1));
+            }
+        }
+        for (; i < n; i += HE_LG_W8) {
+            he_lg_v8d v, e;
+            he_lg_v8l q;
+            if (i + HE_LG_W8 <= n) {
+                v = he_lg_loadv_8(x, i, f32);
+                valid = ~(he_lg_v8l){0};
+            } else {
+                v = he_lg_tail_8(x, n, i, f32, &valid);
+            }
+            e = he_lg_select_8(valid, he_lg_exp_le0_8(v - mv));
+            q = valid & (v == mv);
+            acc0 += e - he_lg_select_8(q, e);
+            ties0 += he_lg_select_8(q, one);
+            if (neg != NULL)
+                nacc0 += he_lg_select_8(e > zero, e * (mv - v));
+        }
+        if (neg != NULL)
+            *neg = he_lg_hsum_8(nacc0 + nacc1);
+        return he_lg_hsum_8(acc0 + acc1) + (he_lg_hsum_8(ties0 + ties1) - 1.0);
+    }
+    HE_LG_AI double he_lg_kl_sums_body_4(const double *a, const double *b, ptrdiff_t n,
+                                       double ma, double mb, double *ra, double *rb,
+                                       double *c)
+    {
+        he_lg_v4d aacc = he_lg_splat_4(0.0), bacc = aacc, cacc = aacc, unb = aacc;
+        he_lg_v4d aties = aacc, bties = aacc, zero = aacc;
+        he_lg_v4d mav = he_lg_splat_4(ma), mbv = he_lg_splat_4(mb);
+        he_lg_v4d ninf = he_lg_splat_4(-HUGE_VAL), one = he_lg_splat_4(1.0);
+        he_lg_v4l valid;
+        ptrdiff_t i;
+        for (i = 0; i < n; i += HE_LG_W4) {
+            he_lg_v4d va, vb, da, db, ea, eb;
+            he_lg_v4l qa, qb, bfin;
+            if (i + HE_LG_W4 <= n) {
+                va = he_lg_loadv_4(a, i, 0);
+                vb = he_lg_loadv_4(b, i, 0);
+                valid = ~(he_lg_v4l){0};
+            } else {
+                va = he_lg_tail_4(a, n, i, 0, &valid);
+                vb = he_lg_tail_4(b, n, i, 0, &valid);
+            }
+            da = va - mav;
+            db = vb - mbv;
+            ea = he_lg_select_4(valid, he_lg_exp_le0_4(da));
+            eb = he_lg_select_4(valid, he_lg_exp_le0_4(db));
+            qa = valid & (va == mav);
+            qb = valid & (vb == mbv);
+            bfin = vb > ninf;
+            aacc += ea - he_lg_select_4(qa, ea);
+            bacc += eb - he_lg_select_4(qb, eb);
+            aties += he_lg_select_4(qa, one);
+            bties += he_lg_select_4(qb, one);
+            cacc += he_lg_select_4((ea > zero) & bfin, ea * (da - db));
+            unb += he_lg_select_4(valid & (va > ninf) & ~bfin, one);
+        }
+        *ra = he_lg_hsum_4(aacc) + (he_lg_hsum_4(aties) - 1.0);
+        *rb = he_lg_hsum_4(bacc) + (he_lg_hsum_4(bties) - 1.0);
+        *c = he_lg_hsum_4(cacc);
+        return he_lg_hsum_4(unb);
+    }
+    HE_LG_AI double he_lg_kl_sums_body_8(const double *a, const double *b, ptrdiff_t n,
+                                       double ma, double mb, double *ra, double *rb,
+                                       double *c)
+    {
+        he_lg_v8d aacc = he_lg_splat_8(0.0), bacc = aacc, cacc = aacc, unb = aacc;
+        he_lg_v8d aties = aacc, bties = aacc, zero = aacc;
+        he_lg_v8d mav = he_lg_splat_8(ma), mbv = he_lg_splat_8(mb);
+        he_lg_v8d ninf = he_lg_splat_8(-HUGE_VAL), one = he_lg_splat_8(1.0);
+        he_lg_v8l valid;
+        ptrdiff_t i;
+        for (i = 0; i < n; i += HE_LG_W8) {
+            he_lg_v8d va, vb, da, db, ea, eb;
+            he_lg_v8l qa, qb, bfin;
+            if (i + HE_LG_W8 <= n) {
+                va = he_lg_loadv_8(a, i, 0);
+                vb = he_lg_loadv_8(b, i, 0);
+                valid = ~(he_lg_v8l){0};
+            } else {
+                va = he_lg_tail_8(a, n, i, 0, &valid);
+                vb = he_lg_tail_8(b, n, i, 0, &valid);
+            }
+            da = va - mav;
+            db = vb - mbv;
+            ea = he_lg_select_8(valid, he_lg_exp_le0_8(da));
+            eb = he_lg_select_8(valid, he_lg_exp_le0_8(db));
+            qa = valid & (va == mav);
+            qb = valid & (vb == mbv);
+            bfin = vb > ninf;
+            aacc += ea - he_lg_select_8(qa, ea);
+            bacc += eb - he_lg_select_8(qb, eb);
+            aties += he_lg_select_8(qa, one);
+            bties += he_lg_select_8(qb, one);
+            cacc += he_lg_select_8((ea > zero) & bfin, ea * (da - db));
+            unb += he_lg_select_8(valid & (va > ninf) & ~bfin, one);
+        }
+        *ra = he_lg_hsum_8(aacc) + (he_lg_hsum_8(aties) - 1.0);
+        *rb = he_lg_hsum_8(bacc) + (he_lg_hsum_8(bties) - 1.0);
+        *c = he_lg_hsum_8(cacc);
+        return he_lg_hsum_8(unb);
+    }
+    HE_LG_AI void he_lg_exp_scaled_body_4(const double *x, ptrdiff_t n, double m,
+                                        double scale, double *out)
+    {
+        he_lg_v4d mv = he_lg_splat_4(m), sv = he_lg_splat_4(scale);
+        he_lg_v4l valid;
+        ptrdiff_t i = 0, j;
+        for (; i + HE_LG_W4 <= n; i += HE_LG_W4) {
+            he_lg_v4d e = he_lg_exp_le0_4(he_lg_loadv_4(x, i, 0) - mv) * sv;
+            memcpy(out + i, &e, sizeof e);
+        }
+        if (i < n) {
+            he_lg_v4d e = he_lg_exp_le0_4(he_lg_tail_4(x, n, i, 0, &valid) - mv) * sv;
+            if (n >= HE_LG_W4)
+                for (j = 0; j < HE_LG_W4; j++)
+                    out[n - HE_LG_W4 + j] = e[j];
+            else
+                for (j = 0; j < n; j++)
+                    out[j] = e[j];
+        }
+    }
+    HE_LG_AI void he_lg_exp_scaled_body_8(const double *x, ptrdiff_t n, double m,
+                                        double scale, double *out)
+    {
+        he_lg_v8d mv = he_lg_splat_8(m), sv = he_lg_splat_8(scale);
+        he_lg_v8l valid;
+        ptrdiff_t i = 0, j;
+        for (; i + HE_LG_W8 <= n; i += HE_LG_W8) {
+            he_lg_v8d e = he_lg_exp_le0_8(he_lg_loadv_8(x, i, 0) - mv) * sv;
+            memcpy(out + i, &e, sizeof e);
+        }
+        if (i < n) {
+            he_lg_v8d e = he_lg_exp_le0_8(he_lg_tail_8(x, n, i, 0, &valid) - mv) * sv;
+            if (n >= HE_LG_W8)
+                for (j = 0; j < HE_LG_W8; j++)
+                    out[n - HE_LG_W8 + j] = e[j];
+            else
+                for (j = 0; j < n; j++)
+                    out[j] = e[j];
+        }
+    }
+    HE_LG_AI double he_lg_max_f32_body(const float *x, ptrdiff_t n)
+    {
+        /* In float lanes, eight at a time. */
+        he_lg_vf8 mx = {-HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF,
+                        -HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF};
+        he_lg_vf8 mx1 = mx, v;
+        he_lg_vi8 gt;
+        ptrdiff_t i = 0;
+        float m = -HUGE_VALF;
         int j;
         if (n < 8) {
-            m = -HUGE_VALF;
             for (i = 0; i < n; i++)
                 m = x[i] > m ? x[i] : m;
             return (double)m;
         }
         for (; i + 16 <= n; i += 16) {
-            he_lg_v8f v0, v1;
-            memcpy(&v0, x + i, sizeof v0);
-            memcpy(&v1, x + i + 8, sizeof v1);
-            gt = v0 > mx;
-            mx = (he_lg_v8f)(((he_lg_v8i)v0 & gt) | ((he_lg_v8i)mx & ~gt));
-            gt = v1 > mx1;
-            mx1 = (he_lg_v8f)(((he_lg_v8i)v1 & gt) | ((he_lg_v8i)mx1 & ~gt));
+            memcpy(&v, x + i, sizeof v);
+            gt = v > mx;
+            mx = (he_lg_vf8)(((he_lg_vi8)v & gt) | ((he_lg_vi8)mx & ~gt));
+            memcpy(&v, x + i + 8, sizeof v);
+            gt = v > mx1;
+            mx1 = (he_lg_vf8)(((he_lg_vi8)v & gt) | ((he_lg_vi8)mx1 & ~gt));
         }
         for (; i < n; i += 8) {
-            he_lg_v8f v;
             if (i + 8 > n)
                 i = n - 8;  /* the last 8 again: max does not mind */
             memcpy(&v, x + i, sizeof v);
             gt = v > mx;
-            mx = (he_lg_v8f)(((he_lg_v8i)v & gt) | ((he_lg_v8i)mx & ~gt));
+            mx = (he_lg_vf8)(((he_lg_vi8)v & gt) | ((he_lg_vi8)mx & ~gt));
         }
-        m = mx1[0];
         for (j = 0; j < 8; j++) {
             m = mx[j] > m ? mx[j] : m;
             m = mx1[j] > m ? mx1[j] : m;
         }
         return (double)m;
-    #else
-        double m = -HUGE_VAL;
-        ptrdiff_t i;
-        for (i = 0; i < n; i++)
-            m = x[i] > m ? x[i] : m;
-        return m;
-    #endif
     }
+    #endif  /* __GNUC__ */
 
-    /* out[i] = x[i] (float32 -> float64, exact); returns the largest. */
-    HE_LG_CLONES static double
-    he_lg_widen_max(const float *x, ptrdiff_t n, double *out)
-    {
-    #ifdef HE_LG_VECTOR
-        he_lg_v8d mx = he_lg_splat(-HUGE_VAL);
-        he_lg_v8l gt;
-        ptrdiff_t i = 0;
-        double m;
-        int j;
-        if (n < 8) {
-            for (i = 0; i < n; i++)
-                out[i] = (double)x[i];
-            return he_lg_max(out, n);
-        }
-        for (;; i += 8) {
-            he_lg_v8f f;
-            he_lg_v8d v;
-            if (i + 8 > n)
-                i = n - 8;  /* the last 8 again: idempotent */
-            memcpy(&f, x + i, sizeof f);
-            v = __builtin_convertvector(f, he_lg_v8d);
-            memcpy(out + i, &v, sizeof v);
-            gt = v > mx;
-            mx = (he_lg_v8d)(((he_lg_v8l)v & gt) | ((he_lg_v8l)mx & ~gt));
-            if (i + 8 >= n)
-                break;
-        }
-        m = mx[0];
-        for (j = 1; j < 8; j++)
-            m = mx[j] > m ? mx[j] : m;
-        return m;
-    #else
-        ptrdiff_t i;
-        for (i = 0; i < n; i++)
-            out[i] = (double)x[i];
-        return he_lg_max(out, n);
-    #endif
-    }
-
-    /* r = sum exp(x_i - m) over all i but one with x_i == m; m is the
-       largest element (finite). Ties add exactly 1 each; a NaN in x makes
-       r NaN.
-       With `neg` also neg = sum exp(x_i - m) (m - x_i) over the terms > 0. */
-    #ifdef HE_LG_VECTOR
-    static inline __attribute__((always_inline)) double
-    he_lg_exp_sum_body(const void *x, ptrdiff_t n, double m, double *neg,
-                       int f32)
-    {
-        /* Two vectors per iteration, with independent accumulators. */
-        he_lg_v8d acc0 = he_lg_splat(0.0), acc1 = acc0, nacc0 = acc0, nacc1 = acc0;
-        he_lg_v8d ties0 = acc0, ties1 = acc0;
-        he_lg_v8d mv = he_lg_splat(m), zero = acc0, one = he_lg_splat(1.0);
-        const he_lg_v8l valid0 = {0, 0, 0, 0, 0, 0, 0, 0};
-        ptrdiff_t i = 0;
-        if (neg == NULL) {
-            for (; i + 16 <= n; i += 16) {
-                he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
-                he_lg_v8d e0, e1;
-                e0 = he_lg_exp_le0(v0 - mv);
-                e1 = he_lg_exp_le0(v1 - mv);
-                acc0 += e0 - he_lg_select(v0 == mv, e0);
-                acc1 += e1 - he_lg_select(v1 == mv, e1);
-                ties0 += he_lg_select(v0 == mv, one);
-                ties1 += he_lg_select(v1 == mv, one);
-            }
-            for (; i + 8 <= n; i += 8) {
-                he_lg_v8d v = he_lg_loadv(x, i, f32);
-                he_lg_v8d e = he_lg_exp_le0(v - mv);
-                acc0 += e - he_lg_select(v == mv, e);
-                ties0 += he_lg_select(v == mv, one);
-            }
-            if (i < n) {
-                he_lg_v8l valid = n >= 8 ? he_lg_tail_mask(n - i) : ~valid0;
-                he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
-                                     : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
-                he_lg_v8d e = he_lg_exp_le0(v - mv);
-                acc1 += he_lg_select(valid, e - he_lg_select(v == mv, e));
-                ties1 += he_lg_select(valid & (v == mv), one);
-            }
-        } else {
-            for (; i + 16 <= n; i += 16) {
-                he_lg_v8d v0 = he_lg_loadv(x, i, f32), v1 = he_lg_loadv(x, i + 8, f32);
-                he_lg_v8d e0, e1;
-                e0 = he_lg_exp_le0(v0 - mv);
-                e1 = he_lg_exp_le0(v1 - mv);
-                acc0 += e0 - he_lg_select(v0 == mv, e0);
-                acc1 += e1 - he_lg_select(v1 == mv, e1);
-                ties0 += he_lg_select(v0 == mv, one);
-                ties1 += he_lg_select(v1 == mv, one);
-                nacc0 += he_lg_select(e0 > zero, e0 * (mv - v0));
-                nacc1 += he_lg_select(e1 > zero, e1 * (mv - v1));
-            }
-            for (; i + 8 <= n; i += 8) {
-                he_lg_v8d v = he_lg_loadv(x, i, f32);
-                he_lg_v8d e = he_lg_exp_le0(v - mv);
-                acc0 += e - he_lg_select(v == mv, e);
-                ties0 += he_lg_select(v == mv, one);
-                nacc0 += he_lg_select(e > zero, e * (mv - v));
-            }
-            if (i < n) {
-                he_lg_v8l valid = n >= 8 ? he_lg_tail_mask(n - i) : ~valid0;
-                he_lg_v8d v = n >= 8 ? he_lg_loadv(x, n - 8, f32)
-                                     : he_lg_loadv_short(x, n, -HUGE_VAL, f32);
-                he_lg_v8d e = he_lg_exp_le0(v - mv);
-                acc1 += he_lg_select(valid, e - he_lg_select(v == mv, e));
-                ties1 += he_lg_select(valid & (v == mv), one);
-                nacc1 += he_lg_select(valid & (e > zero), e * (mv - v));
-            }
-            *neg = he_lg_hsum(nacc0 + nacc1);
-        }
-        return he_lg_hsum(acc0 + acc1) + (he_lg_hsum(ties0 + ties1) - 1.0);
-    }
-    #endif
-
-    /* Scalar fallback (compilers without vector extensions). */
+    /* Scalar fallback (compilers without GCC vector extensions). */
     #define HE_LG_EXP_SUM_SCALAR(T) \\
         double acc = 0.0, nacc = 0.0, nties = 0.0; \\
         ptrdiff_t i; \\
@@ -413,67 +568,41 @@ cdef extern from *:
         if (neg != NULL) *neg = nacc; \\
         return acc + (nties - 1.0);
 
-    HE_LG_CLONES static double
-    he_lg_exp_sum(const double *x, ptrdiff_t n, double m, double *neg)
+    static inline double he_lg_max_s(const double *x, ptrdiff_t n)
     {
-    #ifdef HE_LG_VECTOR
-        return he_lg_exp_sum_body(x, n, m, neg, 0);
-    #else
-        HE_LG_EXP_SUM_SCALAR(double)
-    #endif
-    }
-
-    HE_LG_CLONES static double
-    he_lg_exp_sum_f32(const float *x, ptrdiff_t n, double m, double *neg)
-    {
-    #ifdef HE_LG_VECTOR
-        return he_lg_exp_sum_body(x, n, m, neg, 1);
-    #else
-        HE_LG_EXP_SUM_SCALAR(float)
-    #endif
-    }
-
-    /* One block of two rows a, b with finite maxima ma, mb: ra, rb as in
-       he_lg_exp_sum and c = sum exp(a - ma) ((a - ma) - (b - mb)) over the
-       terms with exp(a - ma) > 0 and b > -inf; returns the number of
-       elements with a > -inf and b == -inf (p > 0 where q = 0). */
-    HE_LG_CLONES static double
-    he_lg_kl_sums(const double *a, const double *b, ptrdiff_t n, double ma,
-                  double mb, double *ra, double *rb, double *c)
-    {
-    #ifdef HE_LG_VECTOR
-        he_lg_v8d aacc = he_lg_splat(0.0), bacc = he_lg_splat(0.0);
-        he_lg_v8d cacc = he_lg_splat(0.0), unb = he_lg_splat(0.0);
-        he_lg_v8d mav = he_lg_splat(ma), mbv = he_lg_splat(mb);
-        he_lg_v8d ninf = he_lg_splat(-HUGE_VAL), one = he_lg_splat(1.0);
-        he_lg_v8d aties = he_lg_splat(0.0), bties = aties, zero = aties;
+        double m = -HUGE_VAL;
         ptrdiff_t i;
-        for (i = 0; i < n; i += 8) {
-            he_lg_v8d va = he_lg_load(a + i, n - i, -HUGE_VAL);
-            he_lg_v8d vb = he_lg_load(b + i, n - i, -HUGE_VAL);
-            he_lg_v8d da = va - mav, db = vb - mbv;
-            he_lg_v8d ea = he_lg_exp_le0(da), eb = he_lg_exp_le0(db);
-            he_lg_v8l bfin = vb > ninf;
-            aacc += ea - he_lg_select(va == mav, ea);
-            bacc += eb - he_lg_select(vb == mbv, eb);
-            aties += he_lg_select(va == mav, one);
-            bties += he_lg_select(vb == mbv, one);
-            cacc += he_lg_select((ea > zero) & bfin, ea * (da - db));
-            unb += he_lg_select((va > ninf) & ~bfin, one);
-        }
-        *ra = he_lg_hsum(aacc) + (he_lg_hsum(aties) - 1.0);
-        *rb = he_lg_hsum(bacc) + (he_lg_hsum(bties) - 1.0);
-        *c = he_lg_hsum(cacc);
-        return he_lg_hsum(unb);
-    #else
-        double sa = 0.0, sb = 0.0, sc = 0.0, unb = 0.0;
-        long long na = 0, nb = 0;
+        for (i = 0; i < n; i++)
+            m = x[i] > m ? x[i] : m;
+        return m;
+    }
+    static inline double he_lg_max_f32_s(const float *x, ptrdiff_t n)
+    {
+        double m = -HUGE_VAL;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            m = x[i] > m ? x[i] : m;
+        return m;
+    }
+    static inline double he_lg_exp_sum_s(const double *x, ptrdiff_t n, double m, double *neg)
+    {
+        HE_LG_EXP_SUM_SCALAR(double)
+    }
+    static inline double he_lg_exp_sum_f32_s(const float *x, ptrdiff_t n, double m, double *neg)
+    {
+        HE_LG_EXP_SUM_SCALAR(float)
+    }
+    static inline double he_lg_kl_sums_s(const double *a, const double *b, ptrdiff_t n,
+                                  double ma, double mb, double *ra, double *rb,
+                                  double *c)
+    {
+        double sa = 0.0, sb = 0.0, sc = 0.0, unb = 0.0, na = 0.0, nb = 0.0;
         ptrdiff_t i;
         for (i = 0; i < n; i++) {
             double da = a[i] - ma, db = b[i] - mb;
             double ea = exp(da), eb = exp(db);
-            if (a[i] == ma) na++; else sa += ea;
-            if (b[i] == mb) nb++; else sb += eb;
+            if (a[i] == ma) na += 1.0; else sa += ea;
+            if (b[i] == mb) nb += 1.0; else sb += eb;
             if (b[i] > -HUGE_VAL) {
                 if (ea > 0.0)
                     sc += ea * (da - db);
@@ -481,51 +610,155 @@ cdef extern from *:
                 unb += 1.0;
             }
         }
-        *ra = sa + (double)(na - 1);
-        *rb = sb + (double)(nb - 1);
+        *ra = sa + (na - 1.0);
+        *rb = sb + (nb - 1.0);
         *c = sc;
         return unb;
-    #endif
     }
-
-    /* out[i] = exp(x[i] - m) * scale, for x[i] <= m. */
-    HE_LG_CLONES static void
-    he_lg_exp_scaled(const double *x, ptrdiff_t n, double m, double scale,
-                     double *out)
+    static inline void he_lg_exp_scaled_s(const double *x, ptrdiff_t n, double m,
+                                   double scale, double *out)
     {
-    #ifdef HE_LG_VECTOR
-        he_lg_v8d mv = he_lg_splat(m), sv = he_lg_splat(scale);
-        ptrdiff_t i, j;
-        for (i = 0; i + 8 <= n; i += 8) {
-            he_lg_v8d v, e;
-            memcpy(&v, x + i, sizeof v);
-            e = he_lg_exp_le0(v - mv) * sv;
-            memcpy(out + i, &e, sizeof e);
-        }
-        if (i < n) {
-            he_lg_v8d e = he_lg_exp_le0(he_lg_load(x + i, n - i, -HUGE_VAL) - mv) * sv;
-            for (j = 0; i + j < n; j++)
-                out[i + j] = e[j];
-        }
-    #else
         ptrdiff_t i;
         for (i = 0; i < n; i++)
             out[i] = exp(x[i] - m) * scale;
+    }
+
+    /* One variant per path of _simd_dispatch.h (same ISA lists): the avx512
+       path runs the 8-lane bodies, avx2 the 4-lane ones; sse42 and generic run
+       the 4-lane exp bodies (in halves) but plain loops for the maxima (GCC
+       splits the 4-lane compare-and-select badly there).
+       Chosen once per process by he_simd_path() (HISTENTROPY_CPU caps it). */
+    #ifdef HE_LG_VECTOR
+    #if HE_SIMD_X86
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_max_avx512(const double *x, ptrdiff_t n)
+    { return he_lg_max_body_8(x, n, 0); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_max_f32_avx512(const float *x, ptrdiff_t n)
+    { return he_lg_max_f32_body(x, n); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_exp_sum_avx512(const double *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_8(x, n, m, neg, 0); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_exp_sum_f32_avx512(const float *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_8(x, n, m, neg, 1); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_kl_sums_avx512(const double *a, const double *b, ptrdiff_t n,
+            double ma, double mb, double *ra, double *rb, double *c)
+    { return he_lg_kl_sums_body_8(a, b, n, ma, mb, ra, rb, c); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) void he_lg_exp_scaled_avx512(const double *x, ptrdiff_t n, double m,
+            double scale, double *out)
+    { he_lg_exp_scaled_body_8(x, n, m, scale, out); }
+    #endif
+    #if HE_SIMD_X86
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) double he_lg_max_avx2(const double *x, ptrdiff_t n)
+    { return he_lg_max_body_4(x, n, 0); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) double he_lg_max_f32_avx2(const float *x, ptrdiff_t n)
+    { return he_lg_max_f32_body(x, n); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) double he_lg_exp_sum_avx2(const double *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 0); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) double he_lg_exp_sum_f32_avx2(const float *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 1); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) double he_lg_kl_sums_avx2(const double *a, const double *b, ptrdiff_t n,
+            double ma, double mb, double *ra, double *rb, double *c)
+    { return he_lg_kl_sums_body_4(a, b, n, ma, mb, ra, rb, c); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2"))) void he_lg_exp_scaled_avx2(const double *x, ptrdiff_t n, double m,
+            double scale, double *out)
+    { he_lg_exp_scaled_body_4(x, n, m, scale, out); }
+    #endif
+    #if HE_SIMD_X86
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) double he_lg_max_sse42(const double *x, ptrdiff_t n)
+    { return he_lg_max_s(x, n); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) double he_lg_max_f32_sse42(const float *x, ptrdiff_t n)
+    { return he_lg_max_f32_s(x, n); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) double he_lg_exp_sum_sse42(const double *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 0); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) double he_lg_exp_sum_f32_sse42(const float *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 1); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) double he_lg_kl_sums_sse42(const double *a, const double *b, ptrdiff_t n,
+            double ma, double mb, double *ra, double *rb, double *c)
+    { return he_lg_kl_sums_body_4(a, b, n, ma, mb, ra, rb, c); }
+    static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt"))) void he_lg_exp_scaled_sse42(const double *x, ptrdiff_t n, double m,
+            double scale, double *out)
+    { he_lg_exp_scaled_body_4(x, n, m, scale, out); }
+    #endif
+    static double he_lg_max_generic(const double *x, ptrdiff_t n)
+    { return he_lg_max_s(x, n); }
+    static double he_lg_max_f32_generic(const float *x, ptrdiff_t n)
+    { return he_lg_max_f32_s(x, n); }
+    static double he_lg_exp_sum_generic(const double *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 0); }
+    static double he_lg_exp_sum_f32_generic(const float *x, ptrdiff_t n, double m, double *neg)
+    { return he_lg_exp_sum_body_4(x, n, m, neg, 1); }
+    static double he_lg_kl_sums_generic(const double *a, const double *b, ptrdiff_t n,
+            double ma, double mb, double *ra, double *rb, double *c)
+    { return he_lg_kl_sums_body_4(a, b, n, ma, mb, ra, rb, c); }
+    static void he_lg_exp_scaled_generic(const double *x, ptrdiff_t n, double m,
+            double scale, double *out)
+    { he_lg_exp_scaled_body_4(x, n, m, scale, out); }
+    #define HE_LG_CALL(name, args) HE_SIMD_CALL(he_simd_path(), name, args)
+    #else
+    #define HE_LG_CALL(name, args) name##_s args
+    #endif
+
+    /* Largest element of x[0..n), NaN ignored (-inf for n == 0). A NaN shows
+       later, in the exp sums, which propagate it. */
+    static inline double he_lg_max(const double *x, ptrdiff_t n)
+    { return HE_LG_CALL(he_lg_max, (x, n)); }
+
+    static inline double he_lg_max_f32(const float *x, ptrdiff_t n)
+    { return HE_LG_CALL(he_lg_max_f32, (x, n)); }
+
+    /* out[i] = x[i] (float32 -> float64, exact); returns the largest. */
+    static inline double he_lg_widen_max(const float *x, ptrdiff_t n, double *out)
+    {
+        ptrdiff_t i;
+        for (i = 0; i < n; i++)
+            out[i] = (double)x[i];
+        return he_lg_max_f32(x, n);
+    }
+
+    /* r = sum exp(x_i - m) over all i but one with x_i == m; m is the largest
+       element (finite). Ties add exactly 1 each; a NaN in x makes r NaN. With
+       `neg` also neg = sum exp(x_i - m) (m - x_i) over the terms > 0. */
+    static inline double he_lg_exp_sum(const double *x, ptrdiff_t n, double m, double *neg)
+    { return HE_LG_CALL(he_lg_exp_sum, (x, n, m, neg)); }
+
+    static inline double he_lg_exp_sum_f32(const float *x, ptrdiff_t n, double m, double *neg)
+    { return HE_LG_CALL(he_lg_exp_sum_f32, (x, n, m, neg)); }
+
+    /* One block of two rows a, b with finite maxima ma, mb: ra, rb as in
+       he_lg_exp_sum and c = sum exp(a - ma) ((a - ma) - (b - mb)) over the
+       terms with exp(a - ma) > 0 and b > -inf; returns the number of elements
+       with a > -inf and b == -inf (p > 0 where q = 0). */
+    static inline double he_lg_kl_sums(const double *a, const double *b, ptrdiff_t n,
+                                double ma, double mb, double *ra, double *rb,
+                                double *c)
+    { return HE_LG_CALL(he_lg_kl_sums, (a, b, n, ma, mb, ra, rb, c)); }
+
+    /* out[i] = exp(x[i] - m) * scale, for x[i] <= m. */
+    static inline void he_lg_exp_scaled(const double *x, ptrdiff_t n, double m,
+                                 double scale, double *out)
+    { HE_LG_CALL(he_lg_exp_scaled, (x, n, m, scale, out)); }
+
+    /* The path in use, for tests and the bench ("avx512", "avx2", ...). */
+    static inline const char *he_lg_path_name(void)
+    {
+    #ifdef HE_LG_VECTOR
+        return he_simd_path_name(he_simd_path());
+    #else
+        return "scalar";
     #endif
     }
     """
     double he_lg_max(const double* x, Py_ssize_t n) noexcept nogil
-    double he_lg_widen_max(const float* x, Py_ssize_t n, double* out) noexcept nogil
     double he_lg_max_f32(const float* x, Py_ssize_t n) noexcept nogil
-    double he_lg_exp_sum_f32(const float* x, Py_ssize_t n, double m,
-                             double* neg) noexcept nogil
+    double he_lg_widen_max(const float* x, Py_ssize_t n, double* out) noexcept nogil
     double he_lg_exp_sum(const double* x, Py_ssize_t n, double m,
                          double* neg) noexcept nogil
+    double he_lg_exp_sum_f32(const float* x, Py_ssize_t n, double m,
+                             double* neg) noexcept nogil
     double he_lg_kl_sums(const double* a, const double* b, Py_ssize_t n,
                          double ma, double mb, double* ra, double* rb,
                          double* c) noexcept nogil
     void he_lg_exp_scaled(const double* x, Py_ssize_t n, double m, double scale,
                           double* out) noexcept nogil
+    const char* he_lg_path_name() noexcept nogil
 
 
 ctypedef fused logit_t:
