@@ -79,6 +79,8 @@ import operator
 
 import numpy as np
 
+from histentropy._validation import as_weights, log_of_base
+
 cnp.import_array()
 
 ctypedef fused index_t:
@@ -640,6 +642,9 @@ def _check_positive_int(value, name, allow_none):
     return v
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _as_bins(bins):
     arr = np.asarray(bins)
     if arr.ndim == 0:
@@ -669,7 +674,10 @@ def _as_bins(bins):
 
 
 def _as_event_weights(weights, length):
-    from histentropy._validation import as_weights
+    if (type(weights) is np.ndarray and weights.dtype == _FLOAT64 and weights.ndim == 1
+            and weights.shape[0] == length and weights.flags.aligned
+            and weights.strides[0] % 8 == 0):
+        return weights  # the common case, without further checks
     w = np.asarray(weights)
     if w.ndim == 0:
         w = w.reshape(1)
@@ -837,7 +845,6 @@ cdef class StreamingHistogram:
 
     @staticmethod
     def _check_reference(reference, n):
-        from histentropy._validation import as_weights
         r = as_weights(reference, "reference")
         if r.ndim != 1 or r.shape[0] != n:
             raise ValueError(f"reference must be a 1-D array of n_bins={n} weights; "
@@ -953,7 +960,6 @@ cdef class StreamingHistogram:
         TypeError
             Non-real counts.
         """
-        from histentropy._validation import as_weights
         c = as_weights(counts, "counts")
         if c.ndim != 1 or c.shape[0] != self.n_bins:
             raise ValueError(f"counts must be a 1-D array of n_bins={self.n_bins} "
@@ -1334,7 +1340,6 @@ cdef object _Decomposition():
 
 
 cdef double _log_base(base) except? -1.0:
-    from histentropy._validation import log_of_base
     return log_of_base(base)
 
 
