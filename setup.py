@@ -80,6 +80,8 @@ def extensions():
             f"histentropy.{pyx.stem}",
             [str(pyx)],
             include_dirs=[np.get_include(), str(PACKAGE)],
+            # setuptools recompiles when these change; cythonize tracks .pxd.
+            depends=[str(h) for h in sorted(PACKAGE.glob("*.h"))],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
             extra_compile_args=COMPILE_ARGS + OPENMP,
             extra_link_args=OPENMP,
@@ -89,11 +91,18 @@ def extensions():
     ]
 
 
+BUILD_DIR = Path("build") / "cython"
+# cythonize copies the C headers a module includes next to its generated .c in
+# BUILD_DIR and the compiler then prefers that copy: drop stale copies so an
+# edited header is always the one compiled.
+for stale in BUILD_DIR.rglob("*.h"):
+    stale.unlink()
+
 setup(
     ext_modules=cythonize(
         extensions(),
         compiler_directives=DIRECTIVES,
         include_path=["src"],
-        build_dir=os.path.join("build", "cython"),
+        build_dir=str(BUILD_DIR),
     ),
 )

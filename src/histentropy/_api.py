@@ -16,6 +16,7 @@ from histentropy._validation import (
     prepare_one,
     prepare_pair,
     raise_for_flags,
+    run_driver,
     threads_for,
     CORES,
     PARALLEL_MIN_SIZE,
@@ -65,8 +66,15 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
                                    nan_policy=nan_policy, workers=workers)
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
+    whole = axis is None
     slices, shape, axis = prepare_one(p, axis)
-    out, flags = _dense.entropy(slices, omit, threads_for(workers, slices.size))
+    if whole and slices.ndim > 3:
+        slices = slices.ravel()  # one histogram over > 3 dimensions: a copy
+    if whole and slices.ndim > 1:
+        out, flags = run_driver(_dense.entropy_whole, (slices,), omit)
+    else:
+        out, flags = run_driver(_dense.entropy, (slices,), omit,
+                                threads_for(workers, slices.size))
     raise_for_flags(flags, nan_policy, pair=False)
     return finish(out, shape, axis, keepdims, log_base)
 
@@ -81,9 +89,20 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
             return result
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
+    whole = axis is None
     p_slices, q_slices, shape, axis = prepare_pair(p, q, axis)
-    ent, kl, flags = _dense.divergence(p_slices, q_slices, omit, need_entropy,
-                                       threads_for(workers, p_slices.size))
+    if whole and p_slices.ndim > 3:
+        p_slices, q_slices = p_slices.ravel(), q_slices.ravel()  # a copy
+    pair = (p_slices, q_slices)
+    if whole and p_slices.ndim > 1:
+        ent, kl, flags = run_driver(_dense.divergence_whole, pair, omit,
+                                    need_entropy)
+    elif p_slices.dtype != q_slices.dtype:
+        ent, kl, flags = run_driver(_dense.divergence_mixed, pair, omit,
+                                    need_entropy)
+    else:
+        ent, kl, flags = run_driver(_dense.divergence, pair, omit, need_entropy,
+                                    threads_for(workers, p_slices.size))
     raise_for_flags(flags, nan_policy, pair=True)
     kl = finish(kl, shape, axis, keepdims, log_base)
     if not need_entropy:

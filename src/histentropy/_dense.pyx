@@ -9,6 +9,7 @@
 # data: the kernels' flags are returned.
 cimport numpy as cnp
 from cython.parallel cimport prange
+from libc.math cimport INFINITY, fabs, log
 
 from histentropy._typedefs cimport (
     weight_t, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
@@ -145,7 +146,7 @@ cdef int _entropy_long(const weight_t* p, Py_ssize_t n, bint omit_nan,
         t.hi = total.total_hi
         t.lo = total.total_lo
         out[0] = k.entropy_finish(p, n, 1, 1.0, &t, total.plogp,
-                                  total.plogp_abs)
+                                  total.plogp_abs, True)
         return 0
     return k.entropy_slice(p, n, 1, omit_nan, out)
 
@@ -230,7 +231,8 @@ cdef int _divergence_long(const weight_t* p, const weight_t* q, Py_ssize_t n,
         k.divergence_finish(p, 1, q, 1, n, 1.0, 1.0, need_entropy, &pt, &qt,
                             total.plogp, total.plogp_abs, total.plogpq,
                             total.plogpq_abs, total.unbounded > 0.0,
-                            0.0 if total.ratio_exact else 1.0, entropy, kl)
+                            0.0 if total.ratio_exact else 1.0, True,
+                            entropy, kl)
         return 0
     return k.divergence_slice(p, 1, q, 1, n, omit_nan, need_entropy,
                               entropy, kl)
@@ -422,3 +424,274 @@ def divergence_vector(object p, object q, bint need_entropy, int nthreads,
     if flags:
         return None
     return _float64(e), _float64(o)
+
+
+# ---------------------------------------------------------------------------
+# axis=None over a layout that is not one contiguous run (strided, reversed,
+# broadcast): every slice is one part of a single histogram. The general
+# kernel's sums of each slice are combined, so nothing is copied.
+# ---------------------------------------------------------------------------
+
+cdef inline void _csum_merge(k.CompensatedSum* into,
+                             k.CompensatedSum* part) noexcept nogil:
+    k.csum_add_exact(into, part.hi)
+    into.lo += part.lo
+
+
+cdef int _entropy_whole(const weight_t* base, Slices s, bint omit_nan,
+                        double* out) noexcept nogil:
+    cdef Py_ssize_t r, rows = s.shape0 * s.shape1
+    cdef k.CompensatedSum total, plogp, t, a
+    cdef double scale = 1.0, plogp_abs, abs_part, largest = 0.0, big, h
+    cdef int flags = 0, attempt
+    cdef bint accurate
+    for attempt in range(2):
+        k.csum_init(&total)
+        k.csum_init(&plogp)
+        plogp_abs = 0.0
+        for r in range(rows):
+            flags |= k.entropy_sums(_row(base, s, r), s.n, s.stride, scale,
+                                    &t, &a, &abs_part, &big)
+            _csum_merge(&total, &t)
+            k.csum_add(&plogp, k.csum_value(&a))
+            plogp_abs += abs_part
+            if big > largest:
+                largest = big
+        if flags & k.ERROR_FLAGS or (flags & k.NAN_SEEN and not omit_nan):
+            out[0] = k.NAN
+            return flags
+        if k.csum_value(&total) == 0.0:
+            out[0] = k.NAN
+            return flags
+        if k.total_in_range(k.csum_value(&total)) or attempt == 1:
+            break
+        scale = k.rescale_factor(k.csum_value(&total), largest, rows * s.n)
+    k.csum_normalise(&total)
+    h = k.entropy_from_sums(&total, k.csum_value(&plogp), plogp_abs, &accurate)
+    if not accurate:
+        k.csum_init(&a)
+        for r in range(rows):
+            k.csum_add(&a, k.entropy_accurate(_row(base, s, r), s.n, s.stride,
+                                              scale, &total))
+        h = k.csum_value(&a)
+    out[0] = h
+    return flags
+
+
+def entropy_whole(cnp.ndarray p not None, bint omit_nan):
+    """Entropy in nats of all of p (1-3-D, any strides) as one histogram."""
+    cdef Slices s = _slices(p)
+    cdef int code = _type_code(p)
+    cdef const void* d = cnp.PyArray_DATA(p)
+    cdef double h
+    cdef int flags = 0
+    with nogil:
+        if code == 0:
+            flags = _entropy_whole(<const double*>d, s, omit_nan, &h)
+        elif code == 1:
+            flags = _entropy_whole(<const float*>d, s, omit_nan, &h)
+        elif code == 2:
+            flags = _entropy_whole(<const int8_t*>d, s, omit_nan, &h)
+        elif code == 3:
+            flags = _entropy_whole(<const int16_t*>d, s, omit_nan, &h)
+        elif code == 4:
+            flags = _entropy_whole(<const int32_t*>d, s, omit_nan, &h)
+        elif code == 5:
+            flags = _entropy_whole(<const int64_t*>d, s, omit_nan, &h)
+        elif code == 6:
+            flags = _entropy_whole(<const uint8_t*>d, s, omit_nan, &h)
+        elif code == 7:
+            flags = _entropy_whole(<const uint16_t*>d, s, omit_nan, &h)
+        elif code == 8:
+            flags = _entropy_whole(<const uint32_t*>d, s, omit_nan, &h)
+        else:
+            flags = _entropy_whole(<const uint64_t*>d, s, omit_nan, &h)
+    return np.array([h]), flags
+
+
+cdef int _divergence_whole(const weight_t* p, Slices ps, const weight_t* q,
+                           Slices qs, bint omit_nan, bint need_entropy,
+                           double* entropy, double* kl) noexcept nogil:
+    cdef Py_ssize_t r, rows = ps.shape0 * ps.shape1
+    cdef k.CompensatedSum p_total, q_total, plogp, plogpq, pt, qt, a, b
+    cdef double p_scale = 1.0, q_scale = 1.0, abs_parts[2], abs_sums[2]
+    cdef double p_big = 0.0, q_big = 0.0, pb, qb, h, d, log_q_over_p
+    cdef bint unbounded = False, unb, accurate
+    cdef int flags = 0, attempt
+    for attempt in range(2):
+        k.csum_init(&p_total)
+        k.csum_init(&q_total)
+        k.csum_init(&plogp)
+        k.csum_init(&plogpq)
+        abs_sums[0] = 0.0
+        abs_sums[1] = 0.0
+        for r in range(rows):
+            flags |= k.pair_sums(_row(p, ps, r), ps.stride, _row(q, qs, r),
+                                 qs.stride, ps.n, p_scale, q_scale,
+                                 need_entropy, &pt, &qt, &a, &b, abs_parts,
+                                 &pb, &qb, &unb)
+            _csum_merge(&p_total, &pt)
+            _csum_merge(&q_total, &qt)
+            k.csum_add(&plogp, k.csum_value(&a))
+            k.csum_add(&plogpq, k.csum_value(&b))
+            abs_sums[0] += abs_parts[0]
+            abs_sums[1] += abs_parts[1]
+            unbounded = unbounded or unb
+            if pb > p_big:
+                p_big = pb
+            if qb > q_big:
+                q_big = qb
+        if (flags & k.ERROR_FLAGS or (flags & k.NAN_SEEN and not omit_nan)
+                or k.csum_value(&p_total) == 0.0
+                or k.csum_value(&q_total) == 0.0):
+            kl[0] = k.NAN
+            entropy[0] = k.NAN
+            return flags
+        if attempt == 1 or (k.total_in_range(k.csum_value(&p_total))
+                            and k.total_in_range(k.csum_value(&q_total))):
+            break
+        p_scale = k.rescale_factor(k.csum_value(&p_total), p_big, rows * ps.n)
+        q_scale = k.rescale_factor(k.csum_value(&q_total), q_big, rows * ps.n)
+        unbounded = False
+    k.csum_normalise(&p_total)
+    k.csum_normalise(&q_total)
+    if need_entropy:
+        h = k.entropy_from_sums(&p_total, k.csum_value(&plogp), abs_sums[0],
+                                &accurate)
+        if not accurate:
+            k.csum_init(&a)
+            for r in range(rows):
+                k.csum_add(&a, k.pair_entropy_accurate(
+                    _row(p, ps, r), ps.stride, _row(q, qs, r), qs.stride,
+                    ps.n, p_scale, &p_total))
+            h = k.csum_value(&a)
+        entropy[0] = h
+    if unbounded:
+        kl[0] = INFINITY
+        return flags
+    log_q_over_p = k.csum_log_ratio(&q_total, &p_total)
+    d = k.csum_value(&plogpq) / p_total.hi + log_q_over_p
+    if not (fabs(log(p_scale) - log(q_scale)) + abs_sums[1] / p_total.hi
+            + fabs(log_q_over_p) <= k.MAX_CANCELLATION * d):
+        k.csum_init(&a)
+        for r in range(rows):
+            k.csum_add(&a, k.kl_accurate(_row(p, ps, r), ps.stride,
+                                         _row(q, qs, r), qs.stride, ps.n,
+                                         p_scale, q_scale, &p_total, &q_total))
+        d = k.csum_value(&a)
+    kl[0] = d
+    return flags
+
+
+def divergence_whole(cnp.ndarray p not None, cnp.ndarray q not None,
+                     bint omit_nan, bint need_entropy):
+    """Entropy of p and KL(p || q) in nats of all of p and q (one shape and
+    dtype, 1-3-D, any strides) as one pair of histograms."""
+    cdef Slices ps = _slices(p), qs = _slices(q)
+    cdef int code = _type_code(p)
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = cnp.PyArray_DATA(q)
+    cdef double e = 0.0, o
+    cdef int flags = 0
+    if _type_code(q) != code:
+        raise TypeError("p and q must have the same dtype")
+    with nogil:
+        if code == 0:
+            flags = _divergence_whole(<const double*>a, ps, <const double*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 1:
+            flags = _divergence_whole(<const float*>a, ps, <const float*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 2:
+            flags = _divergence_whole(<const int8_t*>a, ps, <const int8_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 3:
+            flags = _divergence_whole(<const int16_t*>a, ps, <const int16_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 4:
+            flags = _divergence_whole(<const int32_t*>a, ps, <const int32_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 5:
+            flags = _divergence_whole(<const int64_t*>a, ps, <const int64_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 6:
+            flags = _divergence_whole(<const uint8_t*>a, ps, <const uint8_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 7:
+            flags = _divergence_whole(<const uint16_t*>a, ps, <const uint16_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        elif code == 8:
+            flags = _divergence_whole(<const uint32_t*>a, ps, <const uint32_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+        else:
+            flags = _divergence_whole(<const uint64_t*>a, ps, <const uint64_t*>b,
+                                      qs, omit_nan, need_entropy, &e, &o)
+    return (np.array([e]) if need_entropy else None), np.array([o]), flags
+
+
+# ---------------------------------------------------------------------------
+# p and q of different dtypes, many histograms: each pair of slices is read
+# into float64 row buffers (two rows, not a converted copy of the input) and
+# handed to the float64 kernel.
+# ---------------------------------------------------------------------------
+
+cdef inline void _convert(const weight_t* src, Py_ssize_t stride, Py_ssize_t n,
+                          double* dst) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i] = <double>src[i * stride]
+
+
+cdef void _load_row(const void* base, int code, Slices s, Py_ssize_t r,
+                    double* dst) noexcept nogil:
+    cdef const char* row = (<const char*>base + (r // s.shape1) * s.stride0
+                            + (r % s.shape1) * s.stride1)
+    if code == 0:
+        _convert(<const double*>row, s.stride, s.n, dst)
+    elif code == 1:
+        _convert(<const float*>row, s.stride, s.n, dst)
+    elif code == 2:
+        _convert(<const int8_t*>row, s.stride, s.n, dst)
+    elif code == 3:
+        _convert(<const int16_t*>row, s.stride, s.n, dst)
+    elif code == 4:
+        _convert(<const int32_t*>row, s.stride, s.n, dst)
+    elif code == 5:
+        _convert(<const int64_t*>row, s.stride, s.n, dst)
+    elif code == 6:
+        _convert(<const uint8_t*>row, s.stride, s.n, dst)
+    elif code == 7:
+        _convert(<const uint16_t*>row, s.stride, s.n, dst)
+    elif code == 8:
+        _convert(<const uint32_t*>row, s.stride, s.n, dst)
+    else:
+        _convert(<const uint64_t*>row, s.stride, s.n, dst)
+
+
+def divergence_mixed(cnp.ndarray p not None, cnp.ndarray q not None,
+                     bint omit_nan, bint need_entropy):
+    """As `divergence`, for p and q of one shape but different dtypes."""
+    cdef Slices ps = _slices(p), qs = _slices(q)
+    cdef int pcode = _type_code(p), qcode = _type_code(q)
+    cdef cnp.npy_intp rows = ps.shape0 * ps.shape1
+    cdef cnp.npy_intp one = 1
+    cdef cnp.ndarray kl = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
+    cdef cnp.ndarray ent = cnp.PyArray_EMPTY(
+        1, &rows if need_entropy else &one, cnp.NPY_FLOAT64, 0)
+    cdef double* e = <double*>cnp.PyArray_DATA(ent)
+    cdef double* o = <double*>cnp.PyArray_DATA(kl)
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = cnp.PyArray_DATA(q)
+    cdef double[::1] buffers = np.empty(2 * ps.n + 2)
+    cdef double* pb = &buffers[0]
+    cdef double* qb = &buffers[ps.n + 1]
+    cdef Py_ssize_t r
+    cdef int flags = 0
+    with nogil:
+        for r in range(rows):
+            _load_row(a, pcode, ps, r, pb)
+            _load_row(b, qcode, qs, r, qb)
+            flags |= k.divergence_slice(pb, 1, qb, 1, ps.n, omit_nan,
+                                        need_entropy,
+                                        &e[r if need_entropy else 0], &o[r])
+    return (ent if need_entropy else None), kl, flags

@@ -23,15 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__has_include)
-#if __has_include("_vlog.h")
 #include "_vlog.h"
-#define HE_HAVE_VLOG 1
-#endif
-#endif
-#ifndef HE_HAVE_VLOG
-static inline double he_log(double x) { return log(x); }
-#endif
 
 #if defined(__GNUC__)
 #define HE_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -99,18 +91,6 @@ static HE_ALWAYS_INLINE void he_two_sum_acc(double *hi, double *lo, double x)
  * their NaN rules GCC 12 does not vectorise these loops). Bad weights are
  * detected arithmetically: |w| - w is 0 for w in [0, inf) (and -0), positive
  * for a negative w, NaN for a NaN or +inf, +inf for -inf. */
-static HE_ALWAYS_INLINE void he_entropy_element(
-        double w, double *t_hi, double *t_lo, double *a_sum, double *a_neg,
-        double *bad)
-{
-    double term;
-    *bad += fabs(w) - w;
-    he_two_sum_acc(t_hi, t_lo, w);
-    term = w * he_log(w + HE_TINY);
-    *a_sum += term;
-    *a_neg += term - fabs(term);   /* twice the negative part */
-}
-
 static void he_finish_entropy(const double *t_hi, const double *t_lo,
                               const he_csum *plogp, const double *a_neg,
                               const double *bad, he_entropy_sums *out)
@@ -260,13 +240,13 @@ static const char *he_path_name(int path)
 #if HE_HAVE_X86_PATHS
 #define HE_DISPATCH(path, fn, args)                                            \
     switch (path) {                                                            \
-    case HE_PATH_V4: fn##_v4 args; return;                                     \
-    case HE_PATH_V3: fn##_v3 args; return;                                     \
-    case HE_PATH_V2: fn##_v2 args; return;                                     \
-    default: fn##_generic args; return;                                        \
+    case HE_PATH_V4: return fn##_v4 args;                                      \
+    case HE_PATH_V3: return fn##_v3 args;                                      \
+    case HE_PATH_V2: return fn##_v2 args;                                      \
+    default: return fn##_generic args;                                         \
     }
 #else
-#define HE_DISPATCH(path, fn, args) fn##_generic args;
+#define HE_DISPATCH(path, fn, args) return fn##_generic args;
 #endif
 
 #define HE_PUBLIC_SUMS(T, tname)                                               \
@@ -279,6 +259,18 @@ static inline void he_pair_sums_##tname(const T *p, const T *q, ptrdiff_t n,   \
                                  int need_entropy, he_pair_sums *out)          \
 {                                                                              \
     HE_DISPATCH(he_path(), he_pair_sums_##tname, (p, q, n, need_entropy, out)) \
+}                                                                              \
+static inline double he_entropy_accurate_##tname(                              \
+        const T *p, ptrdiff_t n, double hi, double lo)                         \
+{                                                                              \
+    HE_DISPATCH(he_path(), he_entropy_accurate_##tname, (p, n, hi, lo))        \
+}                                                                              \
+static inline double he_kl_accurate_##tname(                                   \
+        const T *p, const T *q, ptrdiff_t n, double sp, double sq,             \
+        double *unbounded, double *bad)                                        \
+{                                                                              \
+    HE_DISPATCH(he_path(), he_kl_accurate_##tname,                             \
+                (p, q, n, sp, sq, unbounded, bad))                             \
 }
 
 HE_FOR_EACH_TYPE(HE_PUBLIC_SUMS)

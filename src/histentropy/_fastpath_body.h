@@ -1,27 +1,49 @@
-/* Fast one-read sums over contiguous histograms: the hot loop of histentropy.
+/* The vectorised loops of histentropy, for contiguous histograms.
  *
  * Included once per instruction set by _fastpath.h, with HE_ISA(name)
  * appending the suffix (_v4, _v3, _v2, _generic) under a matching
- * `#pragma GCC target`. Written so that GCC vectorises it without -ffast-math:
- * HE_LANES independent accumulators per quantity (no reassociation is needed),
- * no branches in the lane loop (selects only), and a branch-free logarithm
- * (he_log, _vlog.h) inlined into the loop.
+ * `#pragma GCC target`. Written so that GCC vectorises them without
+ * -ffast-math: HE_LANES independent accumulators per quantity (no
+ * reassociation needed), no data-dependent branches (arithmetic, or selects
+ * between inputs and constants; he_select where a computed value is chosen),
+ * and the branch-free logarithm of _vlog.h inlined, with FMA where the target
+ * has it.
  *
- * The sums are the first read of the scheme documented in _kernels.pxd:
+ * First read (he_*_sums): the sums of the scheme documented in _kernels.pxd:
  * totals with TwoSum per lane (exact), sum w log w and sum w log(w/v) per lane
  * within a block of HE_BLOCK elements, then added across blocks with
  * compensation, so the error does not grow with n. Anything unusual (a NaN,
- * a negative or infinite weight, a ratio p/q outside the normal range) is
- * only counted here: the caller then takes the general Cython kernel, which
- * classifies and handles it.
+ * a negative or infinite weight, a ratio p/q outside the normal range) is only
+ * detected here; the caller then takes the general Cython kernel.
+ *
+ * Second read (he_*_accurate): the cancellation-free sums, for slices whose
+ * first read was clean, with the totals known.
  */
 
-/* Per instruction set, because the exact remainder of p/q needs an FMA. */
+#undef HE_LOG
+#undef HE_LOG1P
+#undef HE_RATIO_EXACT
 #if defined(__FMA__)
+#define HE_LOG(x) he__log((x), 1)
+#define HE_LOG1P(x) he__log1p((x), 1)
 #define HE_RATIO_EXACT 1
 #else
+#define HE_LOG(x) he__log((x), 0)
+#define HE_LOG1P(x) he__log1p((x), 0)
 #define HE_RATIO_EXACT 0
 #endif
+
+static HE_ALWAYS_INLINE void HE_ISA(he_entropy_element)(
+        double w, double *t_hi, double *t_lo, double *a_sum, double *a_neg,
+        double *bad)
+{
+    double term;
+    *bad += fabs(w) - w;                  /* see "Bad weights" in _fastpath.h */
+    he_two_sum_acc(t_hi, t_lo, w);
+    term = w * HE_LOG(w + HE_TINY);       /* 0 log 0 = 0 log(tiny) = 0 */
+    *a_sum += term;
+    *a_neg += term - fabs(term);          /* twice the negative part */
+}
 
 static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
         double a, double b, int need_entropy,
@@ -30,11 +52,11 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
         double *bad, double *unbounded)
 {
     double r, term;
-    *bad += (fabs(a) - a) + (fabs(b) - b);   /* see he_entropy_element */
+    *bad += (fabs(a) - a) + (fabs(b) - b);
     he_two_sum_acc(pt_hi, pt_lo, a);
     he_two_sum_acc(qt_hi, qt_lo, b);
     if (need_entropy) {
-        term = a * he_log(a + HE_TINY);
+        term = a * HE_LOG(a + HE_TINY);
         *a_sum += term;
         *a_neg += term - fabs(term);
     }
@@ -48,7 +70,7 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
     r = (a + HE_TINY) / (b + HE_TINY);
     *unbounded += (b == 0.0) ? a : 0.0;
     *bad += (r < DBL_MIN) ? a : 0.0;
-    term = a * he_log(r + HE_TINY);
+    term = a * HE_LOG(r + HE_TINY);
 #if HE_RATIO_EXACT
     term += fma(-r, b, a);
 #endif
@@ -56,8 +78,49 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
     *b_neg += term - fabs(term);
 }
 
+/* -x log x for x = w / S, S = hi + lo; log1p(-(S - w)/S) for x > 1/2, where
+ * S - w is exact (Sterbenz). Both logs are computed and one is selected. */
+static HE_ALWAYS_INLINE double HE_ISA(he_neg_x_log_x)(
+        double w, double hi, double lo, double inv)
+{
+    double x = w * inv;
+    double near_one, small, term;
+    x -= x * (lo * inv);
+    near_one = HE_LOG1P(-((hi - w) + lo) * inv);
+    small = HE_LOG(x + HE_TINY);
+    term = -x * he_select(x > 0.5, near_one, small);
+    return 0.5 * (term + fabs(term));     /* >= 0 also after rounding */
+}
+
+/* x log(x/y) - x + y >= 0 for x = a/sp, y = b/sq (see divergence_term in
+ * _kernels.pxd): the atanh series in u = (x - y)/(x + y) for |u| <= 1/8,
+ * the direct form otherwise, both computed and one selected. Quotients are
+ * split into hi + lo with an exact FMA remainder so that x - y is exact. */
+static HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
+        double a, double b, double sp, double isp, double sq, double isq,
+        double *bad)
+{
+    double xh = a * isp, yh = b * isq;
+    double xl = fma(-xh, sp, a) * isp, yl = fma(-yh, sq, b) * isq;
+    double s = xh + yh, u, t, h, series, log_xy, direct;
+    /* Quotients below the normal range (a tiny weight against a large
+     * total): the general kernel forms their logs from the raw weights. */
+    *bad += (xh < DBL_MIN) ? a : 0.0;
+    *bad += (yh < DBL_MIN) ? b : 0.0;
+    u = ((xh - yh) + (xl - yl)) / (s + HE_TINY);
+    t = u * u;
+    h = (1.0/3 + t*(1.0/5 + t*(1.0/7 + t*(1.0/9 + t*(1.0/11 + t*(1.0/13
+         + t*(1.0/15 + t*(1.0/17 + t*(1.0/19 + t*(1.0/21))))))))));
+    series = s * t * ((1.0 + t * h) + u * h);
+    log_xy = HE_LOG((xh + HE_TINY) / (yh + HE_TINY) + HE_TINY)
+             + (xl / (xh + HE_TINY) - yl / (yh + HE_TINY));
+    direct = xh * log_xy - xh + yh;
+    direct = 0.5 * (direct + fabs(direct));
+    return he_select(fabs(u) <= 0.125, series, direct);
+}
+
 #define HE_SUMS_ENTROPY(T, tname)                                              \
-HE_INLINE_FN void HE_ISA(he_entropy_sums_##tname)(                            \
+static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
     double t_hi[HE_LANES] = {0}, t_lo[HE_LANES] = {0};                         \
@@ -70,13 +133,13 @@ HE_INLINE_FN void HE_ISA(he_entropy_sums_##tname)(                            \
         for (j = 0; j < HE_LANES; j++) a_sum[j] = 0.0;                         \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
             for (j = 0; j < HE_LANES; j++) {                                   \
-                he_entropy_element((double)p[i + j], &t_hi[j], &t_lo[j],       \
-                                   &a_sum[j], &a_neg[j], &bad[j]);             \
+                HE_ISA(he_entropy_element)((double)p[i + j], &t_hi[j],         \
+                    &t_lo[j], &a_sum[j], &a_neg[j], &bad[j]);                  \
             }                                                                  \
         }                                                                      \
         for (; i < stop; i++) {                                                \
-            he_entropy_element((double)p[i], &t_hi[0], &t_lo[0],               \
-                               &a_sum[0], &a_neg[0], &bad[0]);                 \
+            HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],       \
+                &a_sum[0], &a_neg[0], &bad[0]);                                \
         }                                                                      \
         for (j = 0; j < HE_LANES; j++) he_csum_add(&plogp, a_sum[j]);          \
     }                                                                          \
@@ -84,7 +147,7 @@ HE_INLINE_FN void HE_ISA(he_entropy_sums_##tname)(                            \
 }
 
 #define HE_SUMS_PAIR(T, tname)                                                 \
-HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
+static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         int need_entropy, he_pair_sums *out)                                   \
 {                                                                              \
@@ -102,7 +165,8 @@ HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
         if (need_entropy) {                                                    \
             for (i = start; i + HE_LANES <= stop; i += HE_LANES) {             \
                 for (j = 0; j < HE_LANES; j++) {                               \
-                    HE_ISA(he_pair_element)((double)p[i + j], (double)q[i + j], 1,     \
+                    HE_ISA(he_pair_element)((double)p[i + j],                  \
+                        (double)q[i + j], 1,                                   \
                         &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],            \
                         &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],            \
                         &bad[j], &unbounded[j]);                               \
@@ -111,7 +175,8 @@ HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
         } else {                                                               \
             for (i = start; i + HE_LANES <= stop; i += HE_LANES) {             \
                 for (j = 0; j < HE_LANES; j++) {                               \
-                    HE_ISA(he_pair_element)((double)p[i + j], (double)q[i + j], 0,     \
+                    HE_ISA(he_pair_element)((double)p[i + j],                  \
+                        (double)q[i + j], 0,                                   \
                         &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],            \
                         &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],            \
                         &bad[j], &unbounded[j]);                               \
@@ -119,7 +184,7 @@ HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
             }                                                                  \
         }                                                                      \
         for (; i < stop; i++) {                                                \
-            HE_ISA(he_pair_element)((double)p[i], (double)q[i], need_entropy,          \
+            HE_ISA(he_pair_element)((double)p[i], (double)q[i], need_entropy,  \
                 &pt_hi[0], &pt_lo[0], &qt_hi[0], &qt_lo[0],                    \
                 &a_sum[0], &a_neg[0], &b_sum[0], &b_neg[0],                    \
                 &bad[0], &unbounded[0]);                                       \
@@ -133,6 +198,67 @@ HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
                    bad, unbounded, HE_RATIO_EXACT, out);                       \
 }
 
+/* Second reads. Each returns the sum of its non-negative terms; the KL one
+ * also reports bins with p > 0 and q = 0 (+inf) and quotients the general
+ * kernel must handle (`bad`). */
+#define HE_ACCURATE(T, tname)                                                  \
+static double HE_ISA(he_entropy_accurate_##tname)(                             \
+        const T *restrict p, ptrdiff_t n, double hi, double lo)                \
+{                                                                              \
+    double acc[HE_LANES];                                                      \
+    double inv = 1.0 / hi;                                                     \
+    he_csum h = {0.0, 0.0};                                                    \
+    ptrdiff_t start, i, stop;                                                  \
+    int j;                                                                     \
+    for (start = 0; start < n; start = stop) {                                 \
+        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
+        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
+            for (j = 0; j < HE_LANES; j++) {                                   \
+                acc[j] += HE_ISA(he_neg_x_log_x)((double)p[i + j], hi, lo,     \
+                                                 inv);                         \
+            }                                                                  \
+        }                                                                      \
+        for (; i < stop; i++)                                                  \
+            acc[0] += HE_ISA(he_neg_x_log_x)((double)p[i], hi, lo, inv);       \
+        for (j = 0; j < HE_LANES; j++) he_csum_add(&h, acc[j]);                \
+    }                                                                          \
+    return h.hi + h.lo;                                                        \
+}                                                                              \
+static double HE_ISA(he_kl_accurate_##tname)(                                  \
+        const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
+        double sp, double sq, double *unbounded, double *bad)                  \
+{                                                                              \
+    double acc[HE_LANES], unb[HE_LANES] = {0}, bd[HE_LANES] = {0};             \
+    double isp = 1.0 / sp, isq = 1.0 / sq;                                     \
+    he_csum kl = {0.0, 0.0};                                                   \
+    ptrdiff_t start, i, stop;                                                  \
+    int j;                                                                     \
+    for (start = 0; start < n; start = stop) {                                 \
+        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
+        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
+            for (j = 0; j < HE_LANES; j++) {                                   \
+                double a = (double)p[i + j], b = (double)q[i + j];             \
+                unb[j] += (b == 0.0) ? a : 0.0;                                \
+                acc[j] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,   \
+                                                     &bd[j]);                  \
+            }                                                                  \
+        }                                                                      \
+        for (; i < stop; i++) {                                                \
+            double a = (double)p[i], b = (double)q[i];                         \
+            unb[0] += (b == 0.0) ? a : 0.0;                                    \
+            acc[0] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,       \
+                                                 &bd[0]);                      \
+        }                                                                      \
+        for (j = 0; j < HE_LANES; j++) he_csum_add(&kl, acc[j]);               \
+    }                                                                          \
+    *unbounded = 0.0;                                                          \
+    *bad = 0.0;                                                                \
+    for (j = 0; j < HE_LANES; j++) { *unbounded += unb[j]; *bad += bd[j]; }    \
+    return kl.hi + kl.lo;                                                      \
+}
+
 #define HE_FOR_EACH_TYPE(X)                                                    \
     X(double, f64) X(float, f32)                                               \
     X(int8_t, i8) X(int16_t, i16) X(int32_t, i32) X(int64_t, i64)              \
@@ -140,5 +266,4 @@ HE_INLINE_FN void HE_ISA(he_pair_sums_##tname)(                               \
 
 HE_FOR_EACH_TYPE(HE_SUMS_ENTROPY)
 HE_FOR_EACH_TYPE(HE_SUMS_PAIR)
-
-#undef HE_RATIO_EXACT
+HE_FOR_EACH_TYPE(HE_ACCURATE)

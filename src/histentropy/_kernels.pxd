@@ -87,6 +87,26 @@ cdef extern from "_fastpath.h" nogil:
     void he_pair_sums_u16(const uint16_t*, const uint16_t*, Py_ssize_t, int, he_pair_sums*)
     void he_pair_sums_u32(const uint32_t*, const uint32_t*, Py_ssize_t, int, he_pair_sums*)
     void he_pair_sums_u64(const uint64_t*, const uint64_t*, Py_ssize_t, int, he_pair_sums*)
+    double he_entropy_accurate_f64(const double*, Py_ssize_t, double, double)
+    double he_entropy_accurate_f32(const float*, Py_ssize_t, double, double)
+    double he_entropy_accurate_i8(const int8_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_i16(const int16_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_i32(const int32_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_i64(const int64_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_u8(const uint8_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_u16(const uint16_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_u32(const uint32_t*, Py_ssize_t, double, double)
+    double he_entropy_accurate_u64(const uint64_t*, Py_ssize_t, double, double)
+    double he_kl_accurate_f64(const double*, const double*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_f32(const float*, const float*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_i8(const int8_t*, const int8_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_i16(const int16_t*, const int16_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_i32(const int32_t*, const int32_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_i64(const int64_t*, const int64_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_u8(const uint8_t*, const uint8_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_u16(const uint16_t*, const uint16_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_u32(const uint32_t*, const uint32_t*, Py_ssize_t, double, double, double*, double*)
+    double he_kl_accurate_u64(const uint64_t*, const uint64_t*, Py_ssize_t, double, double, double*, double*)
 
 
 # Flags a kernel reports; the Python layer turns them into exceptions.
@@ -332,6 +352,55 @@ cdef inline void fast_pair_sums(const weight_t* p, const weight_t* q,
         he_pair_sums_u64(p, q, n, need_entropy, out)
 
 
+cdef inline double fast_entropy_accurate(const weight_t* p, Py_ssize_t n,
+                                         double hi, double lo) noexcept nogil:
+    if weight_t is double:
+        return he_entropy_accurate_f64(p, n, hi, lo)
+    elif weight_t is float:
+        return he_entropy_accurate_f32(p, n, hi, lo)
+    elif weight_t is int8_t:
+        return he_entropy_accurate_i8(p, n, hi, lo)
+    elif weight_t is int16_t:
+        return he_entropy_accurate_i16(p, n, hi, lo)
+    elif weight_t is int32_t:
+        return he_entropy_accurate_i32(p, n, hi, lo)
+    elif weight_t is int64_t:
+        return he_entropy_accurate_i64(p, n, hi, lo)
+    elif weight_t is uint8_t:
+        return he_entropy_accurate_u8(p, n, hi, lo)
+    elif weight_t is uint16_t:
+        return he_entropy_accurate_u16(p, n, hi, lo)
+    elif weight_t is uint32_t:
+        return he_entropy_accurate_u32(p, n, hi, lo)
+    else:
+        return he_entropy_accurate_u64(p, n, hi, lo)
+
+
+cdef inline double fast_kl_accurate(const weight_t* p, const weight_t* q,
+                                    Py_ssize_t n, double sp, double sq,
+                                    double* unbounded, double* bad) noexcept nogil:
+    if weight_t is double:
+        return he_kl_accurate_f64(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is float:
+        return he_kl_accurate_f32(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is int8_t:
+        return he_kl_accurate_i8(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is int16_t:
+        return he_kl_accurate_i16(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is int32_t:
+        return he_kl_accurate_i32(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is int64_t:
+        return he_kl_accurate_i64(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is uint8_t:
+        return he_kl_accurate_u8(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is uint16_t:
+        return he_kl_accurate_u16(p, q, n, sp, sq, unbounded, bad)
+    elif weight_t is uint32_t:
+        return he_kl_accurate_u32(p, q, n, sp, sq, unbounded, bad)
+    else:
+        return he_kl_accurate_u64(p, q, n, sp, sq, unbounded, bad)
+
+
 cdef inline void combine_entropy_sums(const he_entropy_sums* parts,
                                      Py_ssize_t count,
                                      he_entropy_sums* out) noexcept nogil:
@@ -449,12 +518,20 @@ cdef inline double entropy_accurate(const weight_t* p, Py_ssize_t n,
 cdef inline double entropy_finish(const weight_t* p, Py_ssize_t n,
                                   Py_ssize_t stride, double scale,
                                   CompensatedSum* total, double plogp,
-                                  double plogp_abs) noexcept nogil:
-    """Entropy from the first read's sums, or from a second read if they cancel."""
+                                  double plogp_abs, bint clean) noexcept nogil:
+    """Entropy from the first read's sums, or from a second read if they cancel.
+
+    `clean`: the slice is contiguous, unscaled and holds only weights in
+    [0, inf), so the vectorised second read applies.
+    """
     cdef bint accurate
     cdef double h = entropy_from_sums(total, plogp, plogp_abs, &accurate)
     if not accurate:
-        h = entropy_accurate(p, n, stride, scale, total)
+        if clean:
+            csum_normalise(total)
+            h = fast_entropy_accurate(p, n, total.hi, total.lo)
+        else:
+            h = entropy_accurate(p, n, stride, scale, total)
     return h
 
 
@@ -476,7 +553,7 @@ cdef inline int entropy_slice(const weight_t* p, Py_ssize_t n, Py_ssize_t stride
             total.hi = fast.total_hi
             total.lo = fast.total_lo
             entropy[0] = entropy_finish(p, n, 1, 1.0, &total, fast.plogp,
-                                        fast.plogp_abs)
+                                        fast.plogp_abs, True)
             return 0
     flags = entropy_sums(p, n, stride, scale, &total, &plogp, &plogp_abs,
                          &largest)
@@ -491,7 +568,7 @@ cdef inline int entropy_slice(const weight_t* p, Py_ssize_t n, Py_ssize_t stride
         scale = rescale_factor(s, largest, n)
         entropy_sums(p, n, stride, scale, &total, &plogp, &plogp_abs, &largest)
     entropy[0] = entropy_finish(p, n, stride, scale, &total,
-                                csum_value(&plogp), plogp_abs)
+                                csum_value(&plogp), plogp_abs, False)
     return flags
 
 
@@ -631,21 +708,26 @@ cdef inline void divergence_finish(
         Py_ssize_t q_stride, Py_ssize_t n, double p_scale, double q_scale,
         bint need_entropy, CompensatedSum* p_total, CompensatedSum* q_total,
         double plogp, double plogp_abs, double plogpq, double plogpq_abs,
-        bint unbounded, double log_error, double* entropy,
+        bint unbounded, double log_error, bint clean, double* entropy,
         double* kl) noexcept nogil:
     """Entropy and KL from the first read's sums, or from a second read.
 
     `log_error` bounds, in units of ulp(1), the absolute error of each log
     ratio the first read formed (beyond ~1 ulp of the ratio's own log): 0 with
     exact remainders, 1 without, |log(p_scale/q_scale)| after rescaling.
+    `clean`: as for entropy_finish, for both slices.
     """
     cdef bint accurate
-    cdef double log_q_over_p, d
+    cdef double log_q_over_p, d, fast_unbounded, fast_bad
     if need_entropy:
         d = entropy_from_sums(p_total, plogp, plogp_abs, &accurate)
         if not accurate:
-            d = pair_entropy_accurate(p, p_stride, q, q_stride, n, p_scale,
-                                      p_total)
+            if clean:
+                csum_normalise(p_total)
+                d = fast_entropy_accurate(p, n, p_total.hi, p_total.lo)
+            else:
+                d = pair_entropy_accurate(p, p_stride, q, q_stride, n, p_scale,
+                                          p_total)
         entropy[0] = d
     if unbounded:
         kl[0] = INFINITY
@@ -654,8 +736,13 @@ cdef inline void divergence_finish(
     d = plogpq / p_total.hi + log_q_over_p
     if not (log_error + plogpq_abs / p_total.hi + fabs(log_q_over_p)
             <= MAX_CANCELLATION * d):
-        d = kl_accurate(p, p_stride, q, q_stride, n, p_scale, q_scale,
-                        p_total, q_total)
+        fast_bad = 1.0
+        if clean:
+            d = fast_kl_accurate(p, q, n, p_total.hi, q_total.hi,
+                                 &fast_unbounded, &fast_bad)
+        if fast_bad != 0.0:
+            d = kl_accurate(p, p_stride, q, q_stride, n, p_scale, q_scale,
+                            p_total, q_total)
     kl[0] = d
 
 
@@ -688,7 +775,8 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
                               &p_total, &q_total, fast.plogp, fast.plogp_abs,
                               fast.plogpq, fast.plogpq_abs,
                               fast.unbounded > 0.0,
-                              0.0 if fast.ratio_exact else 1.0, entropy, kl)
+                              0.0 if fast.ratio_exact else 1.0, True,
+                              entropy, kl)
             return 0
     flags = pair_sums(p, p_stride, q, q_stride, n, p_scale, q_scale,
                       need_entropy, &p_total, &q_total, &plogp, &plogpq,
@@ -710,5 +798,6 @@ cdef inline int divergence_slice(const weight_t* p, Py_ssize_t p_stride,
     divergence_finish(p, p_stride, q, q_stride, n, p_scale, q_scale,
                       need_entropy, &p_total, &q_total, csum_value(&plogp),
                       abs_sums[0], csum_value(&plogpq), abs_sums[1],
-                      unbounded, fabs(log(p_scale) - log(q_scale)), entropy, kl)
+                      unbounded, fabs(log(p_scale) - log(q_scale)), False,
+                      entropy, kl)
     return flags

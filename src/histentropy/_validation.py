@@ -113,14 +113,39 @@ def common_dtype(p, q):
 
 
 def _as_slices(a, axis):
-    """`a` with `axis` moved last, as a 1-3-D view (a copy only above 3-D)."""
+    """`a` with `axis` moved last: a view (the drivers take 1-3-D; see
+    `run_driver` for more dimensions)."""
     if axis != a.ndim - 1:
         order = list(range(a.ndim))
         order.append(order.pop(axis))
         a = a.transpose(order)
-    if a.ndim > 3:
-        a = a.reshape(-1, a.shape[-2], a.shape[-1])
     return a
+
+
+def run_driver(driver, arrays, *args):
+    """driver(*arrays, *args) for slices of any dimension, without copies.
+
+    The drivers take 1-3-D views; above that, the leading dimensions are
+    looped over here, and the per-block results (flat arrays, None, flags)
+    concatenated in C order.
+    """
+    first = arrays[0]
+    if first.ndim <= 3:
+        return driver(*arrays, *args)
+    lead = first.shape[:-3]
+    if first.size == 0:  # no data: reshaping cannot copy
+        rows = math.prod(first.shape[:-2])
+        flat = [a.reshape(rows, *a.shape[-2:]) for a in arrays]
+        return driver(*flat, *args)
+    parts = [driver(*(a[index] for a in arrays), *args) for index in np.ndindex(lead)]
+    flags = 0
+    for part in parts:
+        flags |= part[-1]
+    combined = []
+    for i in range(len(parts[0]) - 1):
+        combined.append(None if parts[0][i] is None
+                        else np.concatenate([part[i] for part in parts]))
+    return (*combined, flags)
 
 
 def _axis_index(axis, ndim):
@@ -144,16 +169,24 @@ def prepare_one(p, axis):
     """Validate p and axis; return (p slices, shape, normalised axis)."""
     p = as_weights(p, "p")
     if axis is None:
-        return p.ravel(order="K"), p.shape, None  # bin order does not matter
+        # One histogram: a flat view when the memory is one run (bin order
+        # does not matter), else the slices, which the driver combines.
+        if p.flags.c_contiguous or p.flags.f_contiguous:
+            return p.ravel(order="K"), p.shape, None
+        return _as_slices(p, p.ndim - 1), p.shape, None
     axis = _axis_index(axis, p.ndim)
     return _as_slices(p, axis), p.shape, axis
 
 
 def prepare_pair(p, q, axis):
-    """Validate and broadcast p and q; return (p slices, q slices, shape, axis)."""
+    """Validate and broadcast p and q; return (p slices, q slices, shape, axis).
+
+    The slices may differ in dtype only when there are several histograms
+    (the driver then converts one pair of rows at a time); a single histogram
+    in two dtypes is brought to one dtype here.
+    """
     p = as_weights(p, "p")
     q = as_weights(q, "q")
-    p, q = common_dtype(p, q)
     try:
         shape = np.broadcast_shapes(p.shape, q.shape)
     except ValueError:
@@ -161,12 +194,20 @@ def prepare_pair(p, q, axis):
             f"p and q must have broadcastable shapes; got {p.shape} and {q.shape}"
         ) from None
     if axis is None:
-        if p.shape != q.shape:
+        p, q = common_dtype(p, q)
+        # One pair of histograms: flat views when both are one run in the
+        # same order (so that bins stay paired), else broadcast views whose
+        # slices the driver combines.
+        for order, flag in (("C", "C_CONTIGUOUS"), ("F", "F_CONTIGUOUS")):
+            if p.shape == q.shape and p.flags[flag] and q.flags[flag]:
+                return p.ravel(order=order), q.ravel(order=order), shape, None
+        if p.shape != shape:
             p = np.broadcast_to(p, shape)
+        if q.shape != shape:
             q = np.broadcast_to(q, shape)
-        # One order for both, so that bins stay paired.
-        order = "F" if p.flags.f_contiguous and q.flags.f_contiguous else "C"
-        return p.ravel(order=order), q.ravel(order=order), shape, None
+        if not shape:
+            return p.reshape(1), q.reshape(1), shape, None
+        return _as_slices(p, len(shape) - 1), _as_slices(q, len(shape) - 1), shape, None
     ndim = len(shape)
     axis = _axis_index(axis, ndim)
     p_len = _length_along(p.shape, axis, ndim)
@@ -176,6 +217,8 @@ def prepare_pair(p, q, axis):
             f"p and q must have the same length along axis {axis} (bins are not "
             f"broadcast); got {p_len} and {q_len} for shapes {p.shape} and {q.shape}"
         )
+    if p.dtype != q.dtype and math.prod(shape) <= p_len:
+        p, q = common_dtype(p, q)
     if p.shape != shape:
         p = np.broadcast_to(p, shape)
     if q.shape != shape:
