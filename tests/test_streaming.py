@@ -585,8 +585,9 @@ _batch = st.lists(st.tuples(st.integers(0, 11), st.sampled_from([0.0, 0.5, 1.0, 
 
 @given(batches=st.lists(_batch, min_size=1, max_size=8),
        mode=st.sampled_from(["plain", "window", "decay"]),
-       window=st.integers(1, 25), weighted=st.booleans(), roundtrip=st.booleans())
-def test_property_operation_sequences(batches, mode, window, weighted, roundtrip):
+       window=st.integers(1, 25), weighted_mask=st.integers(0, 255),
+       roundtrip=st.booleans())
+def test_property_operation_sequences(batches, mode, window, weighted_mask, roundtrip):
     n = 12
     r = np.arange(1.0, n + 1)
     kwargs = {"window": window} if mode == "window" else (
@@ -594,9 +595,9 @@ def test_property_operation_sequences(batches, mode, window, weighted, roundtrip
     h = StreamingHistogram(n, reference=r, **kwargs)
     model = (WindowModel(n, window) if mode == "window" else
              DecayModel(n, 0.1) if mode == "decay" else WindowModel(n, None))
-    for batch in batches:
+    for i, batch in enumerate(batches):  # weighted and unit batches mixed
         bins = np.array([b for b, _ in batch], dtype=np.int64)
-        weights = np.array([w for _, w in batch]) if weighted else None
+        weights = np.array([w for _, w in batch]) if weighted_mask >> i & 1 else None
         h.update(bins, weights)
         model.update(bins, weights)
         if roundtrip:

@@ -119,6 +119,7 @@ ctypedef struct State:
     double* ring_w
     Py_ssize_t pos         # next slot of the ring
     Py_ssize_t fill        # events in the ring
+    int64_t inexact        # events in the ring whose weight is not a small integer
     # reference (NULL without one)
     const double* ref
     const double* logy     # log(r_b / sum r); 0 where r_b = 0
@@ -423,11 +424,37 @@ cdef void apply_plain(State* st, const index_t* bp, Py_ssize_t bs,
                 s[b] += wp[i * ws]
 
 
+cdef inline bint is_exact_weight(double w) noexcept nogil:
+    # Integers below 2**20: window sums of them stay exact in plain doubles.
+    return w < 1048576.0 and w == <double><int64_t>w
+
+
 cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
                        const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
     cdef Py_ssize_t i, b, ob
     cdef double w, ow
     cdef size_t n = <size_t>st.n
+    if wp == NULL and st.inexact == 0 and not st.marking:
+        # Unit events into a window of integer weights: every count is an
+        # exact integer, so plain adds are exact (the low parts stay 0).
+        for i in range(m):
+            b = bp[i * bs]
+            if <size_t>b >= n:
+                continue
+            if st.fill == st.W:
+                ob = st.ring_b[st.pos]
+                st.cnt[ob] -= 1
+                st.s[ob] -= st.ring_w[st.pos]
+            else:
+                st.fill += 1
+            st.cnt[b] += 1
+            st.s[b] += 1.0
+            st.ring_b[st.pos] = b
+            st.ring_w[st.pos] = 1.0
+            st.pos += 1
+            if st.pos == st.W:
+                st.pos = 0
+        return
     for i in range(m):
         b = bp[i * bs]
         if <size_t>b >= n:
@@ -436,6 +463,7 @@ cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
         if st.fill == st.W:
             ob = st.ring_b[st.pos]
             ow = st.ring_w[st.pos]
+            st.inexact -= not is_exact_weight(ow)
             if st.marking:
                 touch(st, ob)
             st.cnt[ob] -= 1
@@ -453,6 +481,7 @@ cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
             touch(st, b)
         st.cnt[b] += 1
         dd_add(&st.s[b], &st.lo[b], w)
+        st.inexact += not is_exact_weight(w)
         st.ring_b[st.pos] = b
         st.ring_w[st.pos] = w
         st.pos += 1
@@ -1050,6 +1079,7 @@ cdef class StreamingHistogram:
                 self._cnt[:] = 0
                 self.st.pos = 0
                 self.st.fill = 0
+                self.st.inexact = 0
             self.st.E0 = 0.0
             self.st.k = 0
             self.st.g = 1.0
@@ -1223,7 +1253,7 @@ cdef class StreamingHistogram:
             if st.W > 0:
                 state.update(lo=self._lo.copy(), cnt=self._cnt.copy(),
                              ring_b=self._ring_b.copy(), ring_w=self._ring_w.copy(),
-                             pos=st.pos, fill=st.fill)
+                             pos=st.pos, fill=st.fill, inexact=st.inexact)
         finally:
             PyThread_release_lock(self._lock)
         return state
@@ -1260,6 +1290,7 @@ cdef class StreamingHistogram:
                 self._ring_w[:] = state["ring_w"]
                 self.st.pos = state["pos"]
                 self.st.fill = state["fill"]
+                self.st.inexact = state["inexact"]
             self.st.version += 1
         finally:
             PyThread_release_lock(self._lock)
