@@ -224,10 +224,12 @@ cdef extern from *:
             } else {
                 v = he_lg_tail_4(x, n, i, f32, &valid);
             }
+            /* Masks are applied one at a time: GCC 12 scalarises `m1 & m2`
+               of two AVX-512 compares. */
             e = he_lg_select_4(valid, he_lg_exp_le0_4(v - mv));
-            q = valid & (v == mv);
+            q = v == mv;
             acc0 += e - he_lg_select_4(q, e);
-            ties0 += he_lg_select_4(q, one);
+            ties0 += he_lg_select_4(valid, he_lg_select_4(q, one));
             if (neg != NULL)
                 nacc0 += he_lg_select_4(e > zero, e * (mv - v));
         }
@@ -386,10 +388,12 @@ cdef extern from *:
             } else {
                 v = he_lg_tail_8(x, n, i, f32, &valid);
             }
+            /* Masks are applied one at a time: GCC 12 scalarises `m1 & m2`
+               of two AVX-512 compares. */
             e = he_lg_select_8(valid, he_lg_exp_le0_8(v - mv));
-            q = valid & (v == mv);
+            q = v == mv;
             acc0 += e - he_lg_select_8(q, e);
-            ties0 += he_lg_select_8(q, one);
+            ties0 += he_lg_select_8(valid, he_lg_select_8(q, one));
             if (neg != NULL)
                 nacc0 += he_lg_select_8(e > zero, e * (mv - v));
         }
@@ -407,30 +411,44 @@ cdef extern from *:
         he_lg_v4d ninf = he_lg_splat_4(-HUGE_VAL), one = he_lg_splat_4(1.0);
         he_lg_v4l valid;
         ptrdiff_t i;
-        for (i = 0; i < n; i += HE_LG_W4) {
-            he_lg_v4d va, vb, da, db, ea, eb;
+        for (i = 0; i + HE_LG_W4 <= n; i += HE_LG_W4) {
+            he_lg_v4d va = he_lg_loadv_4(a, i, 0), vb = he_lg_loadv_4(b, i, 0);
+            he_lg_v4d da, db, ea, eb;
             he_lg_v4l qa, qb, bfin;
-            if (i + HE_LG_W4 <= n) {
-                va = he_lg_loadv_4(a, i, 0);
-                vb = he_lg_loadv_4(b, i, 0);
-                valid = ~(he_lg_v4l){0};
-            } else {
-                va = he_lg_tail_4(a, n, i, 0, &valid);
-                vb = he_lg_tail_4(b, n, i, 0, &valid);
-            }
             da = va - mav;
             db = vb - mbv;
-            ea = he_lg_select_4(valid, he_lg_exp_le0_4(da));
-            eb = he_lg_select_4(valid, he_lg_exp_le0_4(db));
-            qa = valid & (va == mav);
-            qb = valid & (vb == mbv);
+            ea = he_lg_exp_le0_4(da);
+            eb = he_lg_exp_le0_4(db);
+            qa = va == mav;
+            qb = vb == mbv;
             bfin = vb > ninf;
             aacc += ea - he_lg_select_4(qa, ea);
             bacc += eb - he_lg_select_4(qb, eb);
             aties += he_lg_select_4(qa, one);
             bties += he_lg_select_4(qb, one);
-            cacc += he_lg_select_4((ea > zero) & bfin, ea * (da - db));
-            unb += he_lg_select_4(valid & (va > ninf) & ~bfin, one);
+            cacc += he_lg_select_4(bfin, he_lg_select_4(ea > zero, ea * (da - db)));
+            unb += he_lg_select_4(va > ninf, one - he_lg_select_4(bfin, one));
+        }
+        if (i < n) {
+            /* The last, partial vector: lanes already counted are masked. */
+            he_lg_v4d va, vb, da, db, ea, eb;
+            he_lg_v4l qa, qb, bfin;
+            va = he_lg_tail_4(a, n, i, 0, &valid);
+            vb = he_lg_tail_4(b, n, i, 0, &valid);
+            da = va - mav;
+            db = vb - mbv;
+            ea = he_lg_select_4(valid, he_lg_exp_le0_4(da));
+            eb = he_lg_select_4(valid, he_lg_exp_le0_4(db));
+            qa = va == mav;
+            qb = vb == mbv;
+            bfin = vb > ninf;
+            aacc += ea - he_lg_select_4(qa, ea);
+            bacc += eb - he_lg_select_4(qb, eb);
+            aties += he_lg_select_4(valid, he_lg_select_4(qa, one));
+            bties += he_lg_select_4(valid, he_lg_select_4(qb, one));
+            cacc += he_lg_select_4(bfin, he_lg_select_4(ea > zero, ea * (da - db)));
+            unb += he_lg_select_4(valid, he_lg_select_4(va > ninf,
+                                                    one - he_lg_select_4(bfin, one)));
         }
         *ra = he_lg_hsum_4(aacc) + (he_lg_hsum_4(aties) - 1.0);
         *rb = he_lg_hsum_4(bacc) + (he_lg_hsum_4(bties) - 1.0);
@@ -447,30 +465,44 @@ cdef extern from *:
         he_lg_v8d ninf = he_lg_splat_8(-HUGE_VAL), one = he_lg_splat_8(1.0);
         he_lg_v8l valid;
         ptrdiff_t i;
-        for (i = 0; i < n; i += HE_LG_W8) {
-            he_lg_v8d va, vb, da, db, ea, eb;
+        for (i = 0; i + HE_LG_W8 <= n; i += HE_LG_W8) {
+            he_lg_v8d va = he_lg_loadv_8(a, i, 0), vb = he_lg_loadv_8(b, i, 0);
+            he_lg_v8d da, db, ea, eb;
             he_lg_v8l qa, qb, bfin;
-            if (i + HE_LG_W8 <= n) {
-                va = he_lg_loadv_8(a, i, 0);
-                vb = he_lg_loadv_8(b, i, 0);
-                valid = ~(he_lg_v8l){0};
-            } else {
-                va = he_lg_tail_8(a, n, i, 0, &valid);
-                vb = he_lg_tail_8(b, n, i, 0, &valid);
-            }
             da = va - mav;
             db = vb - mbv;
-            ea = he_lg_select_8(valid, he_lg_exp_le0_8(da));
-            eb = he_lg_select_8(valid, he_lg_exp_le0_8(db));
-            qa = valid & (va == mav);
-            qb = valid & (vb == mbv);
+            ea = he_lg_exp_le0_8(da);
+            eb = he_lg_exp_le0_8(db);
+            qa = va == mav;
+            qb = vb == mbv;
             bfin = vb > ninf;
             aacc += ea - he_lg_select_8(qa, ea);
             bacc += eb - he_lg_select_8(qb, eb);
             aties += he_lg_select_8(qa, one);
             bties += he_lg_select_8(qb, one);
-            cacc += he_lg_select_8((ea > zero) & bfin, ea * (da - db));
-            unb += he_lg_select_8(valid & (va > ninf) & ~bfin, one);
+            cacc += he_lg_select_8(bfin, he_lg_select_8(ea > zero, ea * (da - db)));
+            unb += he_lg_select_8(va > ninf, one - he_lg_select_8(bfin, one));
+        }
+        if (i < n) {
+            /* The last, partial vector: lanes already counted are masked. */
+            he_lg_v8d va, vb, da, db, ea, eb;
+            he_lg_v8l qa, qb, bfin;
+            va = he_lg_tail_8(a, n, i, 0, &valid);
+            vb = he_lg_tail_8(b, n, i, 0, &valid);
+            da = va - mav;
+            db = vb - mbv;
+            ea = he_lg_select_8(valid, he_lg_exp_le0_8(da));
+            eb = he_lg_select_8(valid, he_lg_exp_le0_8(db));
+            qa = va == mav;
+            qb = vb == mbv;
+            bfin = vb > ninf;
+            aacc += ea - he_lg_select_8(qa, ea);
+            bacc += eb - he_lg_select_8(qb, eb);
+            aties += he_lg_select_8(valid, he_lg_select_8(qa, one));
+            bties += he_lg_select_8(valid, he_lg_select_8(qb, one));
+            cacc += he_lg_select_8(bfin, he_lg_select_8(ea > zero, ea * (da - db)));
+            unb += he_lg_select_8(valid, he_lg_select_8(va > ninf,
+                                                    one - he_lg_select_8(bfin, one)));
         }
         *ra = he_lg_hsum_8(aacc) + (he_lg_hsum_8(aties) - 1.0);
         *rb = he_lg_hsum_8(bacc) + (he_lg_hsum_8(bties) - 1.0);
@@ -624,7 +656,8 @@ cdef extern from *:
     }
 
     /* One variant per path of _simd_dispatch.h (same ISA lists): the avx512
-       path runs the 8-lane bodies, avx2 the 4-lane ones; sse42 and generic run
+       path runs the 8-lane bodies (but 4 lanes for KL, where GCC 12 lowers some
+       8-lane compares to scalar code), avx2 the 4-lane ones; sse42 and generic run
        the 4-lane exp bodies (in halves) but plain loops for the maxima (GCC
        splits the 4-lane compare-and-select badly there).
        Chosen once per process by he_simd_path() (HISTENTROPY_CPU caps it). */
@@ -640,7 +673,7 @@ cdef extern from *:
     { return he_lg_exp_sum_body_8(x, n, m, neg, 1); }
     static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) double he_lg_kl_sums_avx512(const double *a, const double *b, ptrdiff_t n,
             double ma, double mb, double *ra, double *rb, double *c)
-    { return he_lg_kl_sums_body_8(a, b, n, ma, mb, ra, rb, c); }
+    { return he_lg_kl_sums_body_4(a, b, n, ma, mb, ra, rb, c); }
     static __attribute__((target("sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,fma,bmi,bmi2,avx512f,avx512dq,avx512cd,avx512bw,avx512vl"))) void he_lg_exp_scaled_avx512(const double *x, ptrdiff_t n, double m,
             double scale, double *out)
     { he_lg_exp_scaled_body_8(x, n, m, scale, out); }
