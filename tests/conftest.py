@@ -187,6 +187,10 @@ def exact():
 
 @pytest.fixture
 def rng(request):
-    """A NumPy generator seeded from the test's name (reproducible per test)."""
-    seed = sum(request.node.nodeid.encode()) * 7919 % (2**32)
+    """A NumPy generator seeded from the test's name (reproducible per test).
+
+    Set HISTENTROPY_TEST_SEED to draw other data (the suite must pass for any).
+    """
+    name = request.node.name.encode()
+    seed = (sum(name) * 7919 + int(os.environ.get("HISTENTROPY_TEST_SEED", "0"))) % (2**32)
     return np.random.default_rng(seed)
