@@ -73,6 +73,20 @@ static HE_ALWAYS_INLINE void he_csum_add(he_csum *s, double x)
     s->hi = t;
 }
 
+/* Sum of the HE_LANES lane partials of one block as a balanced tree: error
+ * log2(HE_LANES) ulps of the block's magnitude, one compensated add after. */
+static HE_ALWAYS_INLINE double he_lanes_sum(const double *v)
+{
+    double t[HE_LANES / 2];
+    int j, width;
+    for (j = 0; j < HE_LANES / 2; j++)
+        t[j] = v[j] + v[j + HE_LANES / 2];
+    for (width = HE_LANES / 4; width >= 1; width /= 2)
+        for (j = 0; j < width; j++)
+            t[j] = t[j] + t[j + width];
+    return t[0];
+}
+
 static HE_ALWAYS_INLINE void he_two_sum_acc(double *hi, double *lo, double x)
 {
     /* Knuth's TwoSum, branch-free: hi + lo keeps the running total exactly. */

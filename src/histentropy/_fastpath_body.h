@@ -141,7 +141,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
             HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],       \
                 &a_sum[0], &a_neg[0], &bad[0]);                                \
         }                                                                      \
-        for (j = 0; j < HE_LANES; j++) he_csum_add(&plogp, a_sum[j]);          \
+        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
     he_finish_entropy(t_hi, t_lo, &plogp, a_neg, bad, out);                    \
 }
@@ -189,10 +189,8 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
                 &a_sum[0], &a_neg[0], &b_sum[0], &b_neg[0],                    \
                 &bad[0], &unbounded[0]);                                       \
         }                                                                      \
-        for (j = 0; j < HE_LANES; j++) {                                       \
-            he_csum_add(&plogp, a_sum[j]);                                     \
-            he_csum_add(&plogpq, b_sum[j]);                                    \
-        }                                                                      \
+        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
+        he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
     }                                                                          \
     he_finish_pair(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq, b_neg,  \
                    bad, unbounded, HE_RATIO_EXACT, out);                       \
@@ -221,7 +219,7 @@ static double HE_ISA(he_entropy_accurate_##tname)(                             \
         }                                                                      \
         for (; i < stop; i++)                                                  \
             acc[0] += HE_ISA(he_neg_x_log_x)((double)p[i], hi, lo, inv);       \
-        for (j = 0; j < HE_LANES; j++) he_csum_add(&h, acc[j]);                \
+        he_csum_add(&h, he_lanes_sum(acc));                                    \
     }                                                                          \
     return h.hi + h.lo;                                                        \
 }                                                                              \
@@ -251,7 +249,7 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
             acc[0] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,       \
                                                  &bd[0]);                      \
         }                                                                      \
-        for (j = 0; j < HE_LANES; j++) he_csum_add(&kl, acc[j]);               \
+        he_csum_add(&kl, he_lanes_sum(acc));                                   \
     }                                                                          \
     *unbounded = 0.0;                                                          \
     *bad = 0.0;                                                                \
