@@ -524,7 +524,8 @@ cross_entropy_from_logits.__doc__ = f"""Cross entropy (the classification loss) 
     smoothing, s / K (sum_c w_c log1p(r) + sum_c w_c (m - l_c)), the last
     sum kept relative to the running maximum like r. No temporary the size
     of `logits` is made (except the gradient when asked for, whose second
-    read of each row recomputes softmax).
+    read of each row recomputes softmax, and the exact widening of float16
+    or integer logits).
 {_LOGITS_NOTES}
 
     Examples
