@@ -741,3 +741,31 @@ def test_every_instruction_set_path(cpu):
     for case, err in out.items():
         tol = 4.0 if "grad" in case else 1e-12  # grad: in eps of its dtype
         assert err < tol, (case, err)
+
+
+def test_no_temporaries_the_size_of_the_input():
+    import tracemalloc
+    g = rng(20)
+    x = g.standard_normal((2000, 600)).astype(np.float32)
+    b = g.standard_normal((2000, 600)).astype(np.float32)
+    t = g.random((2000, 600))
+    y = g.integers(0, 600, 2000)
+    w = g.random(600)
+    calls = [
+        lambda: entropy_from_logits(x),
+        lambda: entropy_from_logits(x.T, axis=0),
+        lambda: kl_divergence_from_logits(x, b),
+        lambda: cross_entropy_from_logits(x, y, weight=w, label_smoothing=0.1,
+                                          reduction="mean"),
+        lambda: cross_entropy_from_logits(x, t, reduction="sum"),
+    ]
+    for call in calls:
+        call()  # warm up (imports, caches)
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < x.nbytes / 20, peak
