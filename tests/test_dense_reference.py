@@ -8,6 +8,9 @@ to float64 first (exactly); histentropy must return float64 whatever the
 input. scipy defaults to axis=0: the axis is always passed explicitly.
 """
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -340,3 +343,23 @@ def test_four_dimensional_input(rng):
         assert_matches(got, scipy_reference(p, axis=axis)[0])
     check_pair(p, q, axis=-1, shape=(2, 3, 4, 5))
     check_pair(p, q, axis=-1, keepdims=True, shape=(2, 3, 4, 5))
+
+
+def test_dense_path_needs_numpy_only():
+    """numpy is the only runtime dependency: the dense functions never import scipy."""
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import histentropy\n"
+        "p = np.arange(12.0).reshape(3, 4); q = p[::-1] + 1\n"
+        "histentropy.entropy(p); histentropy.kl_divergence(p, q)\n"
+        "histentropy.cross_entropy(p, q, base=2); histentropy.decompose(p, q, axis=None)\n"
+        "histentropy.entropy(p.ravel())\n"
+        "bad = [m for m in ('scipy', 'pandas', 'mpmath') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env_path = [p for p in sys.path if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(env_path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
