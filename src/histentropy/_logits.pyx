@@ -63,7 +63,7 @@ def entropy(const logit_t[:, :, :] x, int nthreads=1):
     cdef Layout lay = _layout(x)
     cdef double[:, ::1] out = np.empty((lay.shape0, lay.shape1))
     cdef Py_ssize_t r, rows = lay.shape0 * lay.shape1
-    cdef double* scratch
+    cdef double* scratch = NULL
     cdef int flags = 0
     cdef int[1] nomem = [0]
     if rows == 0:
@@ -88,7 +88,7 @@ def kl_divergence(const logit_t[:, :, :] a, const logit_t[:, :, :] b,
     cdef Layout al = _layout(a), bl = _layout(b)
     cdef double[:, ::1] out = np.empty((al.shape0, al.shape1))
     cdef Py_ssize_t r, i, j, rows = al.shape0 * al.shape1
-    cdef double* scratch
+    cdef double* scratch = NULL
     cdef int flags = 0
     cdef int[1] nomem = [0]
     if rows == 0:
@@ -129,8 +129,8 @@ def cross_entropy_hard(const logit_t[:, :, :] x, const int64_t[:, ::1] labels,
     cdef double smooth = eps / <double>lay.n if lay.n else 0.0
     cdef Py_ssize_t r, i, j, c, label, n = lay.n
     cdef Py_ssize_t rows = lay.shape0 * lay.shape1
-    cdef double* scratch
-    cdef LogSumExp* acc
+    cdef double* scratch = NULL
+    cdef LogSumExp* acc = NULL
     cdef logit_t* grow
     cdef int flags = 0
     cdef int[1] nomem = [0]
@@ -189,9 +189,9 @@ def cross_entropy_soft(const logit_t[:, :, :] x, const target_t[:, :, :] t,
     cdef double smooth = eps / <double>lay.n if lay.n else 0.0
     cdef Py_ssize_t r, i, j, n = lay.n
     cdef Py_ssize_t rows = lay.shape0 * lay.shape1
-    cdef double* scratch
-    cdef double* sums
-    cdef LogSumExp* acc
+    cdef double* scratch = NULL
+    cdef double* sums = NULL
+    cdef LogSumExp* acc = NULL
     cdef const target_t* trow
     cdef logit_t* grow
     cdef int flags = 0

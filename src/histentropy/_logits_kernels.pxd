@@ -57,6 +57,9 @@ cdef extern from *:
     #include "_simd_dispatch.h"
 
     #if defined(__GNUC__)
+    /* The vector helpers are always inlined: no vector crosses a call, so
+       GCC's note that such calls would change ABI under AVX does not apply. */
+    #pragma GCC diagnostic ignored "-Wpsabi"
     #define HE_LG_VECTOR 1
     #define HE_LG_AI static inline __attribute__((always_inline))
     /* Bodies for two vector widths: 4 doubles (AVX2, and SSE/NEON in halves)
