@@ -547,3 +547,34 @@ def test_long_hard_cases(exact, p_vals, q_vals, reps, layout):
                        what="decompose cross")
     exact.assert_close(histentropy.kl_divergence(q, p),
                        exact.kl_divergence(q_vals, p_vals, mult), what="KL(q||p)")
+
+
+# ---------------------------------------------------------------------------
+# At least as accurate as scipy where scipy is accurate: p and q at very
+# different scales (counts against probabilities, q ~ 1e150 .. 1e300).
+# log(x/y) must not be formed as log(a/b) + log(S_q/S_p), two large terms
+# that cancel (that lost ~|log(S_q/S_p)| * eps, up to ~1e-13).
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e12, 1e150, 1e300, 1e-300])
+def test_kl_between_scales_as_accurate_as_scipy(exact, scale):
+    rng = np.random.default_rng(3)
+    worst_ours = worst_scipy = 0.0
+    for _ in range(50):
+        p = rng.random(8)
+        q = rng.random(8) * scale
+        ref = exact.kl_divergence(p, q)
+        worst_ours = max(worst_ours, exact.error(histentropy.kl_divergence(p, q), ref))
+        worst_scipy = max(worst_scipy, exact.error(scipy.stats.entropy(p, q), ref))
+        ref = exact.cross_entropy(p, q)
+        worst_ours = max(worst_ours, exact.error(histentropy.cross_entropy(p, q), ref))
+    assert worst_ours <= max(4 * worst_scipy, 1e-15), (worst_ours, worst_scipy)
+
+
+def test_scale_mismatch_minimal_case(exact):
+    p = np.array([1.0, 2.0])
+    q = np.full(2, 6.5e299)  # sum 1.3e300: no overflow; scipy is exact here
+    ref = exact.cross_entropy(p, q)  # log 2
+    got = histentropy.cross_entropy(p, q)
+    theirs = scipy.stats.entropy(p) + scipy.stats.entropy(p, q)
+    assert exact.error(got, ref) <= max(4 * exact.error(theirs, ref), 4e-16)

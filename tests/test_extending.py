@@ -160,3 +160,9 @@ def test_cimported_kernel_reports_flags_and_never_raises(downstream):
         histentropy.entropy(p)
     h, flags = downstream.entropy_f64(np.zeros(3))
     assert np.isnan(h)
+
+
+def test_get_include_holds_the_headers_and_pxd_files():
+    inc = histentropy.get_include()
+    for name in ("_fastpath.h", "_kernels.pxd", "_typedefs.pxd"):
+        assert os.path.exists(os.path.join(inc, name)), name
