@@ -72,7 +72,7 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
     if whole and slices.ndim > 3:
         slices = slices.ravel()  # one histogram over > 3 dimensions: a copy
     if whole and slices.ndim > 1:
-        out, flags = run_driver(_dense.entropy_whole, (slices,), omit)
+        out, flags = run_driver(_dense.entropy, (slices,), omit, 1, True)
     else:
         out, flags = run_driver(_dense.entropy, (slices,), omit,
                                 threads_for(workers, slices.size))
@@ -96,8 +96,8 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
         p_slices, q_slices = p_slices.ravel(), q_slices.ravel()  # a copy
     pair = (p_slices, q_slices)
     if whole and p_slices.ndim > 1:
-        ent, kl, flags = run_driver(_dense.divergence_whole, pair, omit,
-                                    need_entropy)
+        ent, kl, flags = run_driver(_dense.divergence, pair, omit, need_entropy,
+                                    1, True)
     elif p_slices.dtype != q_slices.dtype:
         ent, kl, flags = run_driver(_dense.divergence_mixed, pair, omit,
                                     need_entropy)

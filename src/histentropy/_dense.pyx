@@ -168,39 +168,54 @@ cdef int _entropy_rows(const weight_t* base, Slices s, bint omit_nan,
     return flags
 
 
-def entropy(cnp.ndarray p not None, bint omit_nan, int nthreads=1):
-    """Entropy in nats of each slice of p (1-3-D, slices along the last axis).
+cdef int _entropy_of(const weight_t* base, Slices s, bint omit_nan, int nthreads,
+                     bint whole, double* out) noexcept nogil:
+    if whole:
+        return _entropy_whole(base, s, omit_nan, out)
+    return _entropy_rows(base, s, omit_nan, nthreads, out)
+
+
+cdef int _entropy_dispatch(int code, const void* d, Slices s, bint omit_nan,
+                           int nthreads, bint whole, double* out) noexcept nogil:
+    # The one place where the dtype picks the kernel specialisation.
+    if code == 0:
+        return _entropy_of(<const double*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 1:
+        return _entropy_of(<const float*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 2:
+        return _entropy_of(<const int8_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 3:
+        return _entropy_of(<const int16_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 4:
+        return _entropy_of(<const int32_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 5:
+        return _entropy_of(<const int64_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 6:
+        return _entropy_of(<const uint8_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 7:
+        return _entropy_of(<const uint16_t*>d, s, omit_nan, nthreads, whole, out)
+    elif code == 8:
+        return _entropy_of(<const uint32_t*>d, s, omit_nan, nthreads, whole, out)
+    return _entropy_of(<const uint64_t*>d, s, omit_nan, nthreads, whole, out)
+
+
+def entropy(cnp.ndarray p not None, bint omit_nan, int nthreads=1,
+            bint whole=False):
+    """Entropy in nats of each slice of p (1-3-D, slices along the last axis),
+    or with `whole` of all of p as one histogram (any strides: the slices'
+    sums are combined, nothing is copied).
 
     Returns (out, flags): `out` a flat float64 array, one value per slice.
     """
     cdef Slices s = _slices(p)
     cdef int code = _type_code(p)
-    cdef cnp.npy_intp rows = s.shape0 * s.shape1
+    cdef cnp.npy_intp rows = 1 if whole else s.shape0 * s.shape1
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
     cdef double* o = <double*>cnp.PyArray_DATA(out)
     cdef const void* d = cnp.PyArray_DATA(p)
-    cdef int flags = 0
+    cdef int flags
     with nogil:
-        if code == 0:
-            flags = _entropy_rows(<const double*>d, s, omit_nan, nthreads, o)
-        elif code == 1:
-            flags = _entropy_rows(<const float*>d, s, omit_nan, nthreads, o)
-        elif code == 2:
-            flags = _entropy_rows(<const int8_t*>d, s, omit_nan, nthreads, o)
-        elif code == 3:
-            flags = _entropy_rows(<const int16_t*>d, s, omit_nan, nthreads, o)
-        elif code == 4:
-            flags = _entropy_rows(<const int32_t*>d, s, omit_nan, nthreads, o)
-        elif code == 5:
-            flags = _entropy_rows(<const int64_t*>d, s, omit_nan, nthreads, o)
-        elif code == 6:
-            flags = _entropy_rows(<const uint8_t*>d, s, omit_nan, nthreads, o)
-        elif code == 7:
-            flags = _entropy_rows(<const uint16_t*>d, s, omit_nan, nthreads, o)
-        elif code == 8:
-            flags = _entropy_rows(<const uint32_t*>d, s, omit_nan, nthreads, o)
-        else:
-            flags = _entropy_rows(<const uint64_t*>d, s, omit_nan, nthreads, o)
+        flags = _entropy_dispatch(code, d, s, omit_nan, nthreads, whole, o)
     return out, flags
 
 
@@ -262,16 +277,64 @@ cdef int _divergence_rows(const weight_t* p, Slices ps, const weight_t* q,
     return flags
 
 
+cdef int _divergence_of(const weight_t* p, Slices ps, const weight_t* q,
+                        Slices qs, bint omit_nan, bint need_entropy,
+                        int nthreads, bint whole, double* entropy,
+                        double* kl) noexcept nogil:
+    if whole:
+        return _divergence_whole(p, ps, q, qs, omit_nan, need_entropy,
+                                 entropy, kl)
+    return _divergence_rows(p, ps, q, qs, omit_nan, need_entropy, nthreads,
+                            entropy, kl)
+
+
+cdef int _divergence_dispatch(int code, const void* p, Slices ps, const void* q,
+                              Slices qs, bint omit_nan, bint need_entropy,
+                              int nthreads, bint whole, double* entropy,
+                              double* kl) noexcept nogil:
+    # The one place where the dtype picks the pair kernel specialisation.
+    if code == 0:
+        return _divergence_of(<const double*>p, ps, <const double*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 1:
+        return _divergence_of(<const float*>p, ps, <const float*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 2:
+        return _divergence_of(<const int8_t*>p, ps, <const int8_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 3:
+        return _divergence_of(<const int16_t*>p, ps, <const int16_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 4:
+        return _divergence_of(<const int32_t*>p, ps, <const int32_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 5:
+        return _divergence_of(<const int64_t*>p, ps, <const int64_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 6:
+        return _divergence_of(<const uint8_t*>p, ps, <const uint8_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 7:
+        return _divergence_of(<const uint16_t*>p, ps, <const uint16_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    elif code == 8:
+        return _divergence_of(<const uint32_t*>p, ps, <const uint32_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+    return _divergence_of(<const uint64_t*>p, ps, <const uint64_t*>q, qs, omit_nan,
+                              need_entropy, nthreads, whole, entropy, kl)
+
+
 def divergence(cnp.ndarray p not None, cnp.ndarray q not None, bint omit_nan,
-               bint need_entropy, int nthreads=1):
-    """Entropy of p (if needed) and KL(p || q) in nats of each pair of slices.
+               bint need_entropy, int nthreads=1, bint whole=False):
+    """Entropy of p (if needed) and KL(p || q) in nats of each pair of slices,
+    or with `whole` of all of p and q as one pair of histograms.
 
     p and q have one shape and dtype (1-3-D, slices along the last axis).
     Returns (entropy or None, kl, flags), flat float64 arrays.
     """
     cdef Slices ps = _slices(p), qs = _slices(q)
     cdef int code = _type_code(p)
-    cdef cnp.npy_intp rows = ps.shape0 * ps.shape1
+    cdef cnp.npy_intp rows = 1 if whole else ps.shape0 * ps.shape1
     cdef cnp.npy_intp one = 1
     cdef cnp.ndarray kl = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
     cdef cnp.ndarray ent = cnp.PyArray_EMPTY(
@@ -280,40 +343,12 @@ def divergence(cnp.ndarray p not None, cnp.ndarray q not None, bint omit_nan,
     cdef double* o = <double*>cnp.PyArray_DATA(kl)
     cdef const void* a = cnp.PyArray_DATA(p)
     cdef const void* b = cnp.PyArray_DATA(q)
-    cdef int flags = 0
+    cdef int flags
     if _type_code(q) != code:
         raise TypeError("p and q must have the same dtype")
     with nogil:
-        if code == 0:
-            flags = _divergence_rows(<const double*>a, ps, <const double*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 1:
-            flags = _divergence_rows(<const float*>a, ps, <const float*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 2:
-            flags = _divergence_rows(<const int8_t*>a, ps, <const int8_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 3:
-            flags = _divergence_rows(<const int16_t*>a, ps, <const int16_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 4:
-            flags = _divergence_rows(<const int32_t*>a, ps, <const int32_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 5:
-            flags = _divergence_rows(<const int64_t*>a, ps, <const int64_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 6:
-            flags = _divergence_rows(<const uint8_t*>a, ps, <const uint8_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 7:
-            flags = _divergence_rows(<const uint16_t*>a, ps, <const uint16_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        elif code == 8:
-            flags = _divergence_rows(<const uint32_t*>a, ps, <const uint32_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
-        else:
-            flags = _divergence_rows(<const uint64_t*>a, ps, <const uint64_t*>b,
-                                     qs, omit_nan, need_entropy, nthreads, e, o)
+        flags = _divergence_dispatch(code, a, ps, b, qs, omit_nan, need_entropy,
+                                     nthreads, whole, e, o)
     return (ent if need_entropy else None), kl, flags
 
 
@@ -343,30 +378,11 @@ def entropy_vector(object p, int nthreads, Py_ssize_t parallel_min_size):
     cdef Slices s = _slices(a)
     cdef double h
     cdef const void* d = cnp.PyArray_DATA(a)
-    cdef int flags = 0
+    cdef int flags
     if s.n < parallel_min_size:
         nthreads = 1
     with nogil:
-        if code == 0:
-            flags = _entropy_rows(<const double*>d, s, False, nthreads, &h)
-        elif code == 1:
-            flags = _entropy_rows(<const float*>d, s, False, nthreads, &h)
-        elif code == 2:
-            flags = _entropy_rows(<const int8_t*>d, s, False, nthreads, &h)
-        elif code == 3:
-            flags = _entropy_rows(<const int16_t*>d, s, False, nthreads, &h)
-        elif code == 4:
-            flags = _entropy_rows(<const int32_t*>d, s, False, nthreads, &h)
-        elif code == 5:
-            flags = _entropy_rows(<const int64_t*>d, s, False, nthreads, &h)
-        elif code == 6:
-            flags = _entropy_rows(<const uint8_t*>d, s, False, nthreads, &h)
-        elif code == 7:
-            flags = _entropy_rows(<const uint16_t*>d, s, False, nthreads, &h)
-        elif code == 8:
-            flags = _entropy_rows(<const uint32_t*>d, s, False, nthreads, &h)
-        else:
-            flags = _entropy_rows(<const uint64_t*>d, s, False, nthreads, &h)
+        flags = _entropy_dispatch(code, d, s, False, nthreads, False, &h)
     if flags:
         return None
     return _float64(h)
@@ -387,40 +403,12 @@ def divergence_vector(object p, object q, bint need_entropy, int nthreads,
     cdef double e = 0.0, o
     cdef const void* x = cnp.PyArray_DATA(a)
     cdef const void* y = cnp.PyArray_DATA(b)
-    cdef int flags = 0
+    cdef int flags
     if ps.n < parallel_min_size:
         nthreads = 1
     with nogil:
-        if code == 0:
-            flags = _divergence_rows(<const double*>x, ps, <const double*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 1:
-            flags = _divergence_rows(<const float*>x, ps, <const float*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 2:
-            flags = _divergence_rows(<const int8_t*>x, ps, <const int8_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 3:
-            flags = _divergence_rows(<const int16_t*>x, ps, <const int16_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 4:
-            flags = _divergence_rows(<const int32_t*>x, ps, <const int32_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 5:
-            flags = _divergence_rows(<const int64_t*>x, ps, <const int64_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 6:
-            flags = _divergence_rows(<const uint8_t*>x, ps, <const uint8_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 7:
-            flags = _divergence_rows(<const uint16_t*>x, ps, <const uint16_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        elif code == 8:
-            flags = _divergence_rows(<const uint32_t*>x, ps, <const uint32_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
-        else:
-            flags = _divergence_rows(<const uint64_t*>x, ps, <const uint64_t*>y,
-                                     qs, False, need_entropy, nthreads, &e, &o)
+        flags = _divergence_dispatch(code, x, ps, y, qs, False, need_entropy,
+                                     nthreads, False, &e, &o)
     if flags:
         return None
     return _float64(e), _float64(o)
@@ -476,37 +464,6 @@ cdef int _entropy_whole(const weight_t* base, Slices s, bint omit_nan,
         h = k.csum_value(&a)
     out[0] = h
     return flags
-
-
-def entropy_whole(cnp.ndarray p not None, bint omit_nan):
-    """Entropy in nats of all of p (1-3-D, any strides) as one histogram."""
-    cdef Slices s = _slices(p)
-    cdef int code = _type_code(p)
-    cdef const void* d = cnp.PyArray_DATA(p)
-    cdef double h
-    cdef int flags = 0
-    with nogil:
-        if code == 0:
-            flags = _entropy_whole(<const double*>d, s, omit_nan, &h)
-        elif code == 1:
-            flags = _entropy_whole(<const float*>d, s, omit_nan, &h)
-        elif code == 2:
-            flags = _entropy_whole(<const int8_t*>d, s, omit_nan, &h)
-        elif code == 3:
-            flags = _entropy_whole(<const int16_t*>d, s, omit_nan, &h)
-        elif code == 4:
-            flags = _entropy_whole(<const int32_t*>d, s, omit_nan, &h)
-        elif code == 5:
-            flags = _entropy_whole(<const int64_t*>d, s, omit_nan, &h)
-        elif code == 6:
-            flags = _entropy_whole(<const uint8_t*>d, s, omit_nan, &h)
-        elif code == 7:
-            flags = _entropy_whole(<const uint16_t*>d, s, omit_nan, &h)
-        elif code == 8:
-            flags = _entropy_whole(<const uint32_t*>d, s, omit_nan, &h)
-        else:
-            flags = _entropy_whole(<const uint64_t*>d, s, omit_nan, &h)
-    return np.array([h]), flags
 
 
 cdef int _divergence_whole(const weight_t* p, Slices ps, const weight_t* q,
@@ -581,52 +538,6 @@ cdef int _divergence_whole(const weight_t* p, Slices ps, const weight_t* q,
         d = k.csum_value(&a)
     kl[0] = d
     return flags
-
-
-def divergence_whole(cnp.ndarray p not None, cnp.ndarray q not None,
-                     bint omit_nan, bint need_entropy):
-    """Entropy of p and KL(p || q) in nats of all of p and q (one shape and
-    dtype, 1-3-D, any strides) as one pair of histograms."""
-    cdef Slices ps = _slices(p), qs = _slices(q)
-    cdef int code = _type_code(p)
-    cdef const void* a = cnp.PyArray_DATA(p)
-    cdef const void* b = cnp.PyArray_DATA(q)
-    cdef double e = 0.0, o
-    cdef int flags = 0
-    if _type_code(q) != code:
-        raise TypeError("p and q must have the same dtype")
-    with nogil:
-        if code == 0:
-            flags = _divergence_whole(<const double*>a, ps, <const double*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 1:
-            flags = _divergence_whole(<const float*>a, ps, <const float*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 2:
-            flags = _divergence_whole(<const int8_t*>a, ps, <const int8_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 3:
-            flags = _divergence_whole(<const int16_t*>a, ps, <const int16_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 4:
-            flags = _divergence_whole(<const int32_t*>a, ps, <const int32_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 5:
-            flags = _divergence_whole(<const int64_t*>a, ps, <const int64_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 6:
-            flags = _divergence_whole(<const uint8_t*>a, ps, <const uint8_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 7:
-            flags = _divergence_whole(<const uint16_t*>a, ps, <const uint16_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        elif code == 8:
-            flags = _divergence_whole(<const uint32_t*>a, ps, <const uint32_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-        else:
-            flags = _divergence_whole(<const uint64_t*>a, ps, <const uint64_t*>b,
-                                      qs, omit_nan, need_entropy, &e, &o)
-    return (np.array([e]) if need_entropy else None), np.array([o]), flags
 
 
 # ---------------------------------------------------------------------------
