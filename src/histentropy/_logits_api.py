@@ -10,10 +10,15 @@ import numbers
 import operator
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
 
 from histentropy import _logits
-from histentropy._validation import log_of_base, threads_for
+from histentropy._validation import (
+    axis_index,
+    finish,
+    length_along,
+    log_of_base,
+    threads_for,
+)
 
 REDUCTIONS = ("none", "sum", "mean")
 
@@ -80,33 +85,11 @@ def _as_slices(a):
     return a.reshape(-1, a.shape[-2], a.shape[-1])
 
 
-def _axis_index(axis, ndim):
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an integer or None; got {axis!r}") from None
-    return normalize_axis_index(axis, ndim)
-
-
-def _finish(out, shape, axis, keepdims, log_base):
-    """Reshape a per-row result, convert units, return a scalar for 0-d."""
-    if axis is None:
-        shape = (1,) * len(shape) if keepdims else ()
-    elif keepdims:
-        shape = shape[:axis] + (1,) + shape[axis + 1:]
-    else:
-        shape = shape[:axis] + shape[axis + 1:]
-    out = out.reshape(shape)
-    if log_base != 1.0:
-        out /= log_base
-    return out[()] if out.ndim == 0 else out
-
-
 def _rows(x, axis):
     """(rows as a (outer0, outer1, K) view, shape, normalised axis)."""
     if axis is None:
         return _as_slices(x.ravel(order="K")), x.shape, None
-    axis = _axis_index(axis, x.ndim)
+    axis = axis_index(axis, x.ndim)
     return _as_slices(np.moveaxis(x, axis, -1)), x.shape, axis
 
 
@@ -117,7 +100,7 @@ def entropy_from_logits(logits, *, base=None, axis=-1, keepdims=False,
     rows, shape, axis = _rows(x, axis)
     out, flags = _logits.entropy(rows, _threads(workers, rows))
     _raise_for_flags(flags, "logits")
-    return _finish(out, shape, axis, keepdims, log_base)
+    return finish(out, shape, axis, keepdims, log_base)
 
 
 def kl_divergence_from_logits(logits_p, logits_q, *, base=None, axis=-1,
@@ -143,9 +126,9 @@ def kl_divergence_from_logits(logits_p, logits_q, *, base=None, axis=-1,
         b_rows = _as_slices(b.ravel(order=order))
     else:
         ndim = len(shape)
-        axis = _axis_index(axis, ndim)
-        a_len = _length_along(a.shape, axis, ndim)
-        b_len = _length_along(b.shape, axis, ndim)
+        axis = axis_index(axis, ndim)
+        a_len = length_along(a.shape, axis, ndim)
+        b_len = length_along(b.shape, axis, ndim)
         if a_len != b_len:
             raise ValueError(
                 f"logits_p and logits_q must have the same length along axis "
@@ -156,18 +139,13 @@ def kl_divergence_from_logits(logits_p, logits_q, *, base=None, axis=-1,
         b_rows = _as_slices(np.moveaxis(np.broadcast_to(b, shape), axis, -1))
     out, flags = _logits.kl_divergence(a_rows, b_rows, _threads(workers, a_rows))
     _raise_for_flags(flags, "logits_p", "logits_q")
-    return _finish(out, shape, axis, keepdims, log_base)
+    return finish(out, shape, axis, keepdims, log_base)
 
 
 def _threads(workers, rows):
     """Threads for the rows: never more than there are rows."""
     n = threads_for(workers, rows.size)
     return max(1, min(n, rows.shape[0] * rows.shape[1]))
-
-
-def _length_along(shape, axis, ndim):
-    i = axis - (ndim - len(shape))
-    return shape[i] if i >= 0 else 1
 
 
 def _check_options(reduction, label_smoothing, return_grad):
@@ -241,7 +219,7 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
             "axis must be an integer for cross_entropy_from_logits (the class "
             "axis); got None"
         )
-    axis = _axis_index(axis, x.ndim)
+    axis = axis_index(axis, x.ndim)
     if ignore_index is not None:
         try:
             ignore_index = operator.index(ignore_index)

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from histentropy._validation import (
-    _axis_index,
-    _length_along,
+    axis_index,
+    length_along,
     as_weights,
     check_nan_policy,
     common_dtype,
@@ -241,7 +241,7 @@ def _axis_2d(axis, ndim):
     """The histogram axis in the 2-D view (1-D input is one row), or None."""
     if axis is None:
         return None
-    axis = _axis_index(axis, ndim)
+    axis = axis_index(axis, ndim)
     return 1 if ndim == 1 else axis
 
 
@@ -310,7 +310,7 @@ def _sparse_divergence(p, q, base, axis, keepdims, nan_policy, need_entropy,
     whole = axis2 is None
     if not whole:
         # As for dense input: bins are not broadcast.
-        lengths = [_length_along(x.shape, axis2 if ndim == 2 else 0, ndim)
+        lengths = [length_along(x.shape, axis2 if ndim == 2 else 0, ndim)
                    for x in operands]
         if lengths[0] != lengths[1]:
             raise ValueError(

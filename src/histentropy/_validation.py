@@ -148,7 +148,8 @@ def run_driver(driver, arrays, *args):
     return (*combined, flags)
 
 
-def _axis_index(axis, ndim):
+def axis_index(axis, ndim):
+    """`axis` checked (an integer) and normalised for `ndim` dimensions."""
     try:
         axis = operator.index(axis)
     except TypeError:
@@ -156,7 +157,7 @@ def _axis_index(axis, ndim):
     return normalize_axis_index(axis, ndim)
 
 
-def _result_shape(shape, axis, keepdims):
+def result_shape(shape, axis, keepdims):
     """Shape of the result: `shape` without `axis` (or with it set to 1)."""
     if axis is None:
         return (1,) * len(shape) if keepdims else ()
@@ -174,7 +175,7 @@ def prepare_one(p, axis):
         if p.flags.c_contiguous or p.flags.f_contiguous:
             return p.ravel(order="K"), p.shape, None
         return _as_slices(p, p.ndim - 1), p.shape, None
-    axis = _axis_index(axis, p.ndim)
+    axis = axis_index(axis, p.ndim)
     return _as_slices(p, axis), p.shape, axis
 
 
@@ -209,9 +210,9 @@ def prepare_pair(p, q, axis):
             return p.reshape(1), q.reshape(1), shape, None
         return _as_slices(p, len(shape) - 1), _as_slices(q, len(shape) - 1), shape, None
     ndim = len(shape)
-    axis = _axis_index(axis, ndim)
-    p_len = _length_along(p.shape, axis, ndim)
-    q_len = _length_along(q.shape, axis, ndim)
+    axis = axis_index(axis, ndim)
+    p_len = length_along(p.shape, axis, ndim)
+    q_len = length_along(q.shape, axis, ndim)
     if p_len != q_len:
         raise ValueError(
             f"p and q must have the same length along axis {axis} (bins are not "
@@ -226,19 +227,20 @@ def prepare_pair(p, q, axis):
     return _as_slices(p, axis), _as_slices(q, axis), shape, axis
 
 
-def _length_along(shape, axis, ndim):
+def length_along(shape, axis, ndim):
+    """Length along `axis` of an array of `shape` broadcast to `ndim` dimensions."""
     i = axis - (ndim - len(shape))
     return shape[i] if i >= 0 else 1
 
 
 def finish(out, shape, axis, keepdims, log_base):
     """Shape a flat kernel result, convert units; a scalar for one histogram."""
-    result_shape = _result_shape(shape, axis, keepdims)
+    target = result_shape(shape, axis, keepdims)
     if log_base != 1.0:
         out /= log_base
-    if not result_shape:
-        return out[0]
-    return out.reshape(result_shape)
+    if not target:
+        return out.reshape(-1)[0]
+    return out.reshape(target)
 
 
 def raise_for_flags(flags, nan_policy, pair):
