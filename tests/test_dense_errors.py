@@ -858,6 +858,8 @@ def _no_copy_cases():
     f32 = base.astype(np.float32)
     i32 = (base * 100).astype(np.int32)
     flags = base > 0.5
+    i64 = base.view(np.int64) >> 12
+    u64 = base.view(np.uint64) >> 12
     q = base[::-1].copy()
     return [
         ("entropy axis=-1", lambda: histentropy.entropy(base)),
@@ -881,6 +883,16 @@ def _no_copy_cases():
         ("decompose 1-D", lambda: histentropy.decompose(base.ravel(), q.ravel())),
         ("cross 3-D axis=1", lambda: histentropy.cross_entropy(
             base.reshape(5, 100, 400), q.reshape(5, 100, 400), axis=1)),
+        ("entropy axis=None strided", lambda: histentropy.entropy(base[:, ::2], axis=None)),
+        ("kl axis=None reversed q", lambda: histentropy.kl_divergence(base, base[::-1],
+                                                                       axis=None)),
+        ("kl axis=None broadcast p", lambda: histentropy.kl_divergence(base[:1], q,
+                                                                        axis=None)),
+        ("entropy 4-D axis=1", lambda: histentropy.entropy(base.reshape(10, 50, 20, 20),
+                                                           axis=1)),
+        ("kl float32 p, float64 q", lambda: histentropy.kl_divergence(f32, base)),
+        ("kl int64 p, uint64 q", lambda: histentropy.kl_divergence(i64, u64)),
+        ("decompose int32 p, float32 q", lambda: histentropy.decompose(i32, f32)),
     ]
 
 
@@ -889,3 +901,14 @@ def test_no_temporary_the_size_of_the_input(name, fn):
     input_bytes = 500 * 400 * 8
     peak = _peak_bytes(fn)
     assert peak < input_bytes / 20, f"{name}: peak {peak} bytes for {input_bytes}"
+
+
+@pytest.mark.parametrize("shape, axis", [((2, 3, 4, 0), -1), ((2, 3, 0, 4), 2),
+                                         ((0, 2, 3, 4), 0), ((1, 2, 1, 3, 0), -1)])
+def test_length_zero_axis_in_4d_gives_nan(shape, axis):
+    z = np.zeros(shape)
+    expected = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    h = histentropy.entropy(z, axis=axis)
+    assert h.shape == expected and np.isnan(h).all()
+    kl = histentropy.kl_divergence(z, z, axis=axis)
+    assert kl.shape == expected and np.isnan(kl).all()
