@@ -19,10 +19,12 @@
 # * Fast path, one read of the data: S = sum p, A = sum p log p, and
 #       H = log S - A / S,
 #       KL = B / S_p + log(S_q / S_p),   B = sum p log(p / q).
-#   Its absolute error is a few ulp of |log S| + |A / S| (or of the two KL
-#   terms). When that magnitude exceeds MAX_CANCELLATION times the result
-#   (near-deterministic histograms, near-identical p and q, counts against
-#   probabilities with a small divergence) the slice is recomputed by
+#   Its absolute error is a few ulp of |log S| + sum|p log p| / S (for KL:
+#   |log(S_q/S_p)| + sum|p log(p/q)| / S_p, plus 1 where the rounding of p/q
+#   is not undone by an FMA, plus |log| of any rescaling). When that magnitude
+#   exceeds MAX_CANCELLATION times the result (near-deterministic histograms,
+#   near-identical p and q, counts against probabilities with a small
+#   divergence, totals at very different scales) the slice is recomputed by
 # * the accurate path, a second read with S known:
 #       H = sum -x log x,  using log1p(-(S - p)/S) for x > 1/2 (S is kept as a
 #           double-double so S - p is exact),
@@ -33,14 +35,19 @@
 #           FMA quotients. This keeps KL of near-identical histograms accurate
 #           to a few ulp *relative*, where the textbook formula loses all digits.
 #   Both results are sums of non-negative terms, so they are never negative.
-# * Sums use Neumaier compensation across blocks of BLOCK naive partial sums:
-#   the error does not grow with n.
+# * The totals are summed exactly (TwoSum, hi + lo); the other sums naively
+#   within blocks and with Neumaier compensation across them, so errors do not
+#   grow with n.
 # * Totals outside [2**-600, 2**600] (weights near 1e308 whose sum overflows,
 #   or subnormal weights) are brought back into range by multiplying every
 #   weight by a power of two, which is exact; all formulas are scale-invariant.
+# * Contiguous slices take both reads in vectorised C (_fastpath.h, one copy
+#   per instruction set); anything unusual there (NaN, negative or infinite
+#   weights, totals out of range, quotients below the normal range) falls
+#   back to the general Cython code below, which classifies and handles it.
 # References: scipy.special.rel_entr (log of the ratio, separate logs when the
-# ratio over/underflows); Neumaier (1974) for compensated summation; the
-# atanh form of the log follows fdlibm's log1p/log reduction.
+# ratio over/underflows); Neumaier (1974) for compensated summation; Knuth's
+# TwoSum; the atanh form of the log as in fdlibm's log1p/log reduction.
 
 from libc.math cimport (
     log, log1p, fabs, fmax, fmin, fma, frexp, ldexp, isinf, INFINITY, NAN,
