@@ -31,10 +31,24 @@ cdef extern from *:
     {
         return HE_SIMD_CALL(path, he_sum_x_log_x, (x, n));
     }
+
+    static void he_simdmath_log_notable(int path, const double *x, double *y, Py_ssize_t n)
+    {
+        HE_SIMD_CALL(path, he_log_notable_array, (x, y, n));
+    }
+
+    static double he_simdmath_sum_x_log_x_notable(int path, const double *x, Py_ssize_t n)
+    {
+        return HE_SIMD_CALL(path, he_sum_x_log_x_notable, (x, n));
+    }
     """
     void he_simdmath_log(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     void he_simdmath_log1p(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     double he_simdmath_sum_x_log_x(int path, const double *x, Py_ssize_t n) noexcept nogil
+    void he_simdmath_log_notable(int path, const double *x, double *y,
+                                 Py_ssize_t n) noexcept nogil
+    double he_simdmath_sum_x_log_x_notable(int path, const double *x,
+                                           Py_ssize_t n) noexcept nogil
     const char *he_simd_path_name(int path)
     int he_simd_parse_path(const char *name)
     int he_simd_best_path()
@@ -95,6 +109,18 @@ cdef int _path_id(path) except -1:
     return p
 
 
+_VARIANTS = ("table", "notable")
+
+
+cdef int _variant_id(variant) except -1:
+    """0 for "table" (he__log), 1 for "notable" (he__log_notable)."""
+    if not isinstance(variant, str):
+        raise TypeError(f"variant must be a str, not {type(variant).__name__}")
+    if variant not in _VARIANTS:
+        raise ValueError(f"variant must be 'table' or 'notable', not {variant!r}")
+    return _VARIANTS.index(variant)
+
+
 def _as_float64(x):
     """x as a C-contiguous float64 array of the same shape (0-d included)."""
     arr = np.asarray(x, dtype=np.float64)
@@ -103,8 +129,9 @@ def _as_float64(x):
     return arr
 
 
-def log(x, path=None):
-    """Natural logarithm computed by ``he_log`` (max error < 0.52 ulp).
+def log(x, path=None, variant="table"):
+    """Natural logarithm computed by ``he_log`` (max error < 0.52 ulp), or by
+    the table-free ``he_log_notable`` (max error < 0.7 ulp).
 
     Parameters
     ----------
@@ -115,6 +142,9 @@ def log(x, path=None):
         Dispatch path: None for the selected one, or a name from
         :func:`available_paths` (aliases: "x86-64-v4", "x86-64-v3",
         "x86-64-v2", "sse4.2", "baseline").
+    variant : {"table", "notable"}
+        "table": the table-driven ``he__log`` (the default); "notable":
+        ``he__log_notable`` (no table, one division).
 
     Returns
     -------
@@ -125,9 +155,10 @@ def log(x, path=None):
     Raises
     ------
     ValueError
-        If `path` is not a path name or not available on this CPU.
+        If `path` is not a path name or not available on this CPU, or
+        `variant` is not "table" or "notable".
     TypeError
-        If `path` is not a str or None.
+        If `path` is not a str or None, or `variant` not a str.
 
     Examples
     --------
@@ -135,8 +166,11 @@ def log(x, path=None):
     >>> from histentropy._simdmath import log
     >>> log(np.array([1.0, np.e, 0.0])).tolist()
     [0.0, 1.0, -inf]
+    >>> log(np.array([1.0, np.e, 0.0]), variant="notable").tolist()
+    [0.0, 1.0, -inf]
     """
     cdef int p = _path_id(path)
+    cdef int v = _variant_id(variant)
     arr = _as_float64(x)
     out = np.empty(arr.shape, dtype=np.float64)
     cdef const double[::1] xv = arr.reshape(-1)
@@ -144,7 +178,10 @@ def log(x, path=None):
     cdef Py_ssize_t n = xv.shape[0]
     if n:
         with nogil:
-            he_simdmath_log(p, &xv[0], &yv[0], n)
+            if v == 0:
+                he_simdmath_log(p, &xv[0], &yv[0], n)
+            else:
+                he_simdmath_log_notable(p, &xv[0], &yv[0], n)
     return out
 
 
@@ -173,10 +210,11 @@ def log1p(x, path=None):
     return out
 
 
-def sum_x_log_x(x, path=None):
+def sum_x_log_x(x, path=None, variant="table"):
     """sum_i x_i log x_i with 0 log 0 = 0, by the 8-lane reduction kernel of
     _vlog.h (the worked example of _simd_dispatch.h).  A plain (uncompensated)
-    sum in a fixed order, the same on every path.
+    sum in a fixed order, the same on every path.  `path` and `variant` as in
+    :func:`log`.
 
     Examples
     --------
@@ -186,13 +224,17 @@ def sum_x_log_x(x, path=None):
     1.3862943611198906
     """
     cdef int p = _path_id(path)
+    cdef int v = _variant_id(variant)
     arr = _as_float64(x)
     cdef const double[::1] xv = arr.reshape(-1)
     cdef Py_ssize_t n = xv.shape[0]
     cdef double s = 0.0
     if n:
         with nogil:
-            s = he_simdmath_sum_x_log_x(p, &xv[0], n)
+            if v == 0:
+                s = he_simdmath_sum_x_log_x(p, &xv[0], n)
+            else:
+                s = he_simdmath_sum_x_log_x_notable(p, &xv[0], n)
     return s
 
 
