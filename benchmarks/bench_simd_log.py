@@ -3,7 +3,8 @@
 
 Run on request: ``pytest benchmarks/bench_simd_log.py --benchmark-enable``.
 Each group (one n) times np.log and histentropy._simdmath.log on every path
-this CPU can run, in the same run; ``extra_info["ns_per_element"]`` holds the
+this CPU can run, with both logs of _vlog.h (``<path>``: the table-driven
+he__log; ``<path>-notable``: the table-free he__log_notable), in the same run; ``extra_info["ns_per_element"]`` holds the
 mean per element (``ns_per_element_min``: the fastest round, steadier on a
 shared machine).  The ``sum`` groups time the fused 8-lane reduction
 sum x log x (no output array) against numpy's ``np.sum(x * np.log(x))``
@@ -18,6 +19,7 @@ from histentropy import _simdmath
 
 SIZES = {"n=1e3": 10**3, "n=1e5": 10**5, "n=1e7": 10**7}
 PATHS = _simdmath.available_paths()
+IMPLS = ["numpy"] + [p + suffix for p in PATHS for suffix in ("", "-notable")]
 
 
 @pytest.fixture(scope="module", params=list(SIZES), ids=list(SIZES))
@@ -34,23 +36,28 @@ def _record(benchmark, n):
     benchmark.extra_info["ns_per_element_min"] = round(stats.min / n * 1e9, 3)
 
 
-@pytest.mark.parametrize("impl", ["numpy"] + PATHS)
+def _split(impl):
+    path, _, variant = impl.partition("-")
+    return path, variant or "table"
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_log(benchmark, data, impl):
     name, x = data
     benchmark.group = f"log {name}"
     if impl == "numpy":
         benchmark(np.log, x)
     else:
-        benchmark(_simdmath.log, x, impl)
+        benchmark(_simdmath.log, x, *_split(impl))
     _record(benchmark, x.size)
 
 
-@pytest.mark.parametrize("impl", ["numpy"] + PATHS)
+@pytest.mark.parametrize("impl", IMPLS)
 def test_sum_x_log_x(benchmark, data, impl):
     name, x = data
     benchmark.group = f"sum x log x {name}"
     if impl == "numpy":
         benchmark(lambda v: np.sum(v * np.log(v)), x)
     else:
-        benchmark(_simdmath.sum_x_log_x, x, impl)
+        benchmark(_simdmath.sum_x_log_x, x, *_split(impl))
     _record(benchmark, x.size)

@@ -77,12 +77,15 @@
  * sqrt(2) 2^k, k = 0 or -1) with about 3 roundings (s twice, X once); the
  * small terms go into lo (s X last, by an FMA where there is one) and
  * hi + lo is rounded once.  Bound about 0.5 + 0.12 + 0.08 ~ 0.70 ulp;
- * measured 0.635 (FMA) and 0.648 ulp (no FMA) on 2.4e7 inputs near the
- * worst case (tests/test_simd_log.py: documented and tested bound 0.7).
+ * measured 0.634 (FMA) and 0.648 ulp (no FMA) on 2.4e7 inputs near the
+ * worst case against libquadmath's logq (tests/test_simd_log.py:
+ * documented and tested bound 0.7).
  * Subnormals: x 2^1074 is formed exactly by an add (bits of x OR the
  * exponent of 2^52, minus 2^52), k lowered by 1074.  Measured (fused
- * sum x log(x + 2^-1074), GCC 12, Zen 4, same run): 1.18 vs 1.45 ns per
- * element on AVX-512, 1.68 vs 1.76 on AVX2; he__log stays the more accurate
+ * sum x log(x + 2^-1074), GCC 12 -O3, Zen 4, same run): 1.14 vs 1.44 ns
+ * per element on AVX-512, 1.68 vs 1.75 on AVX2 (no real gain there), and
+ * slower without FMA (sse42, generic: the Dekker products and the division
+ * cost more than the scalar table loads); he__log stays the more accurate
  * one (0.501 ulp).
  *
  * Use: #include "_vlog.h" and call he_log / he_log1p / he_xlogx in a plain
