@@ -171,3 +171,11 @@ def test_bad_workers(workers):
         histentropy.entropy([1.0, 2.0], workers=workers)
     with pytest.raises((ValueError, TypeError), match="workers"):
         histentropy.kl_divergence([1.0, 2.0], [2.0, 1.0], workers=workers)
+
+
+def test_masked_arrays_are_refused_not_silently_unmasked():
+    p = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    with pytest.raises(TypeError, match="masked"):
+        histentropy.entropy(p)
+    with pytest.raises(TypeError, match="masked"):
+        histentropy.kl_divergence([1.0, 1.0, 1.0], p)

@@ -81,6 +81,12 @@ def as_weights(a, name):
     non-native byte order, misaligned data, float16 (widened exactly to
     float32) and extended precision (rounded to float64).
     """
+    if isinstance(a, np.ma.MaskedArray):
+        # np.asarray would drop the mask and count masked bins silently.
+        raise TypeError(
+            f"{name} is a masked array; pass the data with masked bins set to "
+            "NaN and nan_policy='omit', or set them to 0"
+        )
     arr = np.asarray(a)
     dtype = arr.dtype
     if dtype.kind == "b":
