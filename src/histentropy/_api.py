@@ -45,6 +45,12 @@ _COMMON_PARAMETERS = """\
         beyond rounding)."""
 
 
+def _default_options(axis, base, keepdims, nan_policy, workers):
+    """True when a call may take the drivers' fast lane for plain 1-D input."""
+    return (axis == -1 and base is None and workers is None and not keepdims
+            and nan_policy == "propagate")
+
+
 class Decomposition(NamedTuple):
     """H(P, Q) = H(P) + D_KL(P || Q), as returned by `decompose`."""
 
@@ -55,8 +61,7 @@ class Decomposition(NamedTuple):
 
 def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
             workers=None):
-    if (axis == -1 and base is None and workers is None and not keepdims
-            and nan_policy == "propagate"):
+    if _default_options(axis, base, keepdims, nan_policy, workers):
         # Fast lane for one plain 1-D ndarray (None for anything else, sparse
         # and labelled input included): nothing to shape, little overhead.
         h = _dense.entropy_vector(p, CORES, PARALLEL_MIN_SIZE)
@@ -81,13 +86,7 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
 
 
 def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
-    if (axis == -1 and base is None and workers is None and not keepdims
-            and nan_policy == "propagate"):
-        # Fast lane for two plain 1-D arrays: nothing to shape, little overhead.
-        result = _dense.divergence_vector(p, q, need_entropy, CORES,
-                                          PARALLEL_MIN_SIZE)
-        if result is not None:
-            return result
+    """(entropy of p or None, KL) of dense p and q, in units of `base`."""
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     whole = axis is None
@@ -113,6 +112,10 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
 
 def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
                   nan_policy="propagate", workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers):
+        fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
+        if fast is not None:  # the fast lane, as in `entropy`
+            return fast[0] + fast[1]
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.cross_entropy(p, q, base=base, axis=axis,
                                          keepdims=keepdims, nan_policy=nan_policy,
@@ -123,6 +126,10 @@ def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
 
 def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
                   nan_policy="propagate", workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers):
+        fast = _dense.divergence_vector(p, q, False, CORES, PARALLEL_MIN_SIZE)
+        if fast is not None:  # the fast lane, as in `entropy`
+            return fast[1]
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.kl_divergence(p, q, base=base, axis=axis,
                                          keepdims=keepdims, nan_policy=nan_policy,
@@ -132,6 +139,10 @@ def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
 
 def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
               workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers):
+        fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
+        if fast is not None:  # the fast lane, as in `entropy`
+            return Decomposition(fast[0] + fast[1], *fast)
     if _structured.is_structured(p) or _structured.is_structured(q):
         return _structured.decompose(p, q, base=base, axis=axis,
                                      keepdims=keepdims, nan_policy=nan_policy,

@@ -152,6 +152,17 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
     he_finish_entropy(t_hi, t_lo, &plogp, a_neg, bad, out);                    \
 }
 
+/* The lane loop of one block of he_pair_sums, with need_entropy fixed. */
+#define HE_PAIR_LANES(T, NEED_ENTROPY)                                         \
+    for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                     \
+        for (j = 0; j < HE_LANES; j++) {                                       \
+            HE_ISA(he_pair_element)((double)p[i + j], (double)q[i + j],        \
+                NEED_ENTROPY, &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],      \
+                &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],                    \
+                &bad[j], &unbounded[j]);                                       \
+        }                                                                      \
+    }
+
 #define HE_SUMS_PAIR(T, tname)                                                 \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
@@ -168,27 +179,11 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
     for (start = 0; start < n; start = stop) {                                 \
         stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
         for (j = 0; j < HE_LANES; j++) { a_sum[j] = 0.0; b_sum[j] = 0.0; }     \
-        if (need_entropy) {                                                    \
-            for (i = start; i + HE_LANES <= stop; i += HE_LANES) {             \
-                for (j = 0; j < HE_LANES; j++) {                               \
-                    HE_ISA(he_pair_element)((double)p[i + j],                  \
-                        (double)q[i + j], 1,                                   \
-                        &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],            \
-                        &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],            \
-                        &bad[j], &unbounded[j]);                               \
-                }                                                              \
-            }                                                                  \
-        } else {                                                               \
-            for (i = start; i + HE_LANES <= stop; i += HE_LANES) {             \
-                for (j = 0; j < HE_LANES; j++) {                               \
-                    HE_ISA(he_pair_element)((double)p[i + j],                  \
-                        (double)q[i + j], 0,                                   \
-                        &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],            \
-                        &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],            \
-                        &bad[j], &unbounded[j]);                               \
-                }                                                              \
-            }                                                                  \
-        }                                                                      \
+        /* need_entropy as a constant in each loop, so none tests it */     \
+        if (need_entropy)                                                      \
+            HE_PAIR_LANES(T, 1)                                                \
+        else                                                                   \
+            HE_PAIR_LANES(T, 0)                                                \
         for (; i < stop; i++) {                                                \
             HE_ISA(he_pair_element)((double)p[i], (double)q[i], need_entropy,  \
                 &pt_hi[0], &pt_lo[0], &qt_hi[0], &qt_lo[0],                    \
