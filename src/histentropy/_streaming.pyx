@@ -68,7 +68,7 @@ from cpython.pythread cimport (
     PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
 )
 from libc.math cimport log, log1p, exp, fabs, ldexp, frexp, isinf, INFINITY, NAN
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MAX
 from libc.string cimport memset
 
 from histentropy cimport _kernels as k
@@ -1048,7 +1048,11 @@ cdef class StreamingHistogram:
         if self.st.W > 0:
             if bins.shape[0]:
                 _update[int64_t](self, bins, weights, bins)
-                self.st.events += events - bins.shape[0]
+                # A count, not used in any result: saturate rather than
+                # overflow (histograms merged into each other repeatedly
+                # double it each time).
+                self.st.events = min(self.st.events + (events - bins.shape[0]),
+                                     INT64_MAX)
             return
         cdef cnp.ndarray cv = np.ascontiguousarray(counts, dtype=np.float64)
         cdef const double* cp = <const double*>cnp.PyArray_DATA(cv)
@@ -1061,7 +1065,7 @@ cdef class StreamingHistogram:
                     normalise_decay(&self.st)
                 add_into(self.st.s, cp, self.st.n)
                 recompute(&self.st)
-            self.st.events += events
+            self.st.events = min(self.st.events + events, INT64_MAX)
             self.st.version += 1
         finally:
             PyThread_release_lock(self._lock)
