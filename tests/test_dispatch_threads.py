@@ -179,3 +179,19 @@ def test_masked_arrays_are_refused_not_silently_unmasked():
         histentropy.entropy(p)
     with pytest.raises(TypeError, match="masked"):
         histentropy.kl_divergence([1.0, 1.0, 1.0], p)
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_structured_array_fields(axis):
+    # Field views have strides that are not multiples of their item size.
+    stats = pytest.importorskip("scipy.stats")
+    rec = np.zeros((4, 5), dtype=[("w", "f8"), ("tag", "i4")])
+    rec["w"] = np.random.default_rng(0).random((4, 5))
+    expected = (stats.entropy(rec["w"].ravel()) if axis is None
+                else stats.entropy(rec["w"], axis=axis))
+    np.testing.assert_allclose(histentropy.entropy(rec["w"], axis=axis), expected,
+                               rtol=1e-13)
+    np.testing.assert_allclose(
+        histentropy.kl_divergence(rec["w"], rec["w"][::-1], axis=axis),
+        stats.entropy(rec["w"].ravel(), rec["w"][::-1].ravel()) if axis is None
+        else stats.entropy(rec["w"], rec["w"][::-1], axis=axis), rtol=1e-13)

@@ -103,7 +103,10 @@ def as_weights(a, name):
         )
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    if not arr.flags.aligned or (arr.ndim and arr.strides[-1] % arr.itemsize):
+    # The drivers step in whole elements along the histogram axis, whichever
+    # axis that is: a stride that is not a multiple of the item size (a field
+    # of a structured array) is read from a copy.
+    if not arr.flags.aligned or any(s % arr.itemsize for s in arr.strides):
         arr = arr.copy()
     return arr
 
