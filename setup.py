@@ -99,6 +99,8 @@ for stale in BUILD_DIR.rglob("*.h"):
     stale.unlink()
 
 setup(
+    # The extensions compile independently: use every core (also under pip).
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
     ext_modules=cythonize(
         extensions(),
         compiler_directives=DIRECTIVES,
