@@ -511,6 +511,17 @@ cdef void apply_decay(State* st, const index_t* bp, Py_ssize_t bs,
         st.s[b] += w * st.g
 
 
+cdef inline int64_t saturating_add(int64_t count, int64_t more) noexcept nogil:
+    """count + more for non-negative event counts, saturating at INT64_MAX.
+
+    The event count is not used in any result; histograms merged into each
+    other repeatedly double it each time, and it must not wrap.
+    """
+    if more > INT64_MAX - count:
+        return INT64_MAX
+    return count + more
+
+
 cdef void apply_events(State* st, const index_t* bp, Py_ssize_t bs,
                        const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
     cdef Py_ssize_t changes = 2 * m if st.W > 0 else m
@@ -527,7 +538,7 @@ cdef void apply_events(State* st, const index_t* bp, Py_ssize_t bs,
     else:
         recompute(st)
     st.marking = False
-    st.events += m
+    st.events = saturating_add(st.events, m)
     st.version += 1
 
 
@@ -1048,11 +1059,8 @@ cdef class StreamingHistogram:
         if self.st.W > 0:
             if bins.shape[0]:
                 _update[int64_t](self, bins, weights, bins)
-                # A count, not used in any result: saturate rather than
-                # overflow (histograms merged into each other repeatedly
-                # double it each time).
-                self.st.events = min(self.st.events + (events - bins.shape[0]),
-                                     INT64_MAX)
+                self.st.events = saturating_add(self.st.events,
+                                                events - bins.shape[0])
             return
         cdef cnp.ndarray cv = np.ascontiguousarray(counts, dtype=np.float64)
         cdef const double* cp = <const double*>cnp.PyArray_DATA(cv)
@@ -1065,7 +1073,7 @@ cdef class StreamingHistogram:
                     normalise_decay(&self.st)
                 add_into(self.st.s, cp, self.st.n)
                 recompute(&self.st)
-            self.st.events = min(self.st.events + events, INT64_MAX)
+            self.st.events = saturating_add(self.st.events, events)
             self.st.version += 1
         finally:
             PyThread_release_lock(self._lock)
