@@ -125,13 +125,6 @@ static HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
     return he_select(fabs(u) <= 0.125, series, direct);
 }
 
-/* The last, partial group of lanes of a slice, as doubles padded with zeros
- * (a zero weight adds exactly nothing to any sum): one more vector step
- * instead of a scalar loop, which matters for short slices. */
-#define HE_TAIL(pad, src)                                                      \
-    double pad[HE_LANES] = {0};                                                \
-    for (j = 0; j < stop - i; j++) pad[j] = (double)src[i + j];
-
 #define HE_SUMS_ENTROPY(T, tname)                                              \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
@@ -150,12 +143,9 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
                     &t_lo[j], &a_sum[j], &a_neg[j], &bad[j]);                  \
             }                                                                  \
         }                                                                      \
-        if (i < stop) {                                                        \
-            HE_TAIL(pad, p)                                                    \
-            for (j = 0; j < HE_LANES; j++) {                                   \
-                HE_ISA(he_entropy_element)(pad[j], &t_hi[j], &t_lo[j],         \
-                    &a_sum[j], &a_neg[j], &bad[j]);                            \
-            }                                                                  \
+        for (; i < stop; i++) {                                                \
+            HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],       \
+                &a_sum[0], &a_neg[0], &bad[0]);                                \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
@@ -171,15 +161,6 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
                 &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],                    \
                 &bad[j], &unbounded[j]);                                       \
         }                                                                      \
-    }
-
-/* The same for the zero-padded last group of a slice (HE_TAIL). */
-#define HE_PAIR_TAIL_LANES(NEED_ENTROPY)                                       \
-    for (j = 0; j < HE_LANES; j++) {                                           \
-        HE_ISA(he_pair_element)(pad_p[j], pad_q[j], NEED_ENTROPY,              \
-            &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],                        \
-            &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],                        \
-            &bad[j], &unbounded[j]);                                           \
     }
 
 #define HE_SUMS_PAIR(T, tname)                                                 \
@@ -203,13 +184,11 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
             HE_PAIR_LANES(T, 1)                                                \
         else                                                                   \
             HE_PAIR_LANES(T, 0)                                                \
-        if (i < stop) {                                                        \
-            HE_TAIL(pad_p, p)                                                  \
-            HE_TAIL(pad_q, q)                                                  \
-            if (need_entropy)                                                  \
-                HE_PAIR_TAIL_LANES(1)                                          \
-            else                                                               \
-                HE_PAIR_TAIL_LANES(0)                                          \
+        for (; i < stop; i++) {                                                \
+            HE_ISA(he_pair_element)((double)p[i], (double)q[i], need_entropy,  \
+                &pt_hi[0], &pt_lo[0], &qt_hi[0], &qt_lo[0],                    \
+                &a_sum[0], &a_neg[0], &b_sum[0], &b_neg[0],                    \
+                &bad[0], &unbounded[0]);                                       \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
         he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
@@ -239,11 +218,8 @@ static double HE_ISA(he_entropy_accurate_##tname)(                             \
                                                  inv);                         \
             }                                                                  \
         }                                                                      \
-        if (i < stop) {                                                        \
-            HE_TAIL(pad, p)                                                    \
-            for (j = 0; j < HE_LANES; j++)                                     \
-                acc[j] += HE_ISA(he_neg_x_log_x)(pad[j], hi, lo, inv);         \
-        }                                                                      \
+        for (; i < stop; i++)                                                  \
+            acc[0] += HE_ISA(he_neg_x_log_x)((double)p[i], hi, lo, inv);       \
         he_csum_add(&h, he_lanes_sum(acc));                                    \
     }                                                                          \
     return h.hi + h.lo;                                                        \
@@ -268,14 +244,11 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
                                                      &bd[j]);                  \
             }                                                                  \
         }                                                                      \
-        if (i < stop) {                                                        \
-            HE_TAIL(pad_p, p)                                                  \
-            HE_TAIL(pad_q, q)                                                  \
-            for (j = 0; j < HE_LANES; j++) {                                   \
-                unb[j] += (pad_q[j] == 0.0) ? pad_p[j] : 0.0;                  \
-                acc[j] += HE_ISA(he_divergence_term)(pad_p[j], pad_q[j],       \
-                    sp, isp, sq, isq, &bd[j]);                                 \
-            }                                                                  \
+        for (; i < stop; i++) {                                                \
+            double a = (double)p[i], b = (double)q[i];                         \
+            unb[0] += (b == 0.0) ? a : 0.0;                                    \
+            acc[0] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,       \
+                                                 &bd[0]);                      \
         }                                                                      \
         he_csum_add(&kl, he_lanes_sum(acc));                                   \
     }                                                                          \
