@@ -88,7 +88,7 @@ def _format_time(s):
 
 
 def format_table(rows):
-    header = ("suite", "case", "dtype", "function", "histentropy", "reference",
+    header = ("suite", "size", "dtype", "function", "histentropy", "reference",
               "speed-up", "goal", "max |diff|", "note")
     lines = [header]
     for r in rows:
