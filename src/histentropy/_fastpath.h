@@ -30,7 +30,6 @@
 #else
 #define HE_ALWAYS_INLINE inline
 #endif
-#define HE_INLINE_FN static
 
 /* Lanes of independent accumulators: two AVX-512 vectors of doubles. */
 #define HE_LANES 16
