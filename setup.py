@@ -14,6 +14,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 PACKAGE = Path("src") / "histentropy"
+# The header-only C core (histentropy.get_include() once installed).
+CORE_INCLUDE = PACKAGE / "include"
 
 DIRECTIVES = {
     "language_level": 3,
@@ -79,9 +81,9 @@ def extensions():
         Extension(
             f"histentropy.{pyx.stem}",
             [str(pyx)],
-            include_dirs=[np.get_include(), str(PACKAGE)],
+            include_dirs=[np.get_include(), str(CORE_INCLUDE)],
             # setuptools recompiles when these change; cythonize tracks .pxd.
-            depends=[str(h) for h in sorted(PACKAGE.glob("*.h"))],
+            depends=[str(h) for h in sorted(CORE_INCLUDE.glob("histentropy/*.h"))],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
             extra_compile_args=COMPILE_ARGS + OPENMP,
             extra_link_args=OPENMP,
@@ -91,7 +93,8 @@ def extensions():
     ]
 
 
-BUILD_DIR = Path("build") / "cython"
+# HISTENTROPY_BUILD_DIR (development only): where the generated C goes.
+BUILD_DIR = Path(os.environ.get("HISTENTROPY_BUILD_DIR", Path("build") / "cython"))
 # cythonize copies the C headers a module includes next to its generated .c in
 # BUILD_DIR and the compiler then prefers that copy: drop stale copies so an
 # edited header is always the one compiled.

@@ -2,12 +2,12 @@
 
 Run on request: ``pytest benchmarks/bench_sparse.py --benchmark-enable``.
 The same cases, with the naive row loop and peak memory, are in
-``histentropy bench --suite sparse`` (histentropy/_bench_sparse.py).
+``histentropy bench --suite sparse`` (histentropy/bench/sparse.py).
 
 A CSR matrix of counts with 100 stored values per row, rows x 10 * rows
 columns; row entropies, row KL against a dense reference row and against
-another CSR matrix; histentropy single-threaded next to reference (a) of
-issue 4 (one vectorised pass over ``.data`` and ``np.add.reduceat``).
+another CSR matrix; histentropy single-threaded next to the vectorised
+scipy/numpy reference (one pass over ``.data`` and ``np.add.reduceat``).
 """
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ import pytest
 import histentropy
 
 pytest.importorskip("scipy.sparse")
-from histentropy import _bench_sparse as suite  # noqa: E402
+from histentropy.bench import sparse as suite  # noqa: E402
 
 SIZES = {"1e3 rows": (10**3, 10**5, 10**5),
          "1e4 rows": (10**4, 10**6, 10**6),
@@ -25,8 +25,8 @@ SIZES = {"1e3 rows": (10**3, 10**5, 10**5),
 @pytest.fixture(scope="module", params=list(SIZES), ids=list(SIZES))
 def data(request):
     rows, cols, nnz = SIZES[request.param]
-    P = suite._csr(rows, cols, nnz, 1)
-    Q = suite._partner(P, 2)
+    P = suite.csr_counts(rows, cols, nnz, 1)
+    Q = suite.partner_csr(P, 2)
     q = np.random.default_rng(3).random(cols) + 0.01
     return request.param, P, Q, q
 
@@ -34,14 +34,14 @@ def data(request):
 CASES = {
     "entropy": (
         lambda P, Q, q: histentropy.entropy(P, workers=1),
-        lambda P, Q, q: suite._entropy_entr(P)),
+        lambda P, Q, q: suite.entropy_entr(P)),
     "kl vs dense row": (
         lambda P, Q, q: histentropy.kl_divergence(P, q, workers=1),
-        lambda P, Q, q: suite._kl_rel_entr(P, q[P.indices], q.sum())),
+        lambda P, Q, q: suite.kl_rel_entr(P, q[P.indices], q.sum())),
     "kl vs csr": (
         lambda P, Q, q: histentropy.kl_divergence(P, Q, workers=1),
-        lambda P, Q, q: suite._kl_rel_entr(P, suite._q_at_stored_bins(P, Q),
-                                           suite._row_sums(Q.data, Q.indptr))),
+        lambda P, Q, q: suite.kl_rel_entr(P, suite.q_at_stored_bins(P, Q),
+                                          suite.row_sums(Q.data, Q.indptr))),
 }
 
 

@@ -16,19 +16,71 @@ from histentropy._logits_api import (
     kl_divergence_from_logits,
 )
 from histentropy._streaming import StreamingHistogram
+from histentropy import _dense as _dense_driver
 
 __version__ = "0.1.0"
 
 
-def get_include():
-    """Directory holding histentropy's C headers and .pxd files.
+def cpu_path():
+    """The instruction-set path every kernel uses.
 
-    A Cython extension that does ``from histentropy cimport _kernels`` needs it
-    on its C include path (as with ``numpy.get_include()``).
+    The best path this CPU runs, capped by the environment variable
+    ``HISTENTROPY_CPU`` (read once, when histentropy is imported; names:
+    "avx512", "avx2", "sse4.2", "generic").
+
+    Returns
+    -------
+    str
+        One of ``"avx512"``, ``"avx2"``, ``"sse4.2"``, ``"generic"``.
+
+    Examples
+    --------
+    >>> import histentropy
+    >>> histentropy.cpu_path() in ("avx512", "avx2", "sse4.2", "generic")
+    True
+    """
+    return _dense_driver.cpu_path()
+
+
+def get_include():
+    """Directory to put on the C include path to use histentropy's C core.
+
+    It holds ``histentropy/histentropy.h``, the public C API (header-only),
+    which ``from histentropy cimport kernels`` (the Cython API) includes::
+
+        Extension(..., include_dirs=[histentropy.get_include()])
+
+    Examples
+    --------
+    >>> import os, histentropy
+    >>> os.path.exists(os.path.join(histentropy.get_include(), "histentropy",
+    ...                             "histentropy.h"))
+    True
     """
     import os
 
-    return os.path.dirname(__file__)
+    return os.path.join(os.path.dirname(__file__), "include")
+
+
+def _check_cpu_env():
+    """Import every kernel module (each selects its CPU path at import, from
+    the same environment), and warn once about an unknown HISTENTROPY_CPU."""
+    import os
+    import warnings
+
+    from histentropy import _logits, _simdmath, _sparse  # noqa: F401
+
+    if _dense_driver.cpu_env_invalid():
+        warnings.warn(
+            f"HISTENTROPY_CPU={os.environ.get('HISTENTROPY_CPU')!r} is not one of "
+            "'avx512', 'avx2', 'sse4.2', 'generic' (or an alias); ignored, using "
+            f"the best available path {cpu_path()!r}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+_check_cpu_env()
 
 
 __all__ = [
@@ -36,6 +88,7 @@ __all__ = [
     "StreamingHistogram",
     "cross_entropy",
     "cross_entropy_from_logits",
+    "cpu_path",
     "decompose",
     "entropy",
     "entropy_from_logits",

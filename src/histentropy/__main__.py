@@ -12,7 +12,7 @@ def main(argv=None):
         print(f"histentropy: unknown command {argv[0]!r} (try 'histentropy bench')",
               file=sys.stderr)
         return 2
-    from histentropy._bench import main as bench_main
+    from histentropy.bench import main as bench_main
     return bench_main(argv[1:])
 
 

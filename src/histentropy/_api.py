@@ -1,18 +1,22 @@
-"""Public functions on dense histograms (layer 3: a thin NumPy-style API).
+"""Public functions on histograms (layer 3: a thin NumPy-style API).
 
-Each function validates its arguments, shapes the input into slices along
-`axis` without copying it, and hands it to a typed driver in `_dense`, which
-runs the Cython kernels of `_kernels.pxd` with the GIL released.
+Each function validates its arguments and dispatches on the kind of input.
+Dense input is shaped into slices along `axis` without copying it and handed
+to a typed driver in `_dense`, which runs the Cython kernels of
+`_kernels.pxd` with the GIL released. Sparse input goes to `_sparse_api`;
+labelled input is turned into dense vectors by `_labelled_api` and computed
+here as dense input.
 """
 from typing import NamedTuple
 
-import numpy as np
-
-from histentropy import _dense, _structured
+from histentropy import _dense, _labelled_api, _sparse_api
 from histentropy._validation import (
     check_nan_policy,
     finish,
+    input_kind,
+    is_sparse,
     log_of_base,
+    pair_kind,
     prepare_one,
     prepare_pair,
     raise_for_flags,
@@ -67,11 +71,16 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
         h = _dense.entropy_vector(p, CORES, PARALLEL_MIN_SIZE)
         if h is not None:
             return h
-    if _structured.is_structured(p):
-        return _structured.entropy(p, base=base, axis=axis, keepdims=keepdims,
-                                   nan_policy=nan_policy, workers=workers)
+    kind = input_kind(p)
+    if kind == "labelled":
+        _, values = _labelled_api.label_values(p, "p")
+        return entropy(values, base=base, axis=axis, keepdims=keepdims,
+                       nan_policy=nan_policy, workers=workers)
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
+    if kind == "sparse":
+        return _sparse_api.entropy(p, axis, keepdims, omit, log_base, nan_policy,
+                                   workers)
     whole = axis is None
     slices, shape, axis = prepare_one(p, axis)
     if whole and slices.ndim > 3:
@@ -86,9 +95,22 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
 
 
 def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
-    """(entropy of p or None, KL) of dense p and q, in units of `base`."""
+    """(entropy of p or None, KL) of p and q of any kind, in units of `base`."""
+    kind = pair_kind(p, q)
+    if kind == "labelled":
+        p, q = _labelled_api.aligned(p, q)
+        return _divergence_of_dense(p, q, base, axis, keepdims, nan_policy,
+                                    workers, need_entropy)
     omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
+    if kind == "sparse":
+        p, q, shape = _sparse_api.broadcast_pair(p, q)
+        if is_sparse(p) or is_sparse(q):
+            return _sparse_api.divergence(p, q, shape, axis, keepdims, omit, log_base,
+                                          nan_policy, need_entropy, workers)
+        # A sparse operand was broadcast, and so made dense: both are dense.
+        return _divergence_of_dense(p, q, base, axis, keepdims, nan_policy,
+                                    workers, need_entropy)
     whole = axis is None
     p_slices, q_slices, shape, axis = prepare_pair(p, q, axis)
     if whole and p_slices.ndim > 3:
@@ -110,16 +132,24 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
     return finish(ent, shape, axis, keepdims, log_base), kl
 
 
+def _divergence_of_dense(p, q, base, axis, keepdims, nan_policy, workers,
+                         need_entropy):
+    """(entropy or None, KL) of p and q made dense from labelled or sparse
+    input, through the public functions (fast lane included)."""
+    if need_entropy:
+        d = decompose(p, q, base=base, axis=axis, keepdims=keepdims,
+                      nan_policy=nan_policy, workers=workers)
+        return d.entropy, d.kl_divergence
+    return None, kl_divergence(p, q, base=base, axis=axis, keepdims=keepdims,
+                               nan_policy=nan_policy, workers=workers)
+
+
 def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
                   nan_policy="propagate", workers=None):
     if _default_options(axis, base, keepdims, nan_policy, workers):
         fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return fast[0] + fast[1]
-    if _structured.is_structured(p) or _structured.is_structured(q):
-        return _structured.cross_entropy(p, q, base=base, axis=axis,
-                                         keepdims=keepdims, nan_policy=nan_policy,
-                                         workers=workers)
     ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
     return ent + kl
 
@@ -130,10 +160,6 @@ def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
         fast = _dense.divergence_vector(p, q, False, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return fast[1]
-    if _structured.is_structured(p) or _structured.is_structured(q):
-        return _structured.kl_divergence(p, q, base=base, axis=axis,
-                                         keepdims=keepdims, nan_policy=nan_policy,
-                                         workers=workers)
     return _divergence(p, q, base, axis, keepdims, nan_policy, workers, False)[1]
 
 
@@ -143,10 +169,6 @@ def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate
         fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return Decomposition(fast[0] + fast[1], *fast)
-    if _structured.is_structured(p) or _structured.is_structured(q):
-        return _structured.decompose(p, q, base=base, axis=axis,
-                                     keepdims=keepdims, nan_policy=nan_policy,
-                                     workers=workers)
     ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
     return Decomposition(ent + kl, ent, kl)
 

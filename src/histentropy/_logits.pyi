@@ -16,6 +16,7 @@ OTHER_POSINF: int
 TARGET_NAN: int
 TARGET_NEGATIVE: int
 TARGET_INF: int
+TARGET_RANGE: int
 
 def entropy(x: _Rows, nthreads: int = ...) -> tuple[npt.NDArray[np.float64], _Flags]: ...
 def kl_divergence(
@@ -45,4 +46,4 @@ def cross_entropy_soft(
     grad_scale: float,
     nthreads: int = ...,
 ) -> tuple[npt.NDArray[np.float64], _Flags]: ...
-def simd_path() -> str: ...
+def simd_path() -> str: ...  # "avx512", "avx2", "sse4.2" or "generic"

@@ -1,118 +1,149 @@
-# Layer 2: typed drivers for logits.
+# Layer 2: drivers for logits.
 #
-# The Python layer (_logits.py) hands over arrays already validated and
+# The Python layer (_logits_api.py) hands over arrays already validated and
 # shaped (outer0, outer1, K) with the class axis last (views: any strides,
-# including 0 from broadcasting and negative ones), labels already checked to
-# lie in [0, K) or equal ignore_index. A driver picks the kernel
-# specialisation for the dtype (float32 or float64; float16 is widened by the
-# caller), releases the GIL and loops over the rows. Nothing here raises for
-# bad data: the kernels' flags are returned.
-#
-# Rows are split across `nthreads` threads with `prange` (one thread, and
-# plain loops, when the build has no OpenMP); each thread has its own
-# scratch memory (the kernels' block buffers and row state).
-from cython.parallel cimport parallel, prange
+# including 0 from broadcasting and negative ones), float32 or float64 (float16
+# is widened by the caller), labels already checked to lie in [0, K) or equal
+# ignore_index. A driver finds the dtype's type code, releases the GIL and
+# hands contiguous ranges of rows to the C core
+# (include/histentropy/logits.h), one range per thread (OpenMP, when the build
+# has it). Nothing here raises for bad data: the kernels' flags are returned.
+cimport numpy as cnp
+from cython.parallel cimport prange
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
 
-from histentropy cimport _logits_kernels as lk
-from histentropy._logits_kernels cimport logit_t, target_t, LogSumExp, BLOCK
+from histentropy cimport _core as c
 
 import numpy as np
 
-LOGITS_NAN = lk.LOGITS_NAN
-LOGITS_POSINF = lk.LOGITS_POSINF
-OTHER_NAN = lk.OTHER_NAN
-OTHER_POSINF = lk.OTHER_POSINF
-TARGET_NAN = lk.TARGET_NAN
-TARGET_NEGATIVE = lk.TARGET_NEGATIVE
-TARGET_INF = lk.TARGET_INF
+cnp.import_array()
+
+LOGITS_NAN = c.HE_LOGITS_NAN
+LOGITS_POSINF = c.HE_LOGITS_POSINF
+OTHER_NAN = c.HE_LOGITS_OTHER_NAN
+OTHER_POSINF = c.HE_LOGITS_OTHER_POSINF
+TARGET_NAN = c.HE_LOGITS_TARGET_NAN
+TARGET_NEGATIVE = c.HE_LOGITS_TARGET_NEGATIVE
+TARGET_INF = c.HE_LOGITS_TARGET_INF
+TARGET_RANGE = c.HE_LOGITS_TARGET_RANGE
 
 
-ctypedef struct Layout:
-    # Shape and strides of a (outer0, outer1, n) view: the outer strides in
-    # bytes, the row stride in elements.
-    Py_ssize_t shape0, shape1, n
-    Py_ssize_t stride0, stride1, stride
+cdef int _code(cnp.ndarray a, str name) except -1:
+    """The core's type code of a float64 or float32 array of 3 dimensions."""
+    if cnp.PyArray_NDIM(a) != 3:
+        raise ValueError(f"{name} must have 3 dimensions")
+    if not (cnp.PyArray_ISNOTSWAPPED(a) and cnp.PyArray_ISALIGNED(a)):
+        raise ValueError(f"{name} must be aligned, in native byte order")
+    if a.descr.kind == b"f" and cnp.PyArray_ITEMSIZE(a) == 8:
+        return c.HE_LOGITS_F64
+    if a.descr.kind == b"f" and cnp.PyArray_ITEMSIZE(a) == 4:
+        return c.HE_LOGITS_F32
+    raise TypeError(f"{name} must be float32 or float64; got {a.dtype}")
 
 
-cdef inline Layout _layout(const logit_t[:, :, :] a) noexcept:
-    cdef Layout lay
-    lay.shape0 = a.shape[0]
-    lay.shape1 = a.shape[1]
-    lay.n = a.shape[2]
-    lay.stride0 = a.strides[0]
-    lay.stride1 = a.strides[1]
-    lay.stride = a.strides[2] // <Py_ssize_t>sizeof(logit_t)
-    return lay
+cdef c.he_logits_rows _layout(cnp.ndarray a):
+    cdef c.he_logits_rows s
+    cdef cnp.npy_intp* shape = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
+    s.shape0 = shape[0]
+    s.shape1 = shape[1]
+    s.n = shape[2]
+    s.stride0 = strides[0]
+    s.stride1 = strides[1]
+    s.stride = strides[2] // cnp.PyArray_ITEMSIZE(a)
+    return s
 
 
-cdef inline const logit_t* _row(const logit_t[:, :, :] a, const Layout* lay,
-                                Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-    return <const logit_t*>(<const char*>&a[0, 0, 0]
-                            + i * lay.stride0 + j * lay.stride1)
+cdef c.he_logits_loss _loss(const double[::1] weight, double v_total, double eps,
+                            bint has_ignore, int64_t ignore_index,
+                            double grad_scale):
+    cdef c.he_logits_loss opt
+    opt.weight = &weight[0] if weight is not None and weight.shape[0] else NULL
+    opt.weight_total = v_total
+    opt.smoothing = eps
+    opt.has_ignore = has_ignore
+    opt.ignore_index = ignore_index
+    opt.grad_scale = grad_scale
+    return opt
 
 
-cdef enum:
-    # Scratch doubles per thread: two block buffers and room for a row state.
-    SCRATCH = 2 * BLOCK + 8
+cdef inline Py_ssize_t _ranges(Py_ssize_t rows, int nthreads) noexcept nogil:
+    """Ranges of rows: one per thread (static, like prange over the rows)."""
+    if nthreads < 2 or rows < 2:
+        return 1
+    return nthreads if nthreads < rows else rows
 
 
-def entropy(const logit_t[:, :, :] x, int nthreads=1):
+cdef inline Py_ssize_t _first(Py_ssize_t rows, Py_ssize_t ranges,
+                              Py_ssize_t i) noexcept nogil:
+    return rows * i // ranges
+
+
+cdef cnp.ndarray _out(const c.he_logits_rows* s):
+    return np.empty((s.shape0, s.shape1))
+
+
+def entropy(cnp.ndarray x not None, int nthreads=1):
     """Entropy in nats of softmax(x[i, j, :]); returns (out, flags)."""
-    cdef Layout lay = _layout(x)
-    cdef double[:, ::1] out = np.empty((lay.shape0, lay.shape1))
-    cdef Py_ssize_t r, rows = lay.shape0 * lay.shape1
-    cdef double* scratch = NULL
+    cdef int code = _code(x, "x")
+    cdef c.he_logits_rows xs = _layout(x)
+    cdef cnp.ndarray out = _out(&xs)
+    cdef double* o = <double*>cnp.PyArray_DATA(out)
+    cdef const void* d = cnp.PyArray_DATA(x)
+    cdef Py_ssize_t rows = xs.shape0 * xs.shape1
+    cdef Py_ssize_t i, ranges = _ranges(rows, nthreads)
     cdef int flags = 0
-    cdef int[1] nomem = [0]
-    if rows == 0:
-        return out.base, flags
-    with nogil, parallel(num_threads=nthreads):
-        scratch = <double*>malloc(SCRATCH * sizeof(double))
-        if scratch != NULL:
-            for r in prange(rows, schedule="static"):
-                flags |= lk.entropy_row(
-                    _row(x, &lay, r // lay.shape1, r % lay.shape1), lay.n,
-                    lay.stride, &out[r // lay.shape1, r % lay.shape1], scratch)
-            free(scratch)
-        else:
-            nomem[0] = 1
-    _check_memory(nomem[0])
-    return out.base, flags
+    with nogil:
+        for i in prange(ranges, num_threads=nthreads, schedule="static"):
+            flags |= c.he_logits_entropy_rows_t(
+                code, d, &xs, _first(rows, ranges, i),
+                _first(rows, ranges, i + 1), o)
+    return out, flags
 
 
-def kl_divergence(const logit_t[:, :, :] a, const logit_t[:, :, :] b,
-                  int nthreads=1):
+def kl_divergence(cnp.ndarray a not None, cnp.ndarray b not None, int nthreads=1):
     """KL(softmax(a) || softmax(b)) in nats of each pair of rows; (out, flags)."""
-    cdef Layout al = _layout(a), bl = _layout(b)
-    cdef double[:, ::1] out = np.empty((al.shape0, al.shape1))
-    cdef Py_ssize_t r, i, j, rows = al.shape0 * al.shape1
-    cdef double* scratch = NULL
+    cdef int code = _code(a, "a")
+    cdef c.he_logits_rows as_ = _layout(a)
+    cdef c.he_logits_rows bs = _layout(b)
+    cdef cnp.ndarray out
+    cdef double* o
+    cdef const void* da = cnp.PyArray_DATA(a)
+    cdef const void* db = cnp.PyArray_DATA(b)
+    cdef Py_ssize_t rows = as_.shape0 * as_.shape1
+    cdef Py_ssize_t i, ranges = _ranges(rows, nthreads)
     cdef int flags = 0
-    cdef int[1] nomem = [0]
-    if rows == 0:
-        return out.base, flags
-    with nogil, parallel(num_threads=nthreads):
-        scratch = <double*>malloc(SCRATCH * sizeof(double))
-        if scratch != NULL:
-            for r in prange(rows, schedule="static"):
-                i = r // al.shape1
-                j = r % al.shape1
-                flags |= lk.kl_row(_row(a, &al, i, j), al.stride,
-                                   _row(b, &bl, i, j), bl.stride, al.n,
-                                   &out[i, j], scratch, scratch + BLOCK)
-            free(scratch)
-        else:
-            nomem[0] = 1
-    _check_memory(nomem[0])
-    return out.base, flags
+    if _code(b, "b") != code:
+        raise TypeError("a and b must have the same dtype")
+    if (bs.shape0, bs.shape1, bs.n) != (as_.shape0, as_.shape1, as_.n):
+        raise ValueError("a and b must have the same shape")
+    out = _out(&as_)
+    o = <double*>cnp.PyArray_DATA(out)
+    with nogil:
+        for i in prange(ranges, num_threads=nthreads, schedule="static"):
+            flags |= c.he_logits_kl_divergence_rows_t(
+                code, da, &as_, db, &bs, _first(rows, ranges, i),
+                _first(rows, ranges, i + 1), o)
+    return out, flags
 
 
-def cross_entropy_hard(const logit_t[:, :, :] x, const int64_t[:, ::1] labels,
+cdef void* _grad_data(cnp.ndarray grad, int code, bint want_grad,
+                      c.he_logits_rows* gs) except? NULL:
+    """grad's data and layout with want_grad (NULL without)."""
+    if not want_grad:
+        return NULL
+    if _code(grad, "grad") != code:
+        raise TypeError("grad must have the dtype of the logits")
+    if not cnp.PyArray_ISWRITEABLE(grad):
+        raise ValueError("grad must be writable")
+    gs[0] = _layout(grad)
+    return cnp.PyArray_DATA(grad)
+
+
+def cross_entropy_hard(cnp.ndarray x not None, const int64_t[:, ::1] labels,
                        const double[::1] weight, double v_total, double eps,
                        bint has_ignore, int64_t ignore_index, bint want_grad,
-                       logit_t[:, :, :] grad, double grad_scale,
+                       cnp.ndarray grad not None, double grad_scale,
                        int nthreads=1):
     """Cross entropy of each row against its class index; (loss, flags).
 
@@ -121,121 +152,64 @@ def cross_entropy_hard(const logit_t[:, :, :] x, const int64_t[:, ::1] labels,
     (v_total = K); with want_grad the gradient of row (i, j) times grad_scale
     is written to grad[i, j, :] (else `grad` is not touched).
     """
-    cdef Layout lay = _layout(x)
-    cdef Layout gl = _layout(grad)
-    cdef double[:, ::1] loss = np.empty((lay.shape0, lay.shape1))
-    cdef const double* v = NULL
-    cdef double vy, total
-    cdef double smooth = eps / <double>lay.n if lay.n else 0.0
-    cdef Py_ssize_t r, i, j, c, label, n = lay.n
-    cdef Py_ssize_t rows = lay.shape0 * lay.shape1
-    cdef double* scratch = NULL
-    cdef LogSumExp* acc = NULL
-    cdef logit_t* grow
+    cdef int code = _code(x, "x")
+    cdef c.he_logits_rows xs = _layout(x)
+    cdef c.he_logits_rows gs = xs
+    cdef c.he_logits_loss opt = _loss(weight, v_total, eps, has_ignore,
+                                      ignore_index, grad_scale)
+    cdef void* g = _grad_data(grad, code, want_grad, &gs)
+    cdef cnp.ndarray loss = _out(&xs)
+    cdef double* o = <double*>cnp.PyArray_DATA(loss)
+    cdef const void* d = cnp.PyArray_DATA(x)
+    cdef Py_ssize_t rows = xs.shape0 * xs.shape1
+    cdef Py_ssize_t i, ranges = _ranges(rows, nthreads)
     cdef int flags = 0
-    cdef int[1] nomem = [0]
-    if weight is not None and weight.shape[0]:
-        v = &weight[0]
+    if labels.shape[0] * labels.shape[1] != rows:
+        raise ValueError("labels must have one entry per row")
     if rows == 0:
-        return loss.base, flags
-    with nogil, parallel(num_threads=nthreads):
-        scratch = <double*>malloc(SCRATCH * sizeof(double))
-        if scratch != NULL:
-            acc = <LogSumExp*>(scratch + 2 * BLOCK)
-            for r in prange(rows, schedule="static"):
-                i = r // lay.shape1
-                j = r % lay.shape1
-                label = labels[i, j]
-                grow = NULL
-                if want_grad:
-                    grow = <logit_t*>(<char*>&grad[0, 0, 0]
-                                      + i * gl.stride0 + j * gl.stride1)
-                if has_ignore and label == ignore_index:
-                    loss[i, j] = 0.0
-                    if want_grad:
-                        for c in range(n):
-                            grow[c * gl.stride] = 0
-                    continue
-                flags |= lk.cross_entropy_hard_row(
-                    _row(x, &lay, i, j), n, lay.stride, label, eps, v, v_total,
-                    &loss[i, j], acc, scratch)
-                if want_grad:
-                    vy = v[label] if v != NULL else 1.0
-                    total = (1.0 - eps) * vy + smooth * v_total
-                    lk.gradient_row(_row(x, &lay, i, j), n, lay.stride, acc,
-                                    total, label, (1.0 - eps) * vy,
-                                    <const double*>NULL, 0, 0.0, smooth, v,
-                                    grad_scale, grow, gl.stride, scratch,
-                                    scratch + BLOCK)
-            free(scratch)
-        else:
-            nomem[0] = 1
-    _check_memory(nomem[0])
-    return loss.base, flags
+        return loss, flags
+    with nogil:
+        for i in prange(ranges, num_threads=nthreads, schedule="static"):
+            flags |= c.he_logits_cross_entropy_hard_rows_t(
+                code, d, &xs, &labels[0, 0], &opt, _first(rows, ranges, i),
+                _first(rows, ranges, i + 1), o, g, &gs)
+    return loss, flags
 
 
-def cross_entropy_soft(const logit_t[:, :, :] x, const target_t[:, :, :] t,
+def cross_entropy_soft(cnp.ndarray x not None, cnp.ndarray t not None,
                        const double[::1] weight, double v_total, double eps,
-                       bint want_grad, logit_t[:, :, :] grad,
+                       bint want_grad, cnp.ndarray grad not None,
                        double grad_scale, int nthreads=1):
     """Cross entropy of each row against soft target weights; (loss, flags)."""
-    cdef Layout lay = _layout(x)
-    cdef Layout gl = _layout(grad)
-    cdef Py_ssize_t t_stride0 = t.strides[0], t_stride1 = t.strides[1]
-    cdef Py_ssize_t t_stride = t.strides[2] // <Py_ssize_t>sizeof(target_t)
-    cdef double[:, ::1] loss = np.empty((lay.shape0, lay.shape1))
-    cdef const double* v = NULL
-    cdef double total
-    cdef double smooth = eps / <double>lay.n if lay.n else 0.0
-    cdef Py_ssize_t r, i, j, n = lay.n
-    cdef Py_ssize_t rows = lay.shape0 * lay.shape1
-    cdef double* scratch = NULL
-    cdef double* sums = NULL
-    cdef LogSumExp* acc = NULL
-    cdef const target_t* trow
-    cdef logit_t* grow
+    cdef int code = _code(x, "x")
+    cdef int target_code = _code(t, "t")
+    cdef c.he_logits_rows xs = _layout(x)
+    cdef c.he_logits_rows ts = _layout(t)
+    cdef c.he_logits_rows gs = xs
+    cdef c.he_logits_loss opt = _loss(weight, v_total, eps, False, 0, grad_scale)
+    cdef void* g = _grad_data(grad, code, want_grad, &gs)
+    cdef cnp.ndarray loss = _out(&xs)
+    cdef double* o = <double*>cnp.PyArray_DATA(loss)
+    cdef const void* d = cnp.PyArray_DATA(x)
+    cdef const void* dt = cnp.PyArray_DATA(t)
+    cdef Py_ssize_t rows = xs.shape0 * xs.shape1
+    cdef Py_ssize_t i, ranges = _ranges(rows, nthreads)
     cdef int flags = 0
-    cdef int[1] nomem = [0]
-    if weight is not None and weight.shape[0]:
-        v = &weight[0]
-    if rows == 0:
-        return loss.base, flags
-    with nogil, parallel(num_threads=nthreads):
-        scratch = <double*>malloc(SCRATCH * sizeof(double))
-        if scratch != NULL:
-            acc = <LogSumExp*>(scratch + 2 * BLOCK)
-            sums = scratch + 2 * BLOCK + 4
-            for r in prange(rows, schedule="static"):
-                i = r // lay.shape1
-                j = r % lay.shape1
-                trow = <const target_t*>(<const char*>&t[0, 0, 0]
-                                         + i * t_stride0 + j * t_stride1)
-                flags |= lk.cross_entropy_soft_row(
-                    _row(x, &lay, i, j), n, lay.stride, trow, t_stride, eps,
-                    v, v_total, &loss[i, j], sums, acc, scratch)
-                if want_grad:
-                    grow = <logit_t*>(<char*>&grad[0, 0, 0]
-                                      + i * gl.stride0 + j * gl.stride1)
-                    total = smooth * v_total
-                    if sums[0] > 0.0:
-                        total = total + (1.0 - eps) * sums[1] / sums[0]
-                    lk.gradient_row(_row(x, &lay, i, j), n, lay.stride, acc,
-                                    total, -1, 0.0, trow, t_stride,
-                                    (1.0 - eps) / sums[0], smooth, v,
-                                    grad_scale, grow, gl.stride, scratch,
-                                    scratch + BLOCK)
-            free(scratch)
-        else:
-            nomem[0] = 1
-    _check_memory(nomem[0])
-    return loss.base, flags
-
-
-cdef inline void _check_memory(int nomem) except *:
-    if nomem:
-        raise MemoryError("histentropy: no memory for the kernels' block buffers")
+    if (ts.shape0, ts.shape1, ts.n) != (xs.shape0, xs.shape1, xs.n):
+        raise ValueError("t must have the shape of x")
+    with nogil:
+        for i in prange(ranges, num_threads=nthreads, schedule="static"):
+            flags |= c.he_logits_cross_entropy_soft_rows_t(
+                code, target_code, d, &xs, dt, &ts, &opt,
+                _first(rows, ranges, i), _first(rows, ranges, i + 1), o, g, &gs)
+    return loss, flags
 
 
 def simd_path():
-    """The instruction-set path the kernels run ("avx512", "avx2", ...)."""
-    return lk.he_lg_path_name().decode("ascii")
+    """The instruction-set path the kernels run ("avx512", "avx2", "sse4.2",
+    "generic"; dispatch.h's names)."""
+    return c.he_cpu_path_name(c.he_cpu_path()).decode("ascii")
+
+
+# Select the CPU path now, when the package is imported (dispatch.h caches it).
+c.he_cpu_path()

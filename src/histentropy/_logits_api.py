@@ -3,7 +3,8 @@
 The distributions are given by logits (unnormalised log probabilities) along
 `axis`. Each function checks its arguments, shapes the input into rows along
 `axis` without copying it, and hands it to a typed driver in `_logits`, which
-runs the one-read kernels of `_logits_kernels.pxd` with the GIL released.
+runs the one-read kernels of the C core (include/histentropy/logits.h) with
+the GIL released.
 """
 import math
 import numbers

@@ -1,45 +1,46 @@
-"""Testbed of the vectorised logarithm (_vlog.h) and of the run-time CPU
-dispatch pattern (_simd_dispatch.h).
+"""Testbed of the vectorised logarithm of the C core
+(include/histentropy/vlog.h), compiled for every CPU path (dispatch.h).
 
 Every function takes ``path=None`` (the dispatched path: the best the CPU
 supports, capped by the environment variable HISTENTROPY_CPU) or a path name
 from :func:`available_paths`, so tests and benchmarks can run each compiled
 variant on one machine.
 """
-import os
-import warnings
-
 import numpy as np
+
+from histentropy._core cimport (
+    he_cpu_path_name, he_cpu_parse_path, he_cpu_best_path, he_cpu_path,
+)
 
 cdef extern from *:
     """
-    #include "_vlog.h"
-    #define HE_SIMD_INSTANTIATE      /* _vlog.h's array kernels, no body */
-    #include "_simd_dispatch.h"
+    #include "histentropy/vlog.h"
+    #define HE_CPU_BODY "vlog_simd.h"
+    #include "histentropy/instantiate.h"
 
     static void he_simdmath_log(int path, const double *x, double *y, Py_ssize_t n)
     {
-        HE_SIMD_CALL(path, he_log_array, (x, y, n));
+        HE_CPU_CALL_PATH(path, he_log_array, (x, y, n));
     }
 
     static void he_simdmath_log1p(int path, const double *x, double *y, Py_ssize_t n)
     {
-        HE_SIMD_CALL(path, he_log1p_array, (x, y, n));
+        HE_CPU_CALL_PATH(path, he_log1p_array, (x, y, n));
     }
 
     static double he_simdmath_sum_x_log_x(int path, const double *x, Py_ssize_t n)
     {
-        return HE_SIMD_CALL(path, he_sum_x_log_x, (x, n));
+        return HE_CPU_CALL_PATH(path, he_sum_x_log_x, (x, n));
     }
 
     static void he_simdmath_log_notable(int path, const double *x, double *y, Py_ssize_t n)
     {
-        HE_SIMD_CALL(path, he_log_notable_array, (x, y, n));
+        HE_CPU_CALL_PATH(path, he_log_notable_array, (x, y, n));
     }
 
     static double he_simdmath_sum_x_log_x_notable(int path, const double *x, Py_ssize_t n)
     {
-        return HE_SIMD_CALL(path, he_sum_x_log_x_notable, (x, n));
+        return HE_CPU_CALL_PATH(path, he_sum_x_log_x_notable, (x, n));
     }
     """
     void he_simdmath_log(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
@@ -49,16 +50,10 @@ cdef extern from *:
                                  Py_ssize_t n) noexcept nogil
     double he_simdmath_sum_x_log_x_notable(int path, const double *x,
                                            Py_ssize_t n) noexcept nogil
-    const char *he_simd_path_name(int path)
-    int he_simd_parse_path(const char *name)
-    int he_simd_best_path()
-    int he_simd_path()
-    int he_simd_env_invalid()
 
 
-_ENV = "HISTENTROPY_CPU"
-_NAMES = ("avx512", "avx2", "sse42", "generic",
-          "x86-64-v4", "x86-64-v3", "x86-64-v2", "sse4.2", "baseline")
+_NAMES = ("avx512", "avx2", "sse4.2", "generic",
+          "x86-64-v4", "x86-64-v3", "x86-64-v2", "sse42", "baseline")
 
 
 def available_paths():
@@ -67,7 +62,7 @@ def available_paths():
     Returns
     -------
     list of str
-        A suffix of ``["avx512", "avx2", "sse42", "generic"]`` on x86-64 built
+        A suffix of ``["avx512", "avx2", "sse4.2", "generic"]`` on x86-64 built
         with GCC; ``["generic"]`` elsewhere.
 
     Examples
@@ -77,7 +72,7 @@ def available_paths():
     'generic'
     """
     cdef int p
-    return [he_simd_path_name(p).decode() for p in range(he_simd_best_path(), -1, -1)]
+    return [he_cpu_path_name(p).decode() for p in range(he_cpu_best_path(), -1, -1)]
 
 
 def selected_path():
@@ -90,20 +85,20 @@ def selected_path():
     >>> selected_path() in available_paths()
     True
     """
-    return he_simd_path_name(he_simd_path()).decode()
+    return he_cpu_path_name(he_cpu_path()).decode()
 
 
 cdef int _path_id(path) except -1:
     cdef int p
     if path is None:
-        return he_simd_path()
+        return he_cpu_path()
     if not isinstance(path, str):
         raise TypeError(f"path must be a str or None, not {type(path).__name__}")
-    p = he_simd_parse_path(path.encode())
+    p = he_cpu_parse_path(path.encode())
     if p < 0:
         raise ValueError(
             f"path must be one of {', '.join(map(repr, _NAMES))} or None, not {path!r}")
-    if p > he_simd_best_path():
+    if p > he_cpu_best_path():
         raise ValueError(
             f"path {path!r} is not available on this CPU; available: {available_paths()}")
     return p
@@ -141,7 +136,7 @@ def log(x, path=None, variant="table"):
     path : str or None
         Dispatch path: None for the selected one, or a name from
         :func:`available_paths` (aliases: "x86-64-v4", "x86-64-v3",
-        "x86-64-v2", "sse4.2", "baseline").
+        "x86-64-v2", "sse42", "baseline").
     variant : {"table", "notable"}
         "table": the table-driven ``he__log`` (the default); "notable":
         ``he__log_notable`` (no table, one division).
@@ -212,7 +207,7 @@ def log1p(x, path=None):
 
 def sum_x_log_x(x, path=None, variant="table"):
     """sum_i x_i log x_i with 0 log 0 = 0, by the 8-lane reduction kernel of
-    _vlog.h (the worked example of _simd_dispatch.h).  A plain (uncompensated)
+    vlog_simd.h.  A plain (uncompensated)
     sum in a fixed order, the same on every path.  `path` and `variant` as in
     :func:`log`.
 
@@ -238,10 +233,5 @@ def sum_x_log_x(x, path=None, variant="table"):
     return s
 
 
-if he_simd_env_invalid():
-    warnings.warn(
-        f"{_ENV}={os.environ.get(_ENV)!r} is not one of {', '.join(map(repr, _NAMES))}; "
-        f"ignored, using the best available path {selected_path()!r}",
-        RuntimeWarning,
-        stacklevel=2,
-    )
+# Select the CPU path now, when the package is imported (dispatch.h caches it).
+he_cpu_path()

@@ -1,26 +1,30 @@
-# Layer 2: typed drivers for compressed sparse rows.
+# Layer 2: drivers for compressed sparse rows.
 #
-# The Python layer (_structured.py) hands over the three arrays of a CSR
+# The Python layer (_sparse_api.py) hands over the three arrays of a CSR
 # matrix whose rows are the histograms (a CSC matrix is the CSR matrix of its
 # transpose), already checked by `check_rows` and, when some row is unsorted
 # or holds duplicates, replaced by `canonical_rows` (a copy: the caller's
-# matrix is never touched). Data and dense operands share one dtype
-# (`weight_t`), index arrays are int32 or int64 (`index_t`).
+# matrix is never touched). Data and dense operands share one dtype, index
+# arrays are int32 or int64; the C core (include/histentropy/sparse.h) reads
+# them through type codes.
 #
-# Every driver works on the rows [start, stop) so that the Python layer can
-# split a call over threads; all loops run with the GIL released. `whole`
-# treats the rows [start, stop) as one histogram (axis=None). Nothing here
-# raises for bad data: the kernels' flags are returned.
+# Rows are split across threads with OpenMP (prange over blocks of rows,
+# each block with its own scratch); `whole` treats all rows as one histogram
+# (axis=None). Nothing here raises for bad data: the kernels' flags are
+# returned.
+cimport numpy as cnp
+from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
-from libc.math cimport fmax
+from libc.math cimport fmax, INFINITY
 from libc.stdlib cimport malloc, free, qsort
 
 from histentropy._typedefs cimport weight_t
-from histentropy cimport _kernels as k
-from histentropy cimport _sparse_kernels as sk
-from histentropy._kernels cimport CompensatedSum
+from histentropy cimport _core as c
+from histentropy._dense cimport type_code
 
 import numpy as np
+
+cnp.import_array()
 
 ctypedef fused index_t:
     int32_t
@@ -141,346 +145,373 @@ def canonical_rows(const weight_t[::1] data, const index_t[::1] indices,
 
 
 # ---------------------------------------------------------------------------
+# Operands as pointers and type codes
+# ---------------------------------------------------------------------------
+
+cdef enum:
+    # Returned with the flags when a block could not get its scratch memory.
+    NO_SCRATCH = 1 << 20
+
+NO_MEMORY = NO_SCRATCH
+
+
+ctypedef struct Rows:
+    # Canonical compressed rows: data[indptr[r]:indptr[r+1]] at the columns
+    # indices[...], data of type code `type`, indices of code 4 or 5.
+    const char* data
+    const char* indices
+    const char* indptr
+    int type, index_type
+    Py_ssize_t size, index_size
+
+
+ctypedef struct Dense:
+    # Dense rows: row r at base + r * stride0 (bytes), `stride` in elements.
+    const char* base
+    Py_ssize_t stride0, stride, n
+    int type
+
+
+cdef Rows _rows(cnp.ndarray data, cnp.ndarray indices, cnp.ndarray indptr) except *:
+    cdef Rows rows
+    rows.data = <const char*>cnp.PyArray_DATA(data)
+    rows.indices = <const char*>cnp.PyArray_DATA(indices)
+    rows.indptr = <const char*>cnp.PyArray_DATA(indptr)
+    rows.type = type_code(data)
+    rows.index_type = type_code(indices)
+    rows.size = cnp.PyArray_ITEMSIZE(data)
+    rows.index_size = cnp.PyArray_ITEMSIZE(indices)
+    if (rows.type < 0 or rows.index_type not in (4, 5)
+            or type_code(indptr) != rows.index_type
+            or not (cnp.PyArray_IS_C_CONTIGUOUS(data)
+                    and cnp.PyArray_IS_C_CONTIGUOUS(indices)
+                    and cnp.PyArray_IS_C_CONTIGUOUS(indptr))):
+        raise TypeError("sparse operands: contiguous data of a kernel dtype and "
+                        "int32 or int64 indices expected")
+    return rows
+
+
+cdef Dense _dense(cnp.ndarray a, int expected_type) except *:
+    cdef Dense d
+    if cnp.PyArray_NDIM(a) != 2 or type_code(a) != expected_type:
+        raise TypeError("dense operand: a 2-D array of the sparse data's dtype expected")
+    d.base = <const char*>cnp.PyArray_DATA(a)
+    d.stride0 = cnp.PyArray_STRIDES(a)[0]
+    d.stride = cnp.PyArray_STRIDES(a)[1] // cnp.PyArray_ITEMSIZE(a)
+    d.n = cnp.PyArray_DIMS(a)[1]
+    d.type = expected_type
+    return d
+
+
+cdef inline Py_ssize_t _ptr(const Rows* s, Py_ssize_t r) noexcept nogil:
+    return (<const int32_t*>s.indptr)[r] if s.index_type == 4 else (<const int64_t*>s.indptr)[r]
+
+
+cdef inline const void* _values(const Rows* s, Py_ssize_t j) noexcept nogil:
+    return s.data + j * s.size
+
+
+cdef inline const void* _columns(const Rows* s, Py_ssize_t j) noexcept nogil:
+    return s.indices + j * s.index_size
+
+
+cdef inline const void* _dense_row(const Dense* d, Py_ssize_t r) noexcept nogil:
+    return d.base + r * d.stride0
+
+
+cdef Py_ssize_t _longest(const Rows* s, Py_ssize_t start, Py_ssize_t stop,
+                         bint whole) noexcept nogil:
+    cdef Py_ssize_t r, longest = 0
+    if whole:
+        return _ptr(s, stop) - _ptr(s, start)
+    for r in range(start, stop):
+        longest = max(longest, _ptr(s, r + 1) - _ptr(s, r))
+    return longest
+
+
+cdef int _check(Py_ssize_t rows, Py_ssize_t other_rows, Py_ssize_t out_size,
+                bint whole) except -1:
+    # The drivers trust the Python layer, but a wrong call must not crash.
+    if rows != other_rows:
+        raise ValueError("p and q must have the same number of rows")
+    if out_size < (1 if whole else rows):
+        raise ValueError("output arrays too short")
+    return 0
+
+
+cdef inline Py_ssize_t _blocks(Py_ssize_t rows, int nthreads) noexcept nogil:
+    # Blocks of rows for the threads: a few per thread balance uneven rows.
+    if nthreads <= 1 or rows < 2:
+        return 1
+    return min(rows, 4 * nthreads)
+
+
+# ---------------------------------------------------------------------------
 # Entropy of sparse rows
 # ---------------------------------------------------------------------------
 
-def entropy_rows(const weight_t[::1] data, const index_t[::1] indptr,
-                 bint omit_nan, double[::1] out, Py_ssize_t start,
-                 Py_ssize_t stop, bint whole):
-    """Entropy (nats) of each canonical row in [start, stop) into out[row].
+def entropy_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
+                 bint omit_nan, double[::1] out, int nthreads, bint whole):
+    """Entropy (nats) of each canonical row into out[row].
 
     Only the stored values are read: zeros add nothing to a histogram. With
-    `whole`, the stored values of all those rows are one histogram, out[0].
+    `whole`, the stored values of all rows are one histogram, out[0].
     """
-    cdef Py_ssize_t r, lo
+    cdef Rows s = _rows(data, indptr, indptr)
+    cdef Py_ssize_t rows = indptr.shape[0] - 1, r, lo
     cdef int flags = 0
-    if not (0 <= start <= stop < indptr.shape[0] and out.shape[0] >= (1 if whole else stop)):
-        raise ValueError("rows out of range")
-    cdef const weight_t* values = &data[0] if data.shape[0] else NULL
-    cdef weight_t empty[1]
-    if values == NULL:
-        values = empty
+    _check(rows, rows, out.shape[0], whole)
     with nogil:
         if whole:
-            lo = indptr[start]
-            flags = k.entropy_slice(values + lo, indptr[stop] - lo, 1,
-                                    omit_nan, &out[0])
+            lo = _ptr(&s, 0)
+            flags = c.he_entropy_slice_t(s.type, _values(&s, lo), _ptr(&s, rows) - lo,
+                                         1, omit_nan, &out[0])
         else:
-            for r in range(start, stop):
-                lo = indptr[r]
-                flags |= k.entropy_slice(values + lo, indptr[r + 1] - lo, 1,
-                                         omit_nan, &out[r])
+            for r in prange(rows, num_threads=max(nthreads, 1), schedule="static"):
+                flags |= c.he_entropy_slice_t(s.type, _values(&s, _ptr(&s, r)),
+                                              _ptr(&s, r + 1) - _ptr(&s, r), 1,
+                                              omit_nan, &out[r])
     return flags
 
 
 # ---------------------------------------------------------------------------
-# Pairs: gathering rows into (a, b) pairs
+# Pairs: one block of rows
 # ---------------------------------------------------------------------------
 
-cdef inline Py_ssize_t _lookup_sparse(
-        const weight_t* pd, const index_t* pi, Py_ssize_t p0, Py_ssize_t p1,
-        const weight_t* qd, const index_t* qi, Py_ssize_t q0, Py_ssize_t q1,
-        double* a, double* b) noexcept nogil:
-    """The stored bins of a sorted row p, with the sorted row q read at the
-    same bins (0 where q stores nothing): one merge of the index lists.
-
-    Branch-free steps (the comparisons of two interleaved index lists are
-    unpredictable): every step writes the pair at m and advances p, q or
-    both; m only moves on when p did, so a step that advanced q alone is
-    overwritten by the next one.
-    """
-    cdef Py_ssize_t m = 0
-    cdef index_t pc, qc
-    cdef double qv
-    while p0 < p1 and q0 < q1:
-        pc = pi[p0]
-        qc = qi[q0]
-        qv = <double>qd[q0]
-        a[m] = <double>pd[p0]
-        b[m] = qv if pc == qc else 0.0
-        m += pc <= qc
-        p0 += pc <= qc
-        q0 += qc <= pc
-    while p0 < p1:
-        a[m] = <double>pd[p0]
-        b[m] = 0.0
-        p0 += 1
-        m += 1
-    return m
-
-
-cdef inline Py_ssize_t _merge_dense_sparse(
-        const weight_t* p, Py_ssize_t n, Py_ssize_t stride,
-        const weight_t* qd, const index_t* qi, Py_ssize_t q0, Py_ssize_t q1,
-        double* a, double* b) noexcept nogil:
-    """A dense row p against a sorted sparse row q: the bins where p != 0 or q
-    stores a value (NaN and negative p included)."""
-    cdef Py_ssize_t m = 0, c
-    cdef double x
-    for c in range(n):
-        x = k.weight_at(p, c, stride)
-        if q0 < q1 and qi[q0] == c:
-            a[m] = x
-            b[m] = <double>qd[q0]
-            q0 += 1
-            m += 1
-        elif x != 0.0:
-            a[m] = x
-            b[m] = 0.0
-            m += 1
-    return m
-
-
-cdef inline Py_ssize_t _gather(
-        const weight_t* pd, const index_t* pi, Py_ssize_t p0, Py_ssize_t p1,
-        const weight_t* q, Py_ssize_t stride, double* a, double* b) noexcept nogil:
-    """The stored bins of a sparse row p with q read at the same bins."""
-    cdef Py_ssize_t m = 0
-    while p0 < p1:
-        a[m] = <double>pd[p0]
-        b[m] = k.weight_at(q, pi[p0], stride)
-        p0 += 1
-        m += 1
-    return m
-
-
-cdef double* _scratch(Py_ssize_t n) except NULL:
-    cdef double* buf = <double*>malloc(max(n, 1) * 2 * sizeof(double))
-    if buf == NULL:
-        raise MemoryError()
-    return buf
-
-
-cdef Py_ssize_t _longest(const index_t[::1] indptr, Py_ssize_t start,
-                         Py_ssize_t stop, bint whole) noexcept:
-    cdef Py_ssize_t r, longest = 0
+cdef int _sparse_sparse(const Rows* p, const Rows* q, Py_ssize_t start,
+                        Py_ssize_t stop, bint whole, bint omit_nan,
+                        bint need_entropy, double* ent, double* kl) noexcept nogil:
+    """Rows [start, stop) of sparse p against sparse q: q's row total is one
+    pass over its stored values (no logarithms), then q is looked up at p's
+    stored bins by merging the sorted index lists."""
+    cdef Py_ssize_t n = _longest(p, start, stop, whole), r, m, q0, q1, p0, p1
+    cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    cdef double* b = a + max(n, 1)
+    cdef c.he_csum reference
+    cdef double q_scale = 1.0, dummy
+    cdef int flags = 0, q_flags
+    if a == NULL:
+        return NO_SCRATCH
     if whole:
-        return indptr[stop] - indptr[start]
+        q0 = _ptr(q, start)
+        q1 = _ptr(q, stop)
+        q_flags = c.he_reference_t(q.type, _values(q, q0), q1 - q0, 1, &reference,
+                                   &q_scale)
+        m = 0
+        for r in range(start, stop):
+            p0 = _ptr(p, r)
+            q0 = _ptr(q, r)
+            m += c.he_lookup_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                               _ptr(p, r + 1) - p0, _values(q, q0), _columns(q, q0),
+                               _ptr(q, r + 1) - q0, a + m, b + m)
+        flags = c.he_divergence_rest(a, b, m, &reference, q_scale, q_flags, omit_nan,
+                                     need_entropy, ent if need_entropy else &dummy, kl)
+    else:
+        for r in range(start, stop):
+            p0 = _ptr(p, r)
+            p1 = _ptr(p, r + 1)
+            q0 = _ptr(q, r)
+            q1 = _ptr(q, r + 1)
+            q_flags = c.he_reference_t(q.type, _values(q, q0), q1 - q0, 1, &reference,
+                                       &q_scale)
+            m = c.he_lookup_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                              p1 - p0, _values(q, q0), _columns(q, q0), q1 - q0, a, b)
+            flags |= c.he_divergence_rest(
+                a, b, m, &reference, q_scale, q_flags, omit_nan, need_entropy,
+                &ent[r] if need_entropy else &dummy, &kl[r])
+    free(a)
+    return flags
+
+
+cdef int _dense_sparse(const Dense* p, const Rows* q, Py_ssize_t start,
+                       Py_ssize_t stop, bint whole, bint omit_nan,
+                       bint need_entropy, double* ent, double* kl) noexcept nogil:
+    """Rows [start, stop) of dense p against sparse q: merged into pairs over
+    the union of the supports, for the dense kernel."""
+    cdef Py_ssize_t longest = _longest(q, start, stop, whole)
+    cdef Py_ssize_t n = (p.n * (stop - start) if whole else p.n) + longest
+    cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    cdef double* b = a + max(n, 1)
+    cdef Py_ssize_t r, m, q0
+    cdef double dummy
+    cdef int flags = 0
+    if a == NULL:
+        return NO_SCRATCH
+    m = 0
     for r in range(start, stop):
-        longest = max(longest, indptr[r + 1] - indptr[r])
-    return longest
+        q0 = _ptr(q, r)
+        if not whole:
+            m = 0
+        m += c.he_merge_dense_t(q.type, q.index_type, _dense_row(p, r), p.n, p.stride,
+                                _values(q, q0), _columns(q, q0), _ptr(q, r + 1) - q0,
+                                a + m, b + m)
+        if not whole:
+            flags |= c.he_divergence_slice_t(0, a, 1, b, 1, m, omit_nan, need_entropy,
+                                             &ent[r] if need_entropy else &dummy,
+                                             &kl[r])
+    if whole:
+        flags = c.he_divergence_slice_t(0, a, 1, b, 1, m, omit_nan, need_entropy,
+                                        ent if need_entropy else &dummy, kl)
+    free(a)
+    return flags
 
 
-cdef int _check_range(const index_t[::1] indptr, Py_ssize_t other_rows,
-                      Py_ssize_t start, Py_ssize_t stop) except -1:
-    # The drivers trust the Python layer, but a wrong call must not crash.
-    if indptr.shape[0] - 1 != other_rows or not 0 <= start <= stop <= other_rows:
-        raise ValueError("p and q must have the same number of rows")
-    return 0
+cdef int _whole_reference(const Dense* q, Py_ssize_t start, Py_ssize_t stop,
+                          c.he_csum* total, double* scale) noexcept nogil:
+    """The total of the dense rows [start, stop) as one reference, in one
+    power-of-two scale (a repeated row, stride 0 when broadcast, is summed
+    once). Returns the rows' flags."""
+    cdef Py_ssize_t r
+    cdef const void* row
+    cdef const void* previous = NULL
+    cdef c.he_csum row_total
+    cdef double s, largest
+    cdef int flags = 0, attempt
+    scale[0] = 1.0
+    for attempt in range(2):
+        c.he_csum_init(total)
+        previous = NULL
+        for r in range(start, stop):
+            row = _dense_row(q, r)
+            if r == start or row != previous:
+                c.he_csum_init(&row_total)
+                flags |= c.he_reference_read_t(q.type, row, q.n, q.stride,
+                                               scale[0], &row_total)
+                previous = row
+            c.he_csum_merge(total, &row_total)
+        s = c.he_csum_value(total)
+        if s != s and not flags & c.HE_FLAG_NAN:
+            s = INFINITY  # overflowed
+        if attempt == 1 or not (s > 0.0 and not c.he_total_in_range(s)):
+            break
+        largest = 0.0
+        for r in range(start, stop):
+            largest = fmax(largest, c.he_reference_largest_t(
+                q.type, _dense_row(q, r), q.n, q.stride))
+        scale[0] = c.he_rescale_factor(s, largest, q.n * (stop - start))
+    return flags
+
+
+cdef int _sparse_dense(const Rows* p, const Dense* q, Py_ssize_t start,
+                       Py_ssize_t stop, bint whole, bint omit_nan,
+                       bint need_entropy, double* ent, double* kl) noexcept nogil:
+    """Rows [start, stop) of sparse p against dense q: the total of a
+    reference row is computed once per distinct row (a broadcast reference,
+    stride 0, once per block); each sparse row then costs O(its stored
+    values)."""
+    cdef Py_ssize_t n = _longest(p, start, stop, whole), r, m, p0
+    cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    cdef double* b = a + max(n, 1)
+    cdef const void* row
+    cdef const void* previous = NULL
+    cdef c.he_csum reference
+    cdef double q_scale = 1.0, dummy
+    cdef int flags = 0, q_flags = 0
+    if a == NULL:
+        return NO_SCRATCH
+    if whole:
+        q_flags = _whole_reference(q, start, stop, &reference, &q_scale)
+        m = 0
+        for r in range(start, stop):
+            p0 = _ptr(p, r)
+            m += c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                               _ptr(p, r + 1) - p0, _dense_row(q, r), q.stride,
+                               a + m, b + m)
+        flags = c.he_divergence_rest(a, b, m, &reference, q_scale, q_flags, omit_nan,
+                                     need_entropy, ent if need_entropy else &dummy, kl)
+    else:
+        for r in range(start, stop):
+            row = _dense_row(q, r)
+            if r == start or row != previous:
+                q_flags = c.he_reference_t(q.type, row, q.n, q.stride, &reference,
+                                           &q_scale)
+                flags |= q_flags
+                previous = row
+            p0 = _ptr(p, r)
+            m = c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                              _ptr(p, r + 1) - p0, row, q.stride, a, b)
+            flags |= c.he_divergence_rest(
+                a, b, m, &reference, q_scale, q_flags, omit_nan, need_entropy,
+                &ent[r] if need_entropy else &dummy, &kl[r])
+    free(a)
+    return flags
 
 
 # ---------------------------------------------------------------------------
-# Pairs: drivers
+# Pairs: drivers. Each splits the rows into blocks run by OpenMP threads.
 # ---------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _bound(Py_ssize_t rows, Py_ssize_t blocks,
+                              Py_ssize_t i) noexcept nogil:
+    return rows * i // blocks
+
 
 def divergence_sparse_sparse(
-        const weight_t[::1] p_data, const index_t[::1] p_indices,
-        const index_t[::1] p_indptr,
-        const weight_t[::1] q_data, const index_t[::1] q_indices,
-        const index_t[::1] q_indptr,
+        cnp.ndarray p_data not None, cnp.ndarray p_indices not None,
+        cnp.ndarray p_indptr not None, cnp.ndarray q_data not None,
+        cnp.ndarray q_indices not None, cnp.ndarray q_indptr not None,
         bint omit_nan, bint need_entropy, double[::1] ent, double[::1] kl,
-        Py_ssize_t start, Py_ssize_t stop, bint whole):
+        int nthreads, bint whole):
     """Entropy of p (if needed) and KL(p || q) of canonical rows of equal shape.
 
-    A row of q is a reference row stored sparsely: its total is one pass over
-    its stored values (no logarithms), then q is looked up at p's stored bins
-    by merging the two sorted index lists, and _sparse_kernels.divergence_rest
-    does the rest. Work O(nnz(p) + nnz(q)) with logarithms only for p's stored
-    values; scratch O(longest row of p).
+    Work O(nnz(p) + nnz(q)) with logarithms only for p's stored values;
+    scratch O(longest row of p) per block.
     """
-    _check_range(p_indptr, q_indptr.shape[0] - 1, start, stop)
-    cdef Py_ssize_t n = _longest(p_indptr, start, stop, whole)
-    cdef double* a = _scratch(n)
-    cdef double* b = a + max(n, 1)
-    cdef Py_ssize_t r, m, q0, q1
-    cdef int flags = 0, q_flags = 0
-    cdef const weight_t* pd = &p_data[0] if p_data.shape[0] else NULL
-    cdef const weight_t* qd = &q_data[0] if q_data.shape[0] else NULL
-    cdef const index_t* pi = &p_indices[0] if p_indices.shape[0] else NULL
-    cdef const index_t* qi = &q_indices[0] if q_indices.shape[0] else NULL
-    cdef CompensatedSum reference
-    cdef double q_scale = 1.0, dummy
-    try:
-        with nogil:
-            if whole:
-                q0 = q_indptr[start]
-                q1 = q_indptr[stop]
-                q_flags = _reference(qd + q0, q1 - q0, 1, &reference, &q_scale)
-                m = 0
-                for r in range(start, stop):
-                    m += _lookup_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                        qd, qi, q_indptr[r], q_indptr[r + 1],
-                                        a + m, b + m)
-                flags = sk.divergence_rest(a, b, m, &reference, q_scale, q_flags,
-                                           omit_nan, need_entropy,
-                                           &ent[0] if need_entropy else &dummy,
-                                           &kl[0])
-            else:
-                for r in range(start, stop):
-                    q0 = q_indptr[r]
-                    q1 = q_indptr[r + 1]
-                    q_flags = _reference(qd + q0, q1 - q0, 1, &reference, &q_scale)
-                    m = _lookup_sparse(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                       qd, qi, q0, q1, a, b)
-                    flags |= sk.divergence_rest(
-                        a, b, m, &reference, q_scale, q_flags, omit_nan,
-                        need_entropy, &ent[r] if need_entropy else &dummy, &kl[r])
-    finally:
-        free(a)
+    cdef Rows p = _rows(p_data, p_indices, p_indptr)
+    cdef Rows q = _rows(q_data, q_indices, q_indptr)
+    cdef Py_ssize_t rows = p_indptr.shape[0] - 1, blocks, i
+    cdef int flags = 0
+    _check(rows, q_indptr.shape[0] - 1, kl.shape[0], whole)
+    if q.type != p.type or q.index_type != p.index_type:
+        raise TypeError("p and q must have the same data and index dtypes")
+    blocks = 1 if whole else _blocks(rows, nthreads)
+    with nogil:
+        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            flags |= _sparse_sparse(&p, &q, _bound(rows, blocks, i),
+                                    _bound(rows, blocks, i + 1), whole, omit_nan,
+                                    need_entropy, &ent[0], &kl[0])
     return flags
 
 
 def divergence_dense_sparse(
-        const weight_t[:, :] p,
-        const weight_t[::1] q_data, const index_t[::1] q_indices,
-        const index_t[::1] q_indptr,
+        cnp.ndarray p not None, cnp.ndarray q_data not None,
+        cnp.ndarray q_indices not None, cnp.ndarray q_indptr not None,
         bint omit_nan, bint need_entropy, double[::1] ent, double[::1] kl,
-        Py_ssize_t start, Py_ssize_t stop, bint whole):
+        int nthreads, bint whole):
     """Dense rows p[r, :] (any strides) against canonical sparse rows of q."""
-    _check_range(q_indptr, p.shape[0], start, stop)
-    cdef Py_ssize_t n_cols = p.shape[1]
-    cdef Py_ssize_t stride0 = p.strides[0]
-    cdef Py_ssize_t stride = p.strides[1] // <Py_ssize_t>sizeof(weight_t)
-    cdef Py_ssize_t longest = _longest(q_indptr, start, stop, whole)
-    cdef Py_ssize_t n = (n_cols * (stop - start) if whole else n_cols) + longest
-    cdef double* a = _scratch(n)
-    cdef double* b = a + max(n, 1)
-    cdef Py_ssize_t r, m
+    cdef Rows q = _rows(q_data, q_indices, q_indptr)
+    cdef Dense d = _dense(p, q.type)
+    cdef Py_ssize_t rows = q_indptr.shape[0] - 1, blocks, i
     cdef int flags = 0
-    cdef const char* base = <const char*>&p[0, 0] if p.shape[0] and n_cols else NULL
-    cdef const weight_t* qd = &q_data[0] if q_data.shape[0] else NULL
-    cdef const index_t* qi = &q_indices[0] if q_indices.shape[0] else NULL
-    cdef double dummy
-    try:
-        with nogil:
-            if whole:
-                m = 0
-                for r in range(start, stop):
-                    m += _merge_dense_sparse(
-                        <const weight_t*>(base + r * stride0), n_cols, stride,
-                        qd, qi, q_indptr[r], q_indptr[r + 1], a + m, b + m)
-                flags = k.divergence_slice(a, 1, b, 1, m, omit_nan, need_entropy,
-                                           &ent[0] if need_entropy else &dummy,
-                                           &kl[0])
-            else:
-                for r in range(start, stop):
-                    m = _merge_dense_sparse(
-                        <const weight_t*>(base + r * stride0), n_cols, stride,
-                        qd, qi, q_indptr[r], q_indptr[r + 1], a, b)
-                    flags |= k.divergence_slice(
-                        a, 1, b, 1, m, omit_nan, need_entropy,
-                        &ent[r] if need_entropy else &dummy, &kl[r])
-    finally:
-        free(a)
+    _check(rows, p.shape[0], kl.shape[0], whole)
+    blocks = 1 if whole else _blocks(rows, nthreads)
+    with nogil:
+        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            flags |= _dense_sparse(&d, &q, _bound(rows, blocks, i),
+                                   _bound(rows, blocks, i + 1), whole, omit_nan,
+                                   need_entropy, &ent[0], &kl[0])
     return flags
-
-
-cdef int _reference(const weight_t* q, Py_ssize_t n, Py_ssize_t stride,
-                    CompensatedSum* total, double* scale) noexcept nogil:
-    """Statistics of one reference row: its total, scaled into range."""
-    cdef double s
-    cdef int flags
-    k.csum_init(total)
-    scale[0] = 1.0
-    flags = sk.reference_sums(q, n, stride, 1.0, total)
-    s = k.csum_value(total)
-    if s > 0.0 and not k.total_in_range(s):
-        scale[0] = k.rescale_factor(s, sk.reference_largest(q, n, stride), n)
-        k.csum_init(total)
-        sk.reference_sums(q, n, stride, scale[0], total)
-    return flags
-
-
-cdef void _whole_reference(const weight_t* base, Py_ssize_t stride0, Py_ssize_t n_cols,
-                           Py_ssize_t stride, Py_ssize_t start, Py_ssize_t stop,
-                           double scale, CompensatedSum* total,
-                           int* flags) noexcept nogil:
-    """The total of the dense rows [start, stop) as one reference (a
-    repeated row, stride 0 when broadcast, is summed once)."""
-    cdef Py_ssize_t r
-    cdef const char* row
-    cdef const char* previous = NULL
-    cdef CompensatedSum row_total
-    k.csum_init(total)
-    k.csum_init(&row_total)
-    for r in range(start, stop):
-        row = <const char*>base + r * stride0
-        if r == start or row != previous:
-            k.csum_init(&row_total)
-            flags[0] |= sk.reference_sums(<const weight_t*>row, n_cols, stride,
-                                          scale, &row_total)
-            previous = row
-        k.csum_add_exact(total, row_total.hi)
-        k.csum_add_exact(total, row_total.lo)
 
 
 def divergence_sparse_dense(
-        const weight_t[::1] p_data, const index_t[::1] p_indices,
-        const index_t[::1] p_indptr, const weight_t[:, :] q,
+        cnp.ndarray p_data not None, cnp.ndarray p_indices not None,
+        cnp.ndarray p_indptr not None, cnp.ndarray q not None,
         bint omit_nan, bint need_entropy, double[::1] ent, double[::1] kl,
-        Py_ssize_t start, Py_ssize_t stop, bint whole):
-    """Canonical sparse rows of p against dense rows q[r, :] (any strides).
-
-    The statistics of a reference row are computed once per distinct row (a
-    broadcast reference, stride 0, is read once per call); each sparse row
-    then costs O(its stored values).
-    """
-    _check_range(p_indptr, q.shape[0], start, stop)
-    cdef Py_ssize_t n_cols = q.shape[1]
-    cdef Py_ssize_t stride0 = q.strides[0]
-    cdef Py_ssize_t stride = q.strides[1] // <Py_ssize_t>sizeof(weight_t)
-    cdef Py_ssize_t n = _longest(p_indptr, start, stop, whole)
-    cdef double* a = _scratch(n)
-    cdef double* b = a + max(n, 1)
-    cdef Py_ssize_t r, m
-    cdef int flags = 0, q_flags = 0
-    cdef const char* base = <const char*>&q[0, 0] if q.shape[0] and n_cols else NULL
-    cdef const char* row
-    cdef const char* previous = NULL
-    cdef const weight_t* pd = &p_data[0] if p_data.shape[0] else NULL
-    cdef const index_t* pi = &p_indices[0] if p_indices.shape[0] else NULL
-    cdef CompensatedSum reference
-    cdef double q_scale = 1.0, largest, s, dummy
-    cdef bint first = True
-    try:
-        with nogil:
-            if whole:
-                # One histogram over all rows: the total of the reference is
-                # the sum of its rows' totals, in one common scale.
-                _whole_reference(<const weight_t*>base, stride0, n_cols, stride,
-                                 start, stop, 1.0, &reference, &q_flags)
-                s = k.csum_value(&reference)
-                if s > 0.0 and not k.total_in_range(s):
-                    largest = 0.0
-                    for r in range(start, stop):
-                        largest = fmax(largest, sk.reference_largest(
-                            <const weight_t*>(base + r * stride0), n_cols, stride))
-                    q_scale = k.rescale_factor(s, largest, n_cols * (stop - start))
-                    _whole_reference(<const weight_t*>base, stride0, n_cols, stride,
-                                     start, stop, q_scale, &reference, &q_flags)
-                m = 0
-                for r in range(start, stop):
-                    m += _gather(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                 <const weight_t*>(base + r * stride0), stride,
-                                 a + m, b + m)
-                flags = sk.divergence_rest(a, b, m, &reference, q_scale, q_flags,
-                                           omit_nan, need_entropy,
-                                           &ent[0] if need_entropy else &dummy,
-                                           &kl[0])
-            else:
-                for r in range(start, stop):
-                    row = base + r * stride0
-                    if first or row != previous:
-                        q_flags = _reference(<const weight_t*>row, n_cols, stride,
-                                             &reference, &q_scale)
-                        flags |= q_flags
-                        previous = row
-                        first = False
-                    m = _gather(pd, pi, p_indptr[r], p_indptr[r + 1],
-                                <const weight_t*>row, stride, a, b)
-                    flags |= sk.divergence_rest(
-                        a, b, m, &reference, q_scale, q_flags, omit_nan,
-                        need_entropy, &ent[r] if need_entropy else &dummy, &kl[r])
-    finally:
-        free(a)
+        int nthreads, bint whole):
+    """Canonical sparse rows of p against dense rows q[r, :] (any strides)."""
+    cdef Rows p = _rows(p_data, p_indices, p_indptr)
+    cdef Dense d = _dense(q, p.type)
+    cdef Py_ssize_t rows = p_indptr.shape[0] - 1, blocks, i
+    cdef int flags = 0
+    _check(rows, q.shape[0], kl.shape[0], whole)
+    blocks = 1 if whole else _blocks(rows, nthreads)
+    with nogil:
+        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            flags |= _sparse_dense(&p, &d, _bound(rows, blocks, i),
+                                   _bound(rows, blocks, i + 1), whole, omit_nan,
+                                   need_entropy, &ent[0], &kl[0])
     return flags
+
+
+# Select the CPU path now, when the package is imported (dispatch.h caches it).
+c.he_cpu_path()

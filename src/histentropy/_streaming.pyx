@@ -19,7 +19,7 @@
 #     dS = c - a,
 #     dA = c log c - a log a = (c - a) log c + a log1p((c - a) / a),
 # (both terms have the sign of c - a for counts >= 1: no cancellation), and
-# dC = (c - a) log y_b. Sums are compensated (Neumaier, _kernels.pxd).
+# dC = (c - a) log y_b. Sums are compensated (Neumaier; the C core's sum.h).
 #
 # A batch is applied in one of two ways: a large batch (as many events as
 # about 1/8 of the bins) simply adds into the counts and then recomputes the
@@ -48,7 +48,8 @@
 #     KL = K / S - psi(T / S),   psi(u) = u - 1 - log u >= 0,
 # an event changing a bin from a to c adds
 #     (c - a) log(c / t) + a (log1p(z) - z),  z = (c - a) / a,
-# where log1p(z) - z is evaluated without cancellation (atanh series).
+# where log1p(z) - z is evaluated without cancellation (he_log1p_minus, the
+# atanh series of terms.h).
 # Its error is relative to KL itself, so the query stays O(1).
 #
 # Window: a ring buffer of the last W events (bin, weight); the event that
@@ -67,11 +68,11 @@ from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
 )
-from libc.math cimport log, log1p, exp, fabs, ldexp, frexp, isinf, INFINITY, NAN
+from libc.math cimport log, log1p, exp, fabs, ldexp, frexp, INFINITY, NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MAX
 from libc.string cimport memset
 
-from histentropy cimport _kernels as k
+from histentropy cimport _core as core
 
 import math
 import numbers
@@ -133,7 +134,7 @@ ctypedef struct State:
     int64_t k
     double g
     # running sums
-    k.CompensatedSum S, A, C, neg
+    core.he_csum S, A, C, neg
     double c_abs           # sum s |log y|
     double drift_a         # sum of |increments| of A since the last recompute
     double drift_c
@@ -141,7 +142,7 @@ ctypedef struct State:
     # anchored KL (see the header)
     bint track_k           # keep K up to date (set by the first query needing it)
     bint k_valid
-    k.CompensatedSum K, T
+    core.he_csum K, T
     double drift_k
     int64_t events
     int64_t version
@@ -169,51 +170,35 @@ cdef inline double x_log_x(double x) noexcept nogil:
     return x * log(x) if x > 0.0 else 0.0
 
 
-cdef inline double log1p_minus(double z, double log1p_z) noexcept nogil:
-    """log1p(z) - z without cancellation; `log1p_z` is log1p(z), if known.
-
-    With u = z / (2 + z): log1p(z) = 2 atanh(u) = 2u + 2u^3 h(u^2),
-    h(s) = sum s^k / (2k + 3), and z = 2u / (1 - u), so
-    log1p(z) - z = 2u^3 h(u^2) - 2u^2 / (1 - u): two terms of one sign for
-    small |u| (the series of divergence_term in _kernels.pxd).
-    """
-    cdef double u, q, h
-    if -0.2 <= z <= 0.25:
-        u = z / (2.0 + z)
-        q = u * u
-        h = (1.0/3 + q*(1.0/5 + q*(1.0/7 + q*(1.0/9 + q*(1.0/11 + q*(1.0/13
-             + q*(1.0/15 + q*(1.0/17 + q*(1.0/19 + q*(1.0/21))))))))))
-        return 2.0 * u * q * h - 2.0 * q / (1.0 - u)
-    return log1p_z - z
-
-
 cdef inline void settle_k(State* st, Py_ssize_t b, double a, double c,
                           double d, double log1p_z) noexcept nogil:
     """Move K from phi(a, t_b) to phi(c, t_b)."""
-    cdef double t = st.t[b], l, t1, t2
+    cdef double t = st.t[b], t1, t2
     if t == 0.0:  # r_b = 0: counted in `unbounded`
         return
     if a == 0.0:
-        t1 = c * k.log_ratio(c, t)
+        t1 = c * core.he_log_ratio(c, t)
         t2 = -c
     elif c == 0.0:
-        t1 = -(a * k.log_ratio(a, t))
+        t1 = -(a * core.he_log_ratio(a, t))
         t2 = a
     else:
-        t1 = d * k.log_ratio(c, t)
-        t2 = a * log1p_minus(d / a, log1p_z)
-    k.csum_add(&st.K, t1 + t2)
+        t1 = d * core.he_log_ratio(c, t)
+        t2 = a * core.he_log1p_minus(d / a, log1p_z)
+    core.he_csum_add(&st.K, t1 + t2)
     st.drift_k += fabs(t1) + fabs(t2)
 
 
 cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil:
     """Move the running sums from count a to count c in bin b."""
-    cdef double d = c - a, lc, la, t1, t2, e, log1p_z = 0.0
-    # Knuth's TwoSum: the change of S is carried exactly.
-    cdef double z = d - c
-    e = (c - (d - z)) + (-a - z)
-    k.csum_add_exact(&st.S, d)
-    st.S.lo += e
+    cdef double d, lc, la, t1, t2, log1p_z = 0.0
+    # The change of S, c - a, as an exact pair (TwoSum), so S stays exact.
+    cdef core.he_csum change
+    change.hi = c
+    change.lo = 0.0
+    core.he_two_sum(&change.hi, &change.lo, -a)
+    core.he_csum_merge(&st.S, &change)
+    d = change.hi
     if a == 0.0:
         t1 = c * log(c)
         t2 = 0.0
@@ -225,18 +210,18 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
         log1p_z = log1p(d / a)
         t1 = d * lc
         t2 = a * log1p_z
-    k.csum_add(&st.A, t1 + t2)
+    core.he_csum_add(&st.A, t1 + t2)
     st.drift_a += fabs(t1) + fabs(t2)
     if a < 1.0 or c < 1.0:  # the negative part of sum s log s (error bounds)
         la = x_log_x(a) if a < 1.0 else 0.0
         lc = x_log_x(c) if c < 1.0 else 0.0
-        k.csum_add(&st.neg, lc - la)
+        core.he_csum_add(&st.neg, lc - la)
     if st.ref != NULL:
         if st.ref[b] == 0.0:
             st.unbounded += (c > 0.0) - (a > 0.0)
         else:
             t1 = d * st.logy[b]
-            k.csum_add(&st.C, t1)
+            core.he_csum_add(&st.C, t1)
             st.c_abs += d * fabs(st.logy[b])
             st.drift_c += fabs(t1)
             if st.k_valid:
@@ -258,22 +243,22 @@ cdef void settle_marks(State* st) noexcept nogil:
 
 cdef void recompute(State* st) noexcept nogil:
     """Running sums afresh from the counts (the batch functions' first read)."""
-    cdef k.he_entropy_sums es
+    cdef core.he_entropy_sums es
     cdef Py_ssize_t i, start, stop, n = st.n
     cdef double block, block_abs, c_abs = 0.0, x
     cdef int64_t unbounded = 0
-    k.he_entropy_sums_f64(st.s, n, &es)
+    core.he_entropy_sums_t(0, st.s, n, &es)  # type code 0: float64
     st.S.hi = es.total_hi
     st.S.lo = es.total_lo
     st.A.hi = es.plogp
     st.A.lo = 0.0
     st.neg.hi = 0.5 * (es.plogp - es.plogp_abs)
     st.neg.lo = 0.0
-    k.csum_init(&st.C)
+    core.he_csum_init(&st.C)
     if st.ref != NULL:
         start = 0
         while start < n:
-            stop = start + k.BLOCK if start + k.BLOCK < n else n
+            stop = start + core.HE_BLOCK if start + core.HE_BLOCK < n else n
             block = 0.0
             block_abs = 0.0
             for i in range(start, stop):
@@ -281,7 +266,7 @@ cdef void recompute(State* st) noexcept nogil:
                 block += x
                 block_abs += fabs(x)
                 unbounded += (st.s[i] > 0.0) & (st.ref[i] == 0.0)
-            k.csum_add(&st.C, block)
+            core.he_csum_add(&st.C, block)
             c_abs += block_abs
             start = stop
     st.c_abs = c_abs
@@ -297,14 +282,14 @@ cdef void recompute(State* st) noexcept nogil:
 cdef void anchor_k(State* st) noexcept nogil:
     """Expected counts t = y S at the current total, and K = sum phi(s, t).
 
-    Each phi(s, t) = s log(s/t) - s + t >= 0 is summed as the batch
-    functions' second read does (divergence_term: the atanh series for s
-    near t), so K is accurate relative to itself. O(n_bins), one log a bin.
+    Each phi(s, t) = s log(s/t) - s + t >= 0 is the batch functions'
+    second-read term (he_divergence_term: the atanh series for s near t), so
+    K is accurate relative to itself. O(n_bins), one log a bin.
     """
     cdef Py_ssize_t i
-    cdef double S = k.csum_value(&st.S), x, t, kb
-    k.csum_init(&st.K)
-    k.csum_init(&st.T)
+    cdef double S = core.he_csum_value(&st.S), x, t, kb
+    core.he_csum_init(&st.K)
+    core.he_csum_init(&st.T)
     st.drift_k = 0.0
     st.k_valid = False
     if st.ref == NULL or not S > 0.0:
@@ -315,13 +300,13 @@ cdef void anchor_k(State* st) noexcept nogil:
         if st.y[i] > 0.0:
             if not t >= 2.2250738585072014e-308:
                 return  # subnormal expected counts: no longer proportional to y
-            k.csum_add_exact(&st.T, t)
+            core.he_csum_add_exact(&st.T, t)
             x = st.s[i]
             if x > 0.0:
-                kb = k.divergence_term(x, 0.0, t, 0.0, k.log_ratio(x, t))
+                kb = core.he_divergence_term(x, 0.0, t, 0.0, core.he_log_ratio(x, t))
             else:
                 kb = t
-            k.csum_add(&st.K, kb)
+            core.he_csum_add(&st.K, kb)
     st.k_valid = True
 
 
@@ -347,8 +332,8 @@ cdef void rescale_decay(State* st) noexcept nogil:
     shift = e * LN2
     # The sums describe the state before the batch's touched bins settle;
     # its total is st.S, so A' = f (A - shift S) refers to that same state.
-    k.csum_add(&st.A, -shift * k.csum_value(&st.S))
-    st.drift_a += fabs(shift * k.csum_value(&st.S))
+    core.he_csum_add(&st.A, -shift * core.he_csum_value(&st.S))
+    st.drift_a += fabs(shift * core.he_csum_value(&st.S))
     st.A.hi *= f
     st.A.lo *= f
     st.S.hi *= f
@@ -389,16 +374,6 @@ cdef void normalise_decay(State* st) noexcept nogil:
     st.k = 0
     st.g = 1.0
     recompute(st)
-
-
-cdef inline void dd_add(double* hi, double* lo, double w) noexcept nogil:
-    """(hi, lo) += w, kept normalised so that hi is the rounded count."""
-    cdef double t = hi[0] + w
-    cdef double z = t - hi[0]
-    cdef double e = (hi[0] - (t - z)) + (w - z)
-    cdef double l = lo[0] + e
-    hi[0] = t + l
-    lo[0] = l - (hi[0] - t)
 
 
 cdef void apply_plain(State* st, const index_t* bp, Py_ssize_t bs,
@@ -471,7 +446,7 @@ cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
                 st.s[ob] = 0.0
                 st.lo[ob] = 0.0
             else:
-                dd_add(&st.s[ob], &st.lo[ob], -ow)
+                core.he_two_sum_normalised(&st.s[ob], &st.lo[ob], -ow)
                 if st.s[ob] < 0.0:  # only beyond double-double's range
                     st.s[ob] = 0.0
                     st.lo[ob] = 0.0
@@ -480,7 +455,7 @@ cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
         if st.marking:
             touch(st, b)
         st.cnt[b] += 1
-        dd_add(&st.s[b], &st.lo[b], w)
+        core.he_two_sum_normalised(&st.s[b], &st.lo[b], w)
         st.inexact += not is_exact_weight(w)
         st.ring_b[st.pos] = b
         st.ring_w[st.pos] = w
@@ -577,57 +552,57 @@ cdef Py_ssize_t first_bad_weight(const double* wp, Py_ssize_t ws, Py_ssize_t m,
 # Queries: value and whether the running sums give it to within TOL.
 
 cdef inline double total_of(State* st) noexcept nogil:
-    return k.csum_value(&st.S)
+    return core.he_csum_value(&st.S)
 
 
 cdef double entropy_fast(State* st, bint* ok) noexcept nogil:
-    cdef double S = k.csum_value(&st.S), log_s, a, h, err
-    cdef k.CompensatedSum tot = st.S
+    cdef double S = core.he_csum_value(&st.S), log_s, a, h, err
+    cdef core.he_csum tot = st.S
     if not S > 0.0:
         ok[0] = True
         return NAN
-    log_s = k.csum_log(&tot)
-    a = k.csum_value(&st.A)
+    log_s = core.he_csum_log(&tot)
+    a = core.he_csum_value(&st.A)
     h = log_s - a / S
-    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
+    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * core.he_csum_value(&st.neg)
                                 + 2.0 * st.drift_a) / S)
     # Totals beyond [2**-600, 2**600] (subnormal counts) go to the batch kernel.
-    ok[0] = err <= TOL * h and k.total_in_range(S)
+    ok[0] = err <= TOL * h and core.he_total_in_range(S)
     return h
 
 
 cdef double cross_fast(State* st, bint* ok) noexcept nogil:
-    cdef double S = k.csum_value(&st.S), x, err
+    cdef double S = core.he_csum_value(&st.S), x, err
     if not S > 0.0:
         ok[0] = True
         return NAN
     if st.unbounded > 0:
         ok[0] = True
         return INFINITY
-    x = -k.csum_value(&st.C) / S
+    x = -core.he_csum_value(&st.C) / S
     err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S
-    ok[0] = err <= TOL * x and k.total_in_range(S)
+    ok[0] = err <= TOL * x and core.he_total_in_range(S)
     return x
 
 
 cdef double kl_fast(State* st, bint* ok) noexcept nogil:
-    cdef double S = k.csum_value(&st.S), log_s, a, x, h, kl, err
-    cdef k.CompensatedSum tot = st.S
+    cdef double S = core.he_csum_value(&st.S), log_s, a, x, h, kl, err
+    cdef core.he_csum tot = st.S
     if not S > 0.0:
         ok[0] = True
         return NAN
     if st.unbounded > 0:
         ok[0] = True
         return INFINITY
-    log_s = k.csum_log(&tot)
-    a = k.csum_value(&st.A)
-    x = -k.csum_value(&st.C) / S
+    log_s = core.he_csum_log(&tot)
+    a = core.he_csum_value(&st.A)
+    x = -core.he_csum_value(&st.C) / S
     h = log_s - a / S
     kl = x - h
-    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * k.csum_value(&st.neg)
+    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * core.he_csum_value(&st.neg)
                                 + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
                                 + 2.0 * st.drift_c) / S)
-    ok[0] = err <= TOL * kl and k.total_in_range(S)
+    ok[0] = err <= TOL * kl and core.he_total_in_range(S)
     return kl
 
 
@@ -639,16 +614,16 @@ cdef void add_into(double* s, const double* c, Py_ssize_t n) noexcept nogil:
 
 cdef double kl_anchored(State* st, bint* ok) noexcept nogil:
     """KL = K/S - psi(T/S) from the anchored sums (see the header)."""
-    cdef double S = k.csum_value(&st.S), v, psi, kl, err
+    cdef double S = core.he_csum_value(&st.S), v, psi, kl, err
     v = ((st.T.hi - st.S.hi) + (st.T.lo - st.S.lo)) / S
-    psi = -log1p_minus(v, log1p(v))
-    kl = k.csum_value(&st.K) / S - psi
+    psi = -core.he_log1p_minus(v, log1p(v))
+    kl = core.he_csum_value(&st.K) / S - psi
     # Rounding of K's terms and of the increments since the anchor, of psi,
     # and of t_b and y_b (a relative perturbation ~eps of the reference,
     # which moves KL by at most eps * sum|x - y| <= eps * sqrt(2 KL)).
-    err = (EPS * (k.csum_value(&st.K) + 2.0 * st.drift_k) / S + EPS * psi
+    err = (EPS * (core.he_csum_value(&st.K) + 2.0 * st.drift_k) / S + EPS * psi
            + 4.0 * EPS * (kl if kl > 0.0 else 0.0) ** 0.5)
-    ok[0] = err <= TOL * kl and k.total_in_range(S)
+    ok[0] = err <= TOL * kl and core.he_total_in_range(S)
     return kl
 
 
@@ -1114,7 +1089,7 @@ cdef class StreamingHistogram:
             recompute(&self.st)
             h = entropy_fast(&self.st, &ok)
         if not ok:
-            k.entropy_slice[double](self.st.s, self.st.n, 1, False, &h)
+            core.he_entropy_slice_t(0, self.st.s, self.st.n, 1, False, &h)
             self._cached_h = h
             self._cached_version_h = self.st.version
         return h
@@ -1138,7 +1113,7 @@ cdef class StreamingHistogram:
                     anchor_k(&self.st)
                     kl = kl_anchored(&self.st, &ok)
         if not ok:
-            k.divergence_slice[double](self.st.s, 1, self.st.ref, 1, self.st.n,
+            core.he_divergence_slice_t(0, self.st.s, 1, self.st.ref, 1, self.st.n,
                                        False, True, &h, &kl)
             self._cached_kl = kl
             self._cached_version_kl = self.st.version
@@ -1393,7 +1368,7 @@ def _log_normalised(cnp.ndarray[double, ndim=1] r):
     brought back by an exact power of two.
     """
     cdef Py_ssize_t i, n = r.shape[0]
-    cdef k.CompensatedSum total
+    cdef core.he_csum total
     cdef double scale = 1.0, big = 0.0, log_total
     cdef cnp.ndarray[double, ndim=1] out = np.zeros(n, np.float64)
     cdef cnp.ndarray[double, ndim=1] y = np.zeros(n, np.float64)
@@ -1404,16 +1379,20 @@ def _log_normalised(cnp.ndarray[double, ndim=1] r):
     frexp(big, &e)
     if e > 500 or e < -500:
         scale = ldexp(1.0, -e)
-    k.csum_init(&total)
+    core.he_csum_init(&total)
     for i in range(n):
-        k.csum_add_exact(&total, r[i] * scale)
-    k.csum_normalise(&total)
+        core.he_csum_add_exact(&total, r[i] * scale)
+    core.he_csum_normalise(&total)
     log_total = log(total.hi) - log(scale)
     for i in range(n):
         y[i] = (r[i] * scale) / total.hi
         if r[i] > 0.0:
             if scale == 1.0:
-                out[i] = k.log_ratio(r[i], total.hi) - total.lo / total.hi
+                out[i] = core.he_log_ratio(r[i], total.hi) - total.lo / total.hi
             else:
                 out[i] = log(r[i]) - log_total
     return out, y
+
+
+# Select the CPU path now, when the package is imported (dispatch.h caches it).
+core.he_cpu_path()

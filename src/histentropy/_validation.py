@@ -4,11 +4,18 @@ Everything a kernel must not do (raise, inspect Python objects, decide on
 dtypes and layout) is done here, once per call, without touching the data:
 the data itself is checked by the kernels, which report flags that
 `raise_for_flags` turns into exceptions.
+
+`input_kind` and `pair_kind` tell dense, sparse (scipy.sparse) and labelled
+(mapping, pandas Series) input apart. scipy and pandas are never imported for
+that: a sparse matrix or a Series can only exist if its package is already
+loaded, so `sys.modules` tells.
 """
 import math
 import numbers
 import operator
 import os
+import sys
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -29,6 +36,45 @@ def _available_cores():
 
 
 CORES = _available_cores()
+
+
+def is_sparse(obj):
+    """True for a scipy.sparse matrix or array."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(obj))
+
+
+def is_series(obj):
+    """True for a pandas Series."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, pandas.Series)
+
+
+def input_kind(obj):
+    """'sparse', 'labelled' (a mapping or a Series) or 'dense'."""
+    if is_sparse(obj):
+        return "sparse"  # before Mapping: dok matrices are dicts too
+    if isinstance(obj, Mapping) or is_series(obj):
+        return "labelled"
+    return "dense"
+
+
+def pair_kind(p, q):
+    """'labelled', 'sparse' (either is) or 'dense' for a pair of inputs.
+
+    Raises TypeError when one is labelled and the other is not: labelled
+    histograms are paired by label, others by position.
+    """
+    p_kind, q_kind = input_kind(p), input_kind(q)
+    if "labelled" in (p_kind, q_kind) and p_kind != q_kind:
+        labelled, other = ("p", "q") if p_kind == "labelled" else ("q", "p")
+        described = {"p": type(p).__name__, "q": type(q).__name__}
+        raise TypeError(
+            f"{labelled} is a labelled histogram ({described[labelled]}) "
+            f"but {other} is not ({described[other]}); pass both "
+            "as mappings/Series to align them by label, or neither"
+        )
+    return p_kind if p_kind != "dense" else q_kind
 
 
 def threads_for(workers, size):

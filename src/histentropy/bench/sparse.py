@@ -1,4 +1,4 @@
-"""Sparse suite of `histentropy bench` (issue 4).
+"""Sparse suite of `histentropy bench`.
 
 A CSR matrix of counts, 10**5 x 10**6 with 10**7 stored values (quick mode:
 2000 x 10**5 with 2 * 10**5), row entropies and row KL divergences against a
@@ -11,8 +11,8 @@ dense reference row (10**6,) and against another CSR matrix, each against
 (b) the naive loop ``scipy.stats.entropy(X[i].toarray().ravel())`` over the
     rows, timed on a subset of rows and scaled (in the note column).
 
-Single-threaded (``workers=1``): the goal of issue 4 is >= 5x faster than (a)
-on one core. Peak memory (tracemalloc) of histentropy and of the references
+Single-threaded (``workers=1``): the goal is >= 5x faster than (a) on one
+core. Peak memory (tracemalloc) of histentropy and of the references
 goes to the note column: histentropy needs O(rows) beyond its inputs, the
 references several arrays of nnz doubles.
 """
@@ -21,13 +21,13 @@ import time
 import numpy as np
 
 import histentropy
-from histentropy._bench import Row, compare, peak_memory
+from histentropy.bench._common import Row, compare, peak_memory
 
 FULL = (10**5, 10**6, 10**7)
 QUICK = (2000, 10**5, 2 * 10**5)
 
 
-def _csr(rows, cols, nnz, seed):
+def csr_counts(rows, cols, nnz, seed):
     """Counts (geometric, mean ~3) in `nnz // rows` distinct sorted columns per row."""
     from scipy import sparse
 
@@ -41,13 +41,13 @@ def _csr(rows, cols, nnz, seed):
                             shape=(rows, cols))
 
 
-def _partner(P, seed):
+def partner_csr(P, seed):
     """A CSR matrix of P's shape storing P's support (other counts) and as
     many values again elsewhere: every divergence is finite."""
     from scipy import sparse
 
     rng = np.random.default_rng(seed)
-    extra = _csr(P.shape[0], P.shape[1], P.nnz, seed + 1)
+    extra = csr_counts(P.shape[0], P.shape[1], P.nnz, seed + 1)
     same = sparse.csr_array((rng.geometric(0.3, size=P.nnz).astype(np.float64),
                              P.indices, P.indptr), shape=P.shape)
     return sparse.csr_array(same + extra)
@@ -57,52 +57,52 @@ def _partner(P, seed):
 # References (a): one vectorised pass and reduceat
 # ---------------------------------------------------------------------------
 
-def _row_sums(values, indptr):
+def row_sums(values, indptr):
     starts = indptr[:-1]
     sums = np.add.reduceat(values, starts) if values.size else np.zeros(starts.size)
     sums[starts == indptr[1:]] = 0.0  # reduceat gives values[start] for empty rows
     return sums
 
 
-def _entropy_entr(X):
+def entropy_entr(X):
     from scipy.special import entr
 
-    total = _row_sums(X.data, X.indptr)
-    a = _row_sums(entr(X.data), X.indptr)  # -sum w log w
+    total = row_sums(X.data, X.indptr)
+    a = row_sums(entr(X.data), X.indptr)  # -sum w log w
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(total) + a / total
 
 
-def _entropy_log(X):
+def entropy_log(X):
     d = X.data
     wlogw = np.log(d, out=np.zeros_like(d), where=d > 0)
     wlogw *= d
-    total = _row_sums(d, X.indptr)
+    total = row_sums(d, X.indptr)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(total) - _row_sums(wlogw, X.indptr) / total
+        return np.log(total) - row_sums(wlogw, X.indptr) / total
 
 
-def _kl_rel_entr(X, q_at, q_totals):
+def kl_rel_entr(X, q_at, q_totals):
     """KL of the rows of X given q at X's stored bins and q's row totals."""
     from scipy.special import rel_entr
 
-    p_totals = _row_sums(X.data, X.indptr)
-    b = _row_sums(rel_entr(X.data, q_at), X.indptr)
+    p_totals = row_sums(X.data, X.indptr)
+    b = row_sums(rel_entr(X.data, q_at), X.indptr)
     with np.errstate(divide="ignore", invalid="ignore"):
         return b / p_totals + np.log(q_totals / p_totals)
 
 
-def _kl_log(X, q_at, q_totals):
-    """As _kl_rel_entr with np.log (valid for p > 0 and q > 0 at p's bins)."""
+def kl_log(X, q_at, q_totals):
+    """As kl_rel_entr with np.log (valid for p > 0 and q > 0 at p's bins)."""
     d = X.data
     t = np.log(d / q_at)
     t *= d
-    p_totals = _row_sums(d, X.indptr)
+    p_totals = row_sums(d, X.indptr)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _row_sums(t, X.indptr) / p_totals + np.log(q_totals / p_totals)
+        return row_sums(t, X.indptr) / p_totals + np.log(q_totals / p_totals)
 
 
-def _q_at_stored_bins(X, Q):
+def q_at_stored_bins(X, Q):
     """Q's values at X's stored bins (scipy's compiled sampling, O(nnz log))."""
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     return np.asarray(Q[rows, X.indices]).ravel()
@@ -157,29 +157,29 @@ def run(quick=False):
     rows, cols, nnz = QUICK if quick else FULL
     min_time = 0.2 if quick else 1.0
     naive_rows = 20 if quick else 50
-    P = _csr(rows, cols, nnz, 1)
-    Q = _partner(P, 2)
+    P = csr_counts(rows, cols, nnz, 1)
+    Q = partner_csr(P, 2)
     q = np.random.default_rng(3).random(cols) + 0.01
     case = f"{rows}x{cols} nnz={P.nnz:.0e}".replace("e+0", "e")
     q_sum = q.sum()
 
     cases = [
         ("entropy", lambda: histentropy.entropy(P, workers=1), None,
-         [("scipy entr+reduceat", lambda: _entropy_entr(P)),
-          ("numpy log+reduceat", lambda: _entropy_log(P))]),
+         [("scipy entr+reduceat", lambda: entropy_entr(P)),
+          ("numpy log+reduceat", lambda: entropy_log(P))]),
         ("kl_divergence vs dense (k,)",
          lambda: histentropy.kl_divergence(P, q, workers=1), q,
          [("scipy rel_entr+reduceat",
-           lambda: _kl_rel_entr(P, q[P.indices], q_sum)),
-          ("numpy log+reduceat", lambda: _kl_log(P, q[P.indices], q_sum))]),
+           lambda: kl_rel_entr(P, q[P.indices], q_sum)),
+          ("numpy log+reduceat", lambda: kl_log(P, q[P.indices], q_sum))]),
         ("kl_divergence vs CSR",
          lambda: histentropy.kl_divergence(P, Q, workers=1), Q,
          [("scipy sample+rel_entr+reduceat",
-           lambda: _kl_rel_entr(P, _q_at_stored_bins(P, Q),
-                                _row_sums(Q.data, Q.indptr))),
+           lambda: kl_rel_entr(P, q_at_stored_bins(P, Q),
+                               row_sums(Q.data, Q.indptr))),
           ("numpy log+reduceat",
-           lambda: _kl_log(P, _q_at_stored_bins(P, Q),
-                           _row_sums(Q.data, Q.indptr)))]),
+           lambda: kl_log(P, q_at_stored_bins(P, Q),
+                          row_sums(Q.data, Q.indptr)))]),
     ]
     result_rows = []
     for function, ours, other, references in cases:

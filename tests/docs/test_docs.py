@@ -7,7 +7,7 @@ import pytest
 import histentropy
 from histentropy import _api
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_api_docstrings():
@@ -46,5 +46,6 @@ def test_readme_quick_start_has_two_commands():
 def test_public_names():
     for name in ("entropy", "cross_entropy", "kl_divergence", "decompose",
                  "Decomposition", "entropy_from_logits", "kl_divergence_from_logits",
-                 "cross_entropy_from_logits", "StreamingHistogram", "get_include"):
+                 "cross_entropy_from_logits", "StreamingHistogram", "get_include",
+                 "cpu_path"):
         assert name in histentropy.__all__ and hasattr(histentropy, name)

@@ -195,3 +195,58 @@ def test_structured_array_fields(axis):
         histentropy.kl_divergence(rec["w"], rec["w"][::-1], axis=axis),
         stats.entropy(rec["w"].ravel(), rec["w"][::-1].ravel()) if axis is None
         else stats.entropy(rec["w"], rec["w"][::-1], axis=axis), rtol=1e-13)
+
+
+# ---- one dispatcher: histentropy.cpu_path() and HISTENTROPY_CPU ------------------
+
+FAMILIES = textwrap.dedent(
+    """
+    import json, sys, warnings
+    warnings.simplefilter("always")
+    import histentropy
+    from histentropy import _dense, _logits, _simdmath
+    json.dump([histentropy.cpu_path(), _dense.cpu_path(), _logits.simd_path(),
+               _simdmath.selected_path()], sys.stdout)
+    """
+)
+
+
+def _families(value):
+    env = dict(os.environ)
+    if value is None:
+        env.pop("HISTENTROPY_CPU", None)
+    else:
+        env["HISTENTROPY_CPU"] = value
+    proc = subprocess.run([sys.executable, "-c", FAMILIES], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+ALIASES = {"avx512": "avx512", "x86-64-v4": "avx512", "AVX2": "avx2",
+           " x86-64-v3 ": "avx2", "sse4.2": "sse4.2", "SSE42": "sse4.2",
+           "x86-64-v2": "sse4.2", "baseline": "sse4.2", "generic": "generic"}
+
+
+def test_public_cpu_path():
+    assert histentropy.cpu_path() in ("avx512", "avx2", "sse4.2", "generic")
+    assert histentropy.cpu_path() == _dense.cpu_path()
+    assert "cpu_path" in histentropy.__all__
+
+
+@pytest.mark.parametrize("value", [None] + list(ALIASES))
+def test_every_kernel_family_takes_the_same_path(value):
+    order = _dense.available_cpu_paths()
+    paths, err = _families(value)
+    want = order[-1] if value is None else ALIASES[value]
+    want = order[min(order.index(want) if want in order else len(order) - 1,
+                     len(order) - 1)]
+    assert paths == [want] * 4
+    assert "Warning" not in err
+
+
+def test_unknown_cpu_value_warns_once_and_is_ignored():
+    paths, err = _families("avx9000")
+    assert paths == [_dense.available_cpu_paths()[-1]] * 4
+    assert err.count("RuntimeWarning") == 1
+    assert "HISTENTROPY_CPU='avx9000'" in err

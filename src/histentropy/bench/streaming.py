@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from histentropy._bench import Row, compare
+from histentropy.bench._common import Row, compare
 from histentropy._streaming import StreamingHistogram
 
 N_BINS = 10**4

@@ -11,7 +11,7 @@ their scipy formulations without goals.
 import numpy as np
 
 import histentropy
-from histentropy._bench import Row, compare, peak_memory
+from histentropy.bench._common import Row, compare, peak_memory
 
 CASES = ((4096, 32_000), (65_536, 10))
 QUICK_CASES = ((256, 32_000), (8_192, 10))

@@ -1,20 +1,13 @@
-"""`histentropy bench`: histentropy against scipy, side by side in one run.
+"""Shared by the suites of `histentropy bench`: the timer, the peak-memory
+probe, the row type and the table.
 
-Each feature contributes a suite module (``histentropy._bench_<name>``) with
-a function ``run(quick: bool) -> list[Row]``. This module holds what they
-share: the timer, the peak-memory probe, the row type and the table.
 Timings on a shared machine are noisy, so every row times histentropy and its
 reference in the same process, interleaved, and reports their ratio.
 """
-import argparse
 import gc
-import importlib
-import sys
 import time
 import tracemalloc
 from dataclasses import dataclass, field
-
-SUITES = ("dense", "sparse", "logits", "streaming")
 
 
 @dataclass
@@ -28,7 +21,7 @@ class Row:
     ours_s: float        # seconds per call, histentropy
     ref_s: float         # seconds per call, reference (scipy unless `ref` says)
     max_abs_diff: float = float("nan")
-    goal: str = ""       # e.g. ">= 8x"; empty if the issue sets none
+    goal: str = ""       # e.g. ">= 8x"; empty when there is no target
     ref: str = "scipy"
     note: str = ""
     extra: dict = field(default_factory=dict)
@@ -104,36 +97,3 @@ def format_table(rows):
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="histentropy bench",
-        description="Time histentropy against scipy on synthetic data, in one run.",
-    )
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes and shorter timings (a smoke run)")
-    parser.add_argument("--suite", action="append", choices=SUITES,
-                        help="run only these suites (repeatable); default: all")
-    parser.add_argument("--plot", metavar="FILE.png",
-                        help="also draw ns/element against n for each CPU path "
-                             "and scipy (needs matplotlib: the 'bench' extra)")
-    args = parser.parse_args(argv)
-    rows = []
-    for name in args.suite or SUITES:
-        try:
-            suite = importlib.import_module(f"histentropy._bench_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"histentropy._bench_{name}":
-                raise
-            continue
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        suite_rows = suite.run(quick=args.quick)
-        rows.extend(suite_rows)
-    print(format_table(rows))
-    if args.plot:
-        from histentropy._bench_dense import plot
-
-        plot(args.plot, quick=args.quick)
-        print(f"plot written to {args.plot}")
-    return 0

@@ -1,11 +1,11 @@
 """Dense suite of `histentropy bench`: each function next to scipy.stats.entropy.
 
-Two parts: the grid of issue "Dense core" (every function at n = 1e2 .. 1e7 and
-batched 10,000 x 256, float64 and float32) and the goal rows of issue "Fast
-kernels" (one thread and two, np.max as the memory-speed floor, small-call
-overhead, float32/int32 against float64, peak memory). `--plot` draws
-ns/element against n for every CPU path (each in its own process, as the path
-is fixed per process) and for scipy.
+Two parts: the grid (every function at n = 1e2 .. 1e7 and batched
+10,000 x 256, float64 and float32) and the rows with a speed target (one
+thread and two, np.max as the memory-speed floor, small-call overhead,
+float32/int32 against float64, peak memory). `--plot` draws ns/element
+against n for every CPU path (each in its own process, as the path is fixed
+per process) and for scipy.
 """
 import json
 import os
@@ -16,7 +16,7 @@ import numpy as np
 
 import histentropy
 from histentropy import _dense
-from histentropy._bench import Row, compare, peak_memory
+from histentropy.bench._common import Row, best_time, compare, peak_memory
 
 SIZES = (10**2, 10**4, 10**6, 10**7)
 QUICK_SIZES = (10**2, 10**4, 10**5)
@@ -71,7 +71,7 @@ def grid_rows(stats, quick, min_time):
 
 
 def goal_rows(stats, quick, min_time):
-    """The rows of issue "Fast kernels", with the goal beside the ratio."""
+    """The rows with a speed target, the goal beside the ratio."""
     n = 10**6 if quick else 10**7
     big = _case((n,))
     batch = QUICK_BATCH if quick else BATCH
@@ -129,8 +129,6 @@ def goal_rows(stats, quick, min_time):
 
 
 def _per_call(fn, p, q, min_time):
-    from histentropy._bench import best_time
-
     return best_time(lambda: fn(p, q), min_time)
 
 
@@ -159,7 +157,7 @@ _PROFILE = """
 import json, sys
 import numpy as np
 import histentropy
-from histentropy._bench import best_time
+from histentropy.bench._common import best_time
 out = {}
 for n in %r:
     p = np.random.default_rng(0).random(n)
@@ -182,8 +180,6 @@ def plot(filename, quick=False):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy import stats
-
-    from histentropy._bench import best_time
 
     sizes = PLOT_SIZES[:-1] if quick else PLOT_SIZES
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -1,23 +1,24 @@
-/* The vectorised loops of histentropy, for contiguous histograms.
+/* histentropy/dense_simd.h -- the vectorised reads of contiguous histograms.
  *
- * Included once per instruction set by _fastpath.h, with HE_ISA(name)
- * appending the suffix (_v4, _v3, _v2, _generic) under a matching
- * `#pragma GCC target`. Written so that GCC vectorises them without
- * -ffast-math: HE_LANES independent accumulators per quantity (no
- * reassociation needed), no data-dependent branches (arithmetic, or selects
- * between inputs and constants; he_select where a computed value is chosen),
- * and the branch-free logarithm of _vlog.h inlined, with FMA where the target
- * has it.
+ * No include guard: dense.h instantiates it once per CPU path
+ * (instantiate.h), HE_ISA(name) adding the path's suffix.  Written so that
+ * GCC vectorises it without -ffast-math: HE_LANES independent accumulators
+ * per quantity, no data-dependent branches (arithmetic, or he_select), and
+ * the branch-free logarithm of vlog.h inlined, with FMA where the target has
+ * it.
  *
- * First read (he_*_sums): the sums of the scheme documented in _kernels.pxd:
- * totals with TwoSum per lane (exact), sum w log w and sum w log(w/v) per lane
- * within a block of HE_BLOCK elements, then added across blocks with
- * compensation, so the error does not grow with n. Anything unusual (a NaN,
- * a negative or infinite weight, a ratio p/q outside the normal range) is only
- * detected here; the caller then takes the general Cython kernel.
+ * First read (he_*_sums): the sums of the scheme in terms.h, the totals by
+ * TwoSum per lane (exact), the other sums per lane within a block of
+ * HE_SIMD_BLOCK elements, then across blocks with compensation.  Anything
+ * unusual (a NaN, a negative or infinite weight, a ratio p/q outside the
+ * normal range) is only detected here, as `bad`: the caller then takes the
+ * general kernel of dense.h.
  *
- * Second read (he_*_accurate): the cancellation-free sums, for slices whose
- * first read was clean, with the totals known.
+ * Second read (he_*_accurate): the sums of non-negative terms, for slices
+ * whose first read was clean, with the totals known.
+ *
+ * Bad weights are detected arithmetically: |w| - w is 0 for w in [0, inf)
+ * (and -0), positive for a negative w, NaN for NaN or +inf, +inf for -inf.
  */
 
 #undef HE_LOG
@@ -25,8 +26,8 @@
 #undef HE_RATIO_EXACT
 #if defined(__FMA__)
 #if defined(__AVX512F__)
-/* Table-free log (< 0.65 ulp): GCC 12 loads table entries one by one rather
- * than gathering, which makes the table log ~20% slower on AVX-512. */
+/* The table-free log (< 0.7 ulp): GCC 12 loads table entries one at a time
+ * rather than gathering them, which costs more than its division here. */
 #define HE_LOG(x) he__log_notable((x), 1)
 #else
 #define HE_LOG(x) he__log((x), 1)
@@ -39,19 +40,19 @@
 #define HE_RATIO_EXACT 0
 #endif
 
-static HE_ALWAYS_INLINE void HE_ISA(he_entropy_element)(
+HE_ALWAYS_INLINE void HE_ISA(he_entropy_element)(
         double w, double *t_hi, double *t_lo, double *a_sum, double *a_neg,
         double *bad)
 {
     double term;
-    *bad += fabs(w) - w;                  /* see "Bad weights" in _fastpath.h */
-    he_two_sum_acc(t_hi, t_lo, w);
+    *bad += fabs(w) - w;                  /* see "Bad weights" above */
+    he_two_sum(t_hi, t_lo, w);
     term = w * HE_LOG(w + HE_TINY);       /* 0 log 0 = 0 log(tiny) = 0 */
     *a_sum += term;
     *a_neg += term - fabs(term);          /* twice the negative part */
 }
 
-static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
+HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
         double a, double b, int need_entropy,
         double *pt_hi, double *pt_lo, double *qt_hi, double *qt_lo,
         double *a_sum, double *a_neg, double *b_sum, double *b_neg,
@@ -59,8 +60,8 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
 {
     double r, term;
     *bad += (fabs(a) - a) + (fabs(b) - b);
-    he_two_sum_acc(pt_hi, pt_lo, a);
-    he_two_sum_acc(qt_hi, qt_lo, b);
+    he_two_sum(pt_hi, pt_lo, a);
+    he_two_sum(qt_hi, qt_lo, b);
     if (need_entropy) {
         term = a * HE_LOG(a + HE_TINY);
         *a_sum += term;
@@ -86,7 +87,7 @@ static HE_ALWAYS_INLINE void HE_ISA(he_pair_element)(
 
 /* -x log x for x = w / S, S = hi + lo; log1p(-(S - w)/S) for x > 1/2, where
  * S - w is exact (Sterbenz). Both logs are computed and one is selected. */
-static HE_ALWAYS_INLINE double HE_ISA(he_neg_x_log_x)(
+HE_ALWAYS_INLINE double HE_ISA(he_neg_x_log_x)(
         double w, double hi, double lo, double inv)
 {
     double x = w * inv;
@@ -98,26 +99,23 @@ static HE_ALWAYS_INLINE double HE_ISA(he_neg_x_log_x)(
     return 0.5 * (term + fabs(term));     /* >= 0 also after rounding */
 }
 
-/* x log(x/y) - x + y >= 0 for x = a/sp, y = b/sq (see divergence_term in
- * _kernels.pxd): the atanh series in u = (x - y)/(x + y) for |u| <= 1/8,
+/* x log(x/y) - x + y >= 0 for x = a/sp, y = b/sq (he_divergence_term of
+ * terms.h): the atanh series in u = (x - y)/(x + y) for |u| <= 1/8,
  * the direct form otherwise, both computed and one selected. Quotients are
  * split into hi + lo with an exact FMA remainder so that x - y is exact. */
-static HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
+HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
         double a, double b, double sp, double isp, double sq, double isq,
         double *bad)
 {
     double xh = a * isp, yh = b * isq;
     double xl = fma(-xh, sp, a) * isp, yl = fma(-yh, sq, b) * isq;
-    double s = xh + yh, u, t, h, series, log_xy, direct;
+    double s = xh + yh, u, series, log_xy, direct;
     /* Quotients below the normal range (a tiny weight against a large
      * total): the general kernel forms their logs from the raw weights. */
     *bad += (xh < DBL_MIN) ? a : 0.0;
     *bad += (yh < DBL_MIN) ? b : 0.0;
     u = ((xh - yh) + (xl - yl)) / (s + HE_TINY);
-    t = u * u;
-    h = (1.0/3 + t*(1.0/5 + t*(1.0/7 + t*(1.0/9 + t*(1.0/11 + t*(1.0/13
-         + t*(1.0/15 + t*(1.0/17 + t*(1.0/19 + t*(1.0/21))))))))));
-    series = s * t * ((1.0 + t * h) + u * h);
+    series = he_divergence_series(s, u);
     log_xy = HE_LOG((xh + HE_TINY) / (yh + HE_TINY) + HE_TINY)
              + (xl / (xh + HE_TINY) - yl / (yh + HE_TINY));
     direct = xh * log_xy - xh + yh;
@@ -125,7 +123,7 @@ static HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
     return he_select(fabs(u) <= 0.125, series, direct);
 }
 
-#define HE_SUMS_ENTROPY(T, tname)                                              \
+#define HE_SUMS_ENTROPY(T, tname, code)                                            \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
@@ -135,7 +133,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
     for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
         for (j = 0; j < HE_LANES; j++) a_sum[j] = 0.0;                         \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
             for (j = 0; j < HE_LANES; j++) {                                   \
@@ -149,7 +147,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
-    he_finish_entropy(t_hi, t_lo, &plogp, a_neg, bad, out);                    \
+    he_lanes_entropy_sums(t_hi, t_lo, &plogp, a_neg, bad, out);                    \
 }
 
 /* The lane loop of one block of he_pair_sums, with need_entropy fixed. */
@@ -163,7 +161,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         }                                                                      \
     }
 
-#define HE_SUMS_PAIR(T, tname)                                                 \
+#define HE_SUMS_PAIR(T, tname, code)                                               \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         int need_entropy, he_pair_sums *out)                                   \
@@ -177,7 +175,7 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
     for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
         for (j = 0; j < HE_LANES; j++) { a_sum[j] = 0.0; b_sum[j] = 0.0; }     \
         /* need_entropy as a constant in each loop, so none tests it */     \
         if (need_entropy)                                                      \
@@ -193,14 +191,14 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
         he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
     }                                                                          \
-    he_finish_pair(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq, b_neg,  \
+    he_lanes_pair_sums(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq, b_neg,  \
                    bad, unbounded, HE_RATIO_EXACT, out);                       \
 }
 
 /* Second reads. Each returns the sum of its non-negative terms; the KL one
  * also reports bins with p > 0 and q = 0 (+inf) and quotients the general
  * kernel must handle (`bad`). */
-#define HE_ACCURATE(T, tname)                                                  \
+#define HE_ACCURATE(T, tname, code)                                                \
 static double HE_ISA(he_entropy_accurate_##tname)(                             \
         const T *restrict p, ptrdiff_t n, double hi, double lo)                \
 {                                                                              \
@@ -210,7 +208,7 @@ static double HE_ISA(he_entropy_accurate_##tname)(                             \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
     for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
         for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
             for (j = 0; j < HE_LANES; j++) {                                   \
@@ -234,7 +232,7 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
     for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_BLOCK) ? start + HE_BLOCK : n;                  \
+        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
         for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
             for (j = 0; j < HE_LANES; j++) {                                   \
@@ -258,11 +256,10 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
     return kl.hi + kl.lo;                                                      \
 }
 
-#define HE_FOR_EACH_TYPE(X)                                                    \
-    X(double, f64) X(float, f32)                                               \
-    X(int8_t, i8) X(int16_t, i16) X(int32_t, i32) X(int64_t, i64)              \
-    X(uint8_t, u8) X(uint16_t, u16) X(uint32_t, u32) X(uint64_t, u64)
-
 HE_FOR_EACH_TYPE(HE_SUMS_ENTROPY)
 HE_FOR_EACH_TYPE(HE_SUMS_PAIR)
 HE_FOR_EACH_TYPE(HE_ACCURATE)
+#undef HE_SUMS_ENTROPY
+#undef HE_SUMS_PAIR
+#undef HE_PAIR_LANES
+#undef HE_ACCURATE

@@ -1,0 +1,176 @@
+# Cython declarations of histentropy's C core (include/histentropy/*.h) for
+# the drivers of this package. Internal: other projects use the public API,
+# `from histentropy cimport kernels` (kernels.pxd).
+from libc.stdint cimport int64_t
+
+
+cdef extern from "histentropy/config.h" nogil:
+    ctypedef struct he_slices:
+        Py_ssize_t shape0, shape1, n
+        Py_ssize_t stride0, stride1, stride
+
+
+cdef extern from "histentropy/dispatch.h" nogil:
+    int he_cpu_path()
+    int he_cpu_best_path()
+    int he_cpu_env_invalid()
+    int he_cpu_parse_path(const char* name)
+    const char* he_cpu_path_name(int path)
+
+
+cdef extern from "histentropy/sum.h" nogil:
+    ctypedef struct he_csum:
+        double hi, lo
+    void he_two_sum(double* hi, double* lo, double x)
+    void he_two_sum_normalised(double* hi, double* lo, double x)
+    void he_csum_init(he_csum* s)
+    void he_csum_add(he_csum* s, double x)
+    void he_csum_add_exact(he_csum* s, double x)
+    void he_csum_merge(he_csum* s, const he_csum* part)
+    double he_csum_value(const he_csum* s)
+    void he_csum_normalise(he_csum* s)
+
+
+cdef extern from "histentropy/terms.h" nogil:
+    enum:
+        HE_FLAG_NAN
+        HE_FLAG_NEGATIVE_P
+        HE_FLAG_NEGATIVE_Q
+        HE_FLAG_INFINITE_P
+        HE_FLAG_INFINITE_Q
+        HE_FLAG_ERRORS
+    int he_total_in_range(double total)
+    double he_rescale_factor(double total, double largest, Py_ssize_t n)
+    double he_log_ratio(double x, double y)
+    double he_csum_log(he_csum* s)
+    double he_log1p_minus(double z, double log1p_z)
+    double he_divergence_term(double xh, double xl, double yh, double yl, double log_xy)
+
+
+cdef extern from "histentropy/dense.h" nogil:
+    ctypedef struct he_entropy_sums:
+        double total_hi, total_lo, plogp, plogp_abs, bad
+    ctypedef struct he_pair_sums:
+        double p_hi, p_lo, q_hi, q_lo, plogp, plogp_abs, plogpq, plogpq_abs
+        double bad, unbounded
+        int ratio_exact
+    enum:
+        HE_BLOCK
+    # Every function taking `int type` reads its weights as the type of that
+    # code (config.h: 0 float64, 1 float32, 2-5 int8-int64, 6-9 uint8-uint64).
+    int he_entropy_slice_t(int type, const void* p, Py_ssize_t n, Py_ssize_t stride,
+                           int omit_nan, double* entropy)
+    int he_divergence_slice_t(int type, const void* p, Py_ssize_t p_stride,
+                              const void* q, Py_ssize_t q_stride, Py_ssize_t n,
+                              int omit_nan, int need_entropy, double* entropy,
+                              double* kl)
+    int he_entropy_sums_t(int type, const void* p, Py_ssize_t n, he_entropy_sums* out)
+    int he_pair_sums_t(int type, const void* p, const void* q, Py_ssize_t n,
+                       int need_entropy, he_pair_sums* out)
+    int he_entropy_from_fast_t(int type, const void* p, Py_ssize_t n,
+                               const he_entropy_sums* fast, double* entropy)
+    int he_divergence_from_fast_t(int type, const void* p, const void* q,
+                                  Py_ssize_t n, int need_entropy,
+                                  const he_pair_sums* fast, double* entropy,
+                                  double* kl)
+    int he_entropy_whole_t(int type, const void* p, const he_slices* s,
+                           int omit_nan, double* entropy)
+    int he_divergence_whole_t(int type, const void* p, const he_slices* ps,
+                              const void* q, const he_slices* qs, int omit_nan,
+                              int need_entropy, double* entropy, double* kl)
+    int he_load_t(int type, const void* src, Py_ssize_t stride, Py_ssize_t n,
+                  double* dst)
+    void he_combine_entropy_sums(const he_entropy_sums* parts, Py_ssize_t count,
+                                 he_entropy_sums* out)
+    void he_combine_pair_sums(const he_pair_sums* parts, Py_ssize_t count,
+                              he_pair_sums* out)
+
+
+cdef extern from "histentropy/sparse.h" nogil:
+    # Index arrays are int32 (index_type 4) or int64 (5).
+    Py_ssize_t he_gather_t(int type, int index_type, const void* p_values,
+                           const void* p_indices, Py_ssize_t p_nnz, const void* q,
+                           Py_ssize_t q_stride, double* a, double* b)
+    Py_ssize_t he_lookup_t(int type, int index_type, const void* p_values,
+                           const void* p_indices, Py_ssize_t p_nnz,
+                           const void* q_values, const void* q_indices,
+                           Py_ssize_t q_nnz, double* a, double* b)
+    Py_ssize_t he_merge_dense_t(int type, int index_type, const void* p, Py_ssize_t n,
+                                Py_ssize_t p_stride, const void* q_values,
+                                const void* q_indices, Py_ssize_t q_nnz, double* a,
+                                double* b)
+    int he_reference_t(int type, const void* q, Py_ssize_t n, Py_ssize_t stride,
+                       he_csum* total, double* scale)
+    int he_reference_read_t(int type, const void* q, Py_ssize_t n, Py_ssize_t stride,
+                            double scale, he_csum* total)
+    double he_reference_largest_t(int type, const void* q, Py_ssize_t n,
+                                  Py_ssize_t stride)
+    int he_divergence_rest(const double* a, const double* b, Py_ssize_t m,
+                           const he_csum* reference, double q_scale, int q_flags,
+                           int omit_nan, int need_entropy, double* entropy,
+                           double* kl)
+
+
+# ---- logits (include/histentropy/logits.h) ----------------------------------
+
+cdef extern from "histentropy/logits.h" nogil:
+    enum:
+        HE_LOGITS_NAN
+        HE_LOGITS_POSINF
+        HE_LOGITS_OTHER_NAN
+        HE_LOGITS_OTHER_POSINF
+        HE_LOGITS_TARGET_NAN
+        HE_LOGITS_TARGET_NEGATIVE
+        HE_LOGITS_TARGET_INF
+        HE_LOGITS_TARGET_RANGE
+        HE_LOGITS_BLOCK
+        # Type codes of logits and soft targets (config.h's).
+        HE_LOGITS_F64
+        HE_LOGITS_F32
+    ctypedef he_slices he_logits_rows
+    ctypedef struct he_logits_loss:
+        const double* weight
+        double weight_total
+        double smoothing
+        int has_ignore
+        int64_t ignore_index
+        double grad_scale
+    # One row (results NaN with any flag).
+    int he_logits_entropy_row_f64(const double* x, Py_ssize_t n, Py_ssize_t stride,
+                                  double* entropy)
+    int he_logits_cross_entropy_row_f64(const double* x, Py_ssize_t n,
+                                        Py_ssize_t stride, int64_t target,
+                                        double* loss)
+    int he_logits_kl_divergence_row_f64(const double* a, Py_ssize_t a_stride,
+                                        const double* b, Py_ssize_t b_stride,
+                                        Py_ssize_t n, double* kl)
+    int he_logits_entropy_row_f32(const float* x, Py_ssize_t n, Py_ssize_t stride,
+                                  double* entropy)
+    int he_logits_cross_entropy_row_f32(const float* x, Py_ssize_t n,
+                                        Py_ssize_t stride, int64_t target,
+                                        double* loss)
+    int he_logits_kl_divergence_row_f32(const float* a, Py_ssize_t a_stride,
+                                        const float* b, Py_ssize_t b_stride,
+                                        Py_ssize_t n, double* kl)
+    # Rows [first, last) of a (shape0, shape1, n) view, for run-time type codes.
+    int he_logits_entropy_rows_t(int type, const void* x, const he_logits_rows* xs,
+                                 Py_ssize_t first, Py_ssize_t last, double* out)
+    int he_logits_kl_divergence_rows_t(int type, const void* a,
+                                       const he_logits_rows* as_,
+                                       const void* b, const he_logits_rows* bs,
+                                       Py_ssize_t first, Py_ssize_t last,
+                                       double* out)
+    int he_logits_cross_entropy_hard_rows_t(int type, const void* x,
+                                            const he_logits_rows* xs,
+                                            const int64_t* labels,
+                                            const he_logits_loss* opt,
+                                            Py_ssize_t first, Py_ssize_t last,
+                                            double* loss, void* grad,
+                                            const he_logits_rows* gs)
+    int he_logits_cross_entropy_soft_rows_t(int type, int target_type,
+                                            const void* x, const he_logits_rows* xs,
+                                            const void* t, const he_logits_rows* ts,
+                                            const he_logits_loss* opt,
+                                            Py_ssize_t first, Py_ssize_t last,
+                                            double* loss, void* grad,
+                                            const he_logits_rows* gs)

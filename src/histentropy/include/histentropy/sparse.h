@@ -1,0 +1,379 @@
+/* histentropy/sparse.h -- rows stored sparsely: sorted unique indices and
+ * their values.
+ *
+ * A sparse row p is gathered into two contiguous double arrays, a (p's
+ * stored values) and b (q at the same bins: a dense row read there, or a
+ * sparse row q merged in), and only those m pairs are read, with the scheme
+ * of terms.h.  What the row does not touch is known from q's total S_q,
+ * computed once per distinct q row (he_reference_read, no logarithms): the
+ * bins where p = 0 add their y to the second read of KL, whose sum is
+ *     R = S_q - (q over the kept bins with p > 0),
+ * carried exactly (TwoSum per subtraction) so that nothing cancels when p
+ * and q nearly coincide.  A dense p against a sparse q is merged into pairs
+ * over the union of the supports and goes to the dense kernels.
+ *
+ * Index and value arrays are read through type codes (config.h): values of
+ * any weight type, indices int32 (code 4) or int64 (code 5).
+ */
+#ifndef HISTENTROPY_SPARSE_H
+#define HISTENTROPY_SPARSE_H
+
+#include "dense.h"
+
+HE_ALWAYS_INLINE int64_t he_index_at(int index_type, const void *indices, ptrdiff_t j)
+{
+    return index_type == 4 ? (int64_t)((const int32_t *)indices)[j]
+                           : ((const int64_t *)indices)[j];
+}
+
+/* ---- gathering a row into pairs (a, b) ---------------------------------- */
+
+/* The stored values of p with q read at their bins (dense row, any stride). */
+HE_ALWAYS_INLINE ptrdiff_t he_gather(int type, int index_type, const void *p_values,
+                                     const void *p_indices, ptrdiff_t p_nnz, const void *q,
+                                     ptrdiff_t q_stride, double *a, double *b)
+{
+    ptrdiff_t j;
+    for (j = 0; j < p_nnz; j++) {
+        a[j] = he_weight_at(type, p_values, j, 1);
+        b[j] = he_weight_at(type, q, he_index_at(index_type, p_indices, j), q_stride);
+    }
+    return p_nnz;
+}
+
+/* The stored values of p with the sparse row q read at their bins (0 where q
+ * stores nothing): one merge of the sorted index lists, in branch-free steps
+ * (the comparisons are unpredictable): every step writes the pair at m and
+ * advances p, q or both; m only moves on with p. */
+HE_ALWAYS_INLINE ptrdiff_t he_lookup(int type, int index_type, const void *p_values,
+                                     const void *p_indices, ptrdiff_t p_nnz,
+                                     const void *q_values, const void *q_indices,
+                                     ptrdiff_t q_nnz, double *a, double *b)
+{
+    ptrdiff_t m = 0, i = 0, j = 0;
+    int64_t pc, qc;
+    double qv;
+    while (i < p_nnz && j < q_nnz) {
+        pc = he_index_at(index_type, p_indices, i);
+        qc = he_index_at(index_type, q_indices, j);
+        qv = he_weight_at(type, q_values, j, 1);
+        a[m] = he_weight_at(type, p_values, i, 1);
+        b[m] = pc == qc ? qv : 0.0;
+        m += pc <= qc;
+        i += pc <= qc;
+        j += qc <= pc;
+    }
+    for (; i < p_nnz; i++, m++) {
+        a[m] = he_weight_at(type, p_values, i, 1);
+        b[m] = 0.0;
+    }
+    return m;
+}
+
+/* A dense row p (n bins, any stride) against a sparse row q: the bins where
+ * p != 0 or q stores a value (NaN and negative p included). */
+HE_ALWAYS_INLINE ptrdiff_t he_merge_dense(int type, int index_type, const void *p,
+                                          ptrdiff_t n, ptrdiff_t p_stride,
+                                          const void *q_values, const void *q_indices,
+                                          ptrdiff_t q_nnz, double *a, double *b)
+{
+    ptrdiff_t m = 0, c, j = 0;
+    double x;
+    for (c = 0; c < n; c++) {
+        x = he_weight_at(type, p, c, p_stride);
+        if (j < q_nnz && he_index_at(index_type, q_indices, j) == c) {
+            a[m] = x;
+            b[m] = he_weight_at(type, q_values, j, 1);
+            j++;
+            m++;
+        } else if (x != 0.0) {
+            a[m] = x;
+            b[m] = 0.0;
+            m++;
+        }
+    }
+    return m;
+}
+
+/* ---- a reference row: its total ----------------------------------------- */
+
+/* Adds scale * q over the bins holding numbers to total (exactly), in four
+ * independent TwoSum lanes (one lane's latency would bound the speed).
+ * Returns q's flags.  No logarithms. */
+HE_ALWAYS_INLINE int he_reference_read(int type, const void *q, ptrdiff_t n,
+                                       ptrdiff_t stride, double scale, he_csum *total)
+{
+    ptrdiff_t i = 0;
+    int k, flags = 0;
+    double y[4], hi[4] = {0.0, 0.0, 0.0, 0.0}, lo[4] = {0.0, 0.0, 0.0, 0.0};
+    for (; i + 4 <= n; i += 4) {
+        for (k = 0; k < 4; k++) {
+            y[k] = he_weight_at(type, q, i + k, stride) * scale;
+            if (!(0.0 <= y[k] && y[k] < INFINITY)) {
+                flags |= he_classify(y[k], HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+                y[k] = 0.0;
+            }
+        }
+        for (k = 0; k < 4; k++)
+            he_two_sum(&hi[k], &lo[k], y[k]);
+    }
+    for (; i < n; i++) {
+        y[0] = he_weight_at(type, q, i, stride) * scale;
+        if (0.0 <= y[0] && y[0] < INFINITY)
+            he_two_sum(&hi[0], &lo[0], y[0]);
+        else
+            flags |= he_classify(y[0], HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+    }
+    for (k = 0; k < 4; k++)
+        he_csum_add_exact(total, hi[k]);
+    he_csum_add_exact(total, (lo[0] + lo[1]) + (lo[2] + lo[3]));
+    return flags;
+}
+
+/* The largest finite non-negative weight of q (only needed to rescale). */
+HE_ALWAYS_INLINE double he_reference_largest(int type, const void *q, ptrdiff_t n,
+                                             ptrdiff_t stride)
+{
+    ptrdiff_t i;
+    double y, big = 0.0;
+    for (i = 0; i < n; i++) {
+        y = he_weight_at(type, q, i, stride);
+        if (y > big && y < INFINITY)
+            big = y;
+    }
+    return big;
+}
+
+/* A reference row's total, and the power-of-two scale that keeps it in
+ * range.  Returns q's flags. */
+HE_ALWAYS_INLINE int he_reference(int type, const void *q, ptrdiff_t n, ptrdiff_t stride,
+                                  he_csum *total, double *scale)
+{
+    double s;
+    int flags;
+    he_csum_init(total);
+    *scale = 1.0;
+    flags = he_reference_read(type, q, n, stride, 1.0, total);
+    s = he_csum_value(total);
+    if (s != s && !(flags & HE_FLAG_NAN))
+        s = INFINITY;  /* the lanes overflowed: inf - inf in their error terms */
+    if (s > 0.0 && !he_total_in_range(s)) {
+        *scale = he_rescale_factor(s, he_reference_largest(type, q, n, stride), n);
+        he_csum_init(total);
+        he_reference_read(type, q, n, stride, *scale, total);
+    }
+    return flags;
+}
+
+/* ---- a gathered row against its reference ------------------------------- */
+
+/* First read of the pairs, as he_pair_read; q's total starts from the
+ * reference's and loses the q of every bin dropped because p is not a
+ * number there (omitted NaN). */
+HE_UNUSED static int he_rest_read(const double *a, const double *b, ptrdiff_t m, double p_scale,
+                        double q_scale, int need_entropy, const he_csum *reference,
+                        he_pair_state *st)
+{
+    ptrdiff_t i;
+    int flags = 0;
+    he_pair_state part;
+    double x, y;
+    /* Bins where one side is bad are left out of the pair read (which
+     * classifies them); q's total comes from the reference, less the q of
+     * the bins where p is bad. */
+    flags = he_pair_read(0, a, 1, b, 1, m, p_scale, q_scale, need_entropy, &part);
+    *st = part;
+    st->q_total = *reference;
+    for (i = 0; i < m && (flags & (HE_FLAG_ERRORS | HE_FLAG_NAN)); i++) {
+        x = a[i] * p_scale;
+        y = b[i] * q_scale;
+        if (!(0.0 <= x && x < INFINITY) && 0.0 <= y && y < INFINITY)
+            he_csum_add_exact(&st->q_total, -y);
+    }
+    return flags;
+}
+
+/* Second read of KL: the sum of x log(x/y) - x + y >= 0 over the stored bins
+ * with p > 0, plus R / S_q for all the bins where p = 0, the rest
+ * R = S_q - (q over the kept bins with p > 0) carried exactly. */
+HE_UNUSED static double he_rest_kl_accurate(const double *a, const double *b, ptrdiff_t m,
+                                  double p_scale, double q_scale, he_csum *p_total,
+                                  he_csum *q_total)
+{
+    ptrdiff_t i;
+    double sp, sq, log_totals, r;
+    he_csum kl, rest;
+    he_csum_init(&kl);
+    log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
+    sp = p_total->hi;
+    sq = q_total->hi;
+    rest = *q_total;
+    for (i = 0; i < m; i++) {
+        if (!(0.0 < a[i] && a[i] < INFINITY && 0.0 <= b[i] && b[i] < INFINITY))
+            continue;  /* p = 0 (its y is in the rest) or an omitted NaN bin */
+        if (b[i] == 0.0)
+            return INFINITY;
+        he_csum_add_exact(&rest, -(b[i] * q_scale));
+        he_csum_add(&kl, he_term_kl_accurate(a[i], b[i], p_scale, q_scale, sp, sq,
+                                             log_totals));
+    }
+    he_csum_normalise(&rest);
+    r = (rest.hi + rest.lo) / sq;
+    if (r > 0.0)
+        he_csum_add(&kl, r);
+    r = he_csum_value(&kl);
+    return r > 0.0 ? r : 0.0;
+}
+
+/* Entropy and KL from the first read's state, or from second reads. */
+HE_UNUSED static void he_rest_from_state(const double *a, const double *b, ptrdiff_t m,
+                               double p_scale, double q_scale, int need_entropy,
+                               he_pair_state *st, double log_error, double *entropy,
+                               double *kl)
+{
+    int accurate;
+    double d;
+    if (need_entropy) {
+        d = he_entropy_finish(&st->p_total, he_csum_value(&st->plogp), st->plogp_abs,
+                              &accurate);
+        if (!accurate)
+            d = he_entropy_accurate(0, a, 1, b, 1, m, p_scale, &st->p_total);
+        *entropy = d;
+    }
+    if (st->unbounded) {
+        *kl = INFINITY;
+        return;
+    }
+    d = he_kl_finish(&st->p_total, &st->q_total, he_csum_value(&st->plogpq),
+                     st->plogpq_abs, log_error, &accurate);
+    if (!accurate)
+        d = he_rest_kl_accurate(a, b, m, p_scale, q_scale, &st->p_total, &st->q_total);
+    *kl = d;
+}
+
+/* Entropy of p and KL(p || q) of a row stored sparsely against a reference
+ * row, given the gathered pairs and the reference's total (scaled by
+ * q_scale) and flags.  The same results, flags and special values as
+ * he_divergence_slice on the full rows. */
+HE_UNUSED static int he_divergence_rest(const double *a, const double *b, ptrdiff_t m,
+                              const he_csum *reference, double q_scale, int q_flags,
+                              int omit_nan, int need_entropy, double *entropy, double *kl)
+{
+    he_pair_state st;
+    he_pair_sums fast;
+    double p_scale = 1.0, sp, sq = he_csum_value(reference);
+    int flags;
+    if ((q_flags & HE_FLAG_ERRORS) || ((q_flags & HE_FLAG_NAN) && !omit_nan) || !(sq > 0.0)) {
+        *kl = NAN;
+        if (need_entropy)
+            *entropy = NAN;
+        return q_flags;
+    }
+    if (q_scale == 1.0) {
+        he_fast_pair_sums(0, a, b, m, need_entropy, &fast);
+        if (fast.bad == 0.0 && he_total_in_range(fast.p_hi)) {
+            st.p_total.hi = fast.p_hi;
+            st.p_total.lo = fast.p_lo;
+            st.q_total = *reference;
+            st.plogp.hi = fast.plogp;
+            st.plogp.lo = 0.0;
+            st.plogpq.hi = fast.plogpq;
+            st.plogpq.lo = 0.0;
+            st.plogp_abs = fast.plogp_abs;
+            st.plogpq_abs = fast.plogpq_abs;
+            st.unbounded = fast.unbounded > 0.0;
+            /* without the exact remainder of p/q (no FMA) each log ratio errs
+             * by ~1 ulp absolute: ~1 ulp of sum p / S_p = 1 in all */
+            he_rest_from_state(a, b, m, 1.0, 1.0, need_entropy, &st,
+                               fast.ratio_exact ? 0.0 : 1.0, entropy, kl);
+            return q_flags;
+        }
+    }
+    flags = q_flags | he_rest_read(a, b, m, p_scale, q_scale, need_entropy, reference, &st);
+    sp = he_csum_value(&st.p_total);
+    sq = he_csum_value(&st.q_total);
+    if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)
+            || sp == 0.0 || !(sq > 0.0)) {
+        *kl = NAN;
+        if (need_entropy)
+            *entropy = NAN;
+        return flags;
+    }
+    if (!he_total_in_range(sp)) {
+        p_scale = he_rescale_factor(sp, st.p_largest, m);
+        he_rest_read(a, b, m, p_scale, q_scale, need_entropy, reference, &st);
+    }
+    he_rest_from_state(a, b, m, p_scale, q_scale, need_entropy, &st,
+                       fabs(log(p_scale) - log(q_scale)), entropy, kl);
+    return flags;
+}
+
+/* ---- entry points for run-time type codes -------------------------------- */
+
+HE_UNUSED static ptrdiff_t he_gather_t(int type, int index_type, const void *p_values,
+                                       const void *p_indices, ptrdiff_t p_nnz,
+                                       const void *q, ptrdiff_t q_stride, double *a,
+                                       double *b)
+{
+#define HE_CALL(code) index_type == 4 \
+    ? he_gather(code, 4, p_values, p_indices, p_nnz, q, q_stride, a, b) \
+    : he_gather(code, 5, p_values, p_indices, p_nnz, q, q_stride, a, b)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return 0;
+}
+
+HE_UNUSED static ptrdiff_t he_lookup_t(int type, int index_type, const void *p_values,
+                                       const void *p_indices, ptrdiff_t p_nnz,
+                                       const void *q_values, const void *q_indices,
+                                       ptrdiff_t q_nnz, double *a, double *b)
+{
+#define HE_CALL(code) index_type == 4 \
+    ? he_lookup(code, 4, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b) \
+    : he_lookup(code, 5, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return 0;
+}
+
+HE_UNUSED static ptrdiff_t he_merge_dense_t(int type, int index_type, const void *p,
+                                            ptrdiff_t n, ptrdiff_t p_stride,
+                                            const void *q_values, const void *q_indices,
+                                            ptrdiff_t q_nnz, double *a, double *b)
+{
+#define HE_CALL(code) index_type == 4 \
+    ? he_merge_dense(code, 4, p, n, p_stride, q_values, q_indices, q_nnz, a, b) \
+    : he_merge_dense(code, 5, p, n, p_stride, q_values, q_indices, q_nnz, a, b)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return 0;
+}
+
+HE_UNUSED static int he_reference_t(int type, const void *q, ptrdiff_t n, ptrdiff_t stride,
+                                    he_csum *total, double *scale)
+{
+#define HE_CALL(code) he_reference(code, q, n, stride, total, scale)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return HE_FLAG_NAN;
+}
+
+HE_UNUSED static int he_reference_read_t(int type, const void *q, ptrdiff_t n,
+                                         ptrdiff_t stride, double scale, he_csum *total)
+{
+#define HE_CALL(code) he_reference_read(code, q, n, stride, scale, total)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return HE_FLAG_NAN;
+}
+
+HE_UNUSED static double he_reference_largest_t(int type, const void *q, ptrdiff_t n,
+                                               ptrdiff_t stride)
+{
+#define HE_CALL(code) he_reference_largest(code, q, n, stride)
+    HE_SWITCH_TYPE(type)
+#undef HE_CALL
+    return 0.0;
+}
+
+#endif /* HISTENTROPY_SPARSE_H */

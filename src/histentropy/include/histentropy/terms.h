@@ -1,0 +1,252 @@
+/* histentropy/terms.h -- the per-bin terms and finishing steps of the measures.
+ *
+ * A measure is one per-bin term plus one finishing step.  Every loop of the
+ * core -- dense slices (dense.h), sparse rows (sparse.h), the vectorised
+ * reads (dense_simd.h) and the streaming state -- evaluates the terms and
+ * finishes defined here, so a new measure is one term and one finish.
+ *
+ * Numerical scheme.  A histogram p of total mass S is normalised implicitly,
+ * x_i = p_i / S.
+ * - First read, one pass: S = sum p, A = sum p log p, B = sum p log(p/q):
+ *       H = log S - A/S,            KL = B/S_p + log(S_q/S_p).
+ *   Its absolute error is a few ulp of |log S| + sum|p log p| / S (for KL,
+ *   |log(S_q/S_p)| + sum|p log(p/q)| / S_p, plus log_error).  When that
+ *   exceeds HE_MAX_CANCELLATION times the result (near-deterministic
+ *   histograms, near-identical p and q, ...) the finish asks for
+ * - the second read, with S known, summing terms that are all >= 0:
+ *       H = sum -x log x            (log1p(-(S - p)/S) for x > 1/2),
+ *       KL = sum x log(x/y) - x + y (the atanh series near x = y).
+ *   So the results are never negative and keep their relative accuracy.
+ * - Totals outside [2^-600, 2^600] are brought into range by a power of two
+ *   (exact); every formula is scale-invariant.
+ * References: scipy.special.rel_entr (log of the ratio; separate logs where
+ * it over/underflows), fdlibm's log1p (the atanh form of the log).
+ */
+#ifndef HISTENTROPY_TERMS_H
+#define HISTENTROPY_TERMS_H
+
+#include <float.h>
+#include <math.h>
+
+#include "config.h"
+#include "sum.h"
+
+/* What a kernel saw; the caller decides what to raise. */
+#define HE_FLAG_NAN 1
+#define HE_FLAG_NEGATIVE_P 2
+#define HE_FLAG_NEGATIVE_Q 4
+#define HE_FLAG_INFINITE_P 8
+#define HE_FLAG_INFINITE_Q 16
+#define HE_FLAG_ERRORS (2 | 4 | 8 | 16)
+
+/* Accept a first-read result when the terms it subtracts are at most this
+ * many times the result (lose at most 4 of 53 bits). */
+#define HE_MAX_CANCELLATION 16
+/* Totals in [2^-HE_LOG2_RANGE, 2^HE_LOG2_RANGE] need no rescaling. */
+#define HE_LOG2_RANGE 600
+
+/* Flags for a weight that is not in [0, inf). */
+HE_ALWAYS_INLINE int he_classify(double w, int negative, int infinite)
+{
+    if (w != w)
+        return HE_FLAG_NAN;
+    if (w < 0.0 && w != -INFINITY)
+        return negative;
+    return infinite;
+}
+
+HE_ALWAYS_INLINE int he_total_in_range(double total)
+{
+    return ldexp(1.0, -HE_LOG2_RANGE) <= total && total <= ldexp(1.0, HE_LOG2_RANGE);
+}
+
+/* A power of two m such that m * total lies well inside the safe range.
+ * `total` may be +inf (the sum of finite weights overflowed); then
+ * n * largest bounds it. */
+HE_ALWAYS_INLINE double he_rescale_factor(double total, double largest, ptrdiff_t n)
+{
+    int e;
+    ptrdiff_t k = n;
+    if (isinf(total)) {
+        frexp(largest, &e);
+        for (; k > 0; k >>= 1)
+            e += 1;
+    } else {
+        frexp(total, &e);
+    }
+    if (e > 1000)
+        e = 1000;
+    else if (e < -1000)
+        e = -1000;
+    return ldexp(1.0, -e);
+}
+
+/* ---- logarithms of ratios and sums -------------------------------------- */
+
+/* log(x/y) for x, y > 0.  The rounding of r = x/y would cost ~1e-16 absolute,
+ * all of the signal when x and y are close; the exact remainder x - r y (one
+ * FMA) restores it: log(x/y) = log r + log1p(rem/(r y)).  Separate logs where
+ * the ratio over/underflows. */
+HE_ALWAYS_INLINE double he_log_ratio(double x, double y)
+{
+    double r = x / y;
+    if (DBL_MIN <= r && r < INFINITY)
+        return log(r) + fma(-r, y, x) / x;
+    return log(x) - log(y);
+}
+
+/* log of a positive finite sum, keeping its low part. */
+HE_ALWAYS_INLINE double he_csum_log(he_csum *s)
+{
+    he_csum_normalise(s);
+    return log(s->hi) + s->lo / s->hi;
+}
+
+/* log(num / den) of two positive finite sums. */
+HE_ALWAYS_INLINE double he_csum_log_ratio(he_csum *num, he_csum *den)
+{
+    he_csum_normalise(num);
+    he_csum_normalise(den);
+    return he_log_ratio(num->hi, den->hi) + (num->lo / num->hi - den->lo / den->hi);
+}
+
+/* w / total as an unevaluated sum hi + lo (the remainder is exact with one
+ * FMA), so that differences of nearby quotients are exact. */
+HE_ALWAYS_INLINE void he_split_quotient(double w, double total, double *hi, double *lo)
+{
+    *hi = w / total;
+    *lo = fma(-*hi, total, w) / total;
+}
+
+/* log(x/y) for the quotients x = xh + xl = a/S_p and y = yh + yl = b/S_q of
+ * raw weights a, b > 0, given log_totals = log(S_q/S_p): from the quotients
+ * where both are normal (no cancellation against log_totals when the totals
+ * differ), else from the raw weights. */
+HE_ALWAYS_INLINE double he_log_quotient_ratio(double a, double b, double xh, double xl,
+                                              double yh, double yl, double log_totals)
+{
+    if (xh >= DBL_MIN && yh >= DBL_MIN)
+        return he_log_ratio(xh, yh) + (xl / xh - yl / yh);
+    return he_log_ratio(a, b) + log_totals;
+}
+
+/* ---- the atanh series --------------------------------------------------- */
+
+/* h(t) = sum_k t^k / (2k + 3), so that log((1 + u)/(1 - u)) = 2 atanh(u)
+ * = 2u (1 + t h(t)), t = u^2.  Ten terms reach 2^-60 for |u| <= 1/8 and
+ * 2^-50 for |u| <= 0.2. */
+HE_ALWAYS_INLINE double he_atanh_tail(double t)
+{
+    return 1.0/3 + t*(1.0/5 + t*(1.0/7 + t*(1.0/9 + t*(1.0/11 + t*(1.0/13
+           + t*(1.0/15 + t*(1.0/17 + t*(1.0/19 + t*(1.0/21)))))))));
+}
+
+/* x log(x/y) - x + y for s = x + y and u = (x - y)/(x + y), |u| <= 1/8:
+ * s u^2 (1 + u^2 h + u h), with no cancellation. */
+HE_ALWAYS_INLINE double he_divergence_series(double s, double u)
+{
+    double t = u * u, h = he_atanh_tail(t);
+    return s * t * ((1.0 + t * h) + u * h);
+}
+
+/* log1p(z) - z without cancellation; log1p_z is log1p(z) where known.
+ * With u = z/(2 + z): log1p(z) = 2u + 2u^3 h(u^2) and z = 2u/(1 - u), so
+ * log1p(z) - z = 2u^3 h(u^2) - 2u^2/(1 - u), two terms of one sign. */
+HE_ALWAYS_INLINE double he_log1p_minus(double z, double log1p_z)
+{
+    double u, t;
+    if (-0.2 <= z && z <= 0.25) {
+        u = z / (2.0 + z);
+        t = u * u;
+        return 2.0 * u * t * he_atanh_tail(t) - 2.0 * t / (1.0 - u);
+    }
+    return log1p_z - z;
+}
+
+/* ---- per-bin terms ------------------------------------------------------ */
+/* Entropy.  First read: w log w of a weight w > 0 (any scale).  Second read:
+ * he_neg_x_log_x.  Finish: he_entropy_finish. */
+HE_ALWAYS_INLINE double he_term_plogp(double w)
+{
+    return w * log(w);
+}
+
+/* KL divergence.  First read: x log(x/y) for x = a p_scale > 0, y = b
+ * q_scale > 0, log_scales = log(p_scale / q_scale) (from the raw weights, so
+ * that a y below the range of doubles still gives its large term).  Second
+ * read: he_term_kl_accurate.  Finish: he_kl_finish. */
+HE_ALWAYS_INLINE double he_term_plogpq(double x, double a, double b, double log_scales)
+{
+    return x * (he_log_ratio(a, b) + log_scales);
+}
+
+/* Entropy, second read: -x log x for x = w / S, S = total->hi + total->lo
+ * (normalised).  For x > 1/2, log x = log1p(-(S - w)/S), S - w exact. */
+HE_ALWAYS_INLINE double he_neg_x_log_x(double w, const he_csum *total)
+{
+    double x = w / total->hi;
+    x -= x * (total->lo / total->hi);
+    if (x <= 0.0)  /* also weights that underflow against a huge total */
+        return 0.0;
+    if (x > 0.5)
+        return -x * log1p(-((total->hi - w) + total->lo) / total->hi);
+    return -x * log(x);
+}
+
+/* KL, second read: x log(x/y) - x + y >= 0 for x = xh + xl > 0,
+ * y = yh + yl > 0, given log_xy = log(x/y) (formed by the caller from the
+ * unscaled weights, so that a y below the range of doubles keeps its large
+ * term). */
+HE_ALWAYS_INLINE double he_divergence_term(double xh, double xl, double yh, double yl,
+                                           double log_xy)
+{
+    double s = xh + yh;
+    double u = ((xh - yh) + (xl - yl)) / s;
+    double term;
+    if (fabs(u) <= 0.125)
+        return he_divergence_series(s, u);
+    term = xh * log_xy - xh + yh;
+    return term > 0.0 ? term : 0.0;
+}
+
+/* KL, second read, for raw weights a > 0, b > 0: the term of x = a p_scale /
+ * S_p and y = b q_scale / S_q (sp, sq the normalised totals' high parts),
+ * log_totals = log(S_q/S_p) + log(p_scale/q_scale). */
+HE_ALWAYS_INLINE double he_term_kl_accurate(double a, double b, double p_scale,
+                                            double q_scale, double sp, double sq,
+                                            double log_totals)
+{
+    double xh, xl, yh, yl;
+    he_split_quotient(b * q_scale, sq, &yh, &yl);
+    he_split_quotient(a * p_scale, sp, &xh, &xl);
+    return he_divergence_term(xh, xl, yh, yl,
+                              he_log_quotient_ratio(a, b, xh, xl, yh, yl, log_totals));
+}
+
+/* ---- finishing steps ---------------------------------------------------- */
+
+/* Entropy from the first read: H = log S - A/S.  *accurate is cleared when
+ * the cancellation is too large for the result. */
+HE_ALWAYS_INLINE double he_entropy_finish(he_csum *total, double plogp, double plogp_abs,
+                                          int *accurate)
+{
+    double log_total = he_csum_log(total);
+    double h = log_total - plogp / total->hi;
+    *accurate = fabs(log_total) + plogp_abs / total->hi <= HE_MAX_CANCELLATION * h;
+    return h;
+}
+
+/* KL from the first read: KL = B/S_p + log(S_q/S_p).  log_error bounds, in
+ * ulp(1), the error of each log ratio the read formed beyond its own
+ * rounding (0 with exact remainders, 1 without, |log| of a rescaling). */
+HE_ALWAYS_INLINE double he_kl_finish(he_csum *p_total, he_csum *q_total, double plogpq,
+                                     double plogpq_abs, double log_error, int *accurate)
+{
+    double log_q_over_p = he_csum_log_ratio(q_total, p_total);
+    double d = plogpq / p_total->hi + log_q_over_p;
+    *accurate = log_error + plogpq_abs / p_total->hi + fabs(log_q_over_p)
+                <= HE_MAX_CANCELLATION * d;
+    return d;
+}
+
+#endif /* HISTENTROPY_TERMS_H */
