@@ -45,6 +45,8 @@ cdef extern from "histentropy/terms.h" nogil:
     double he_csum_log(he_csum* s)
     double he_log1p_minus(double z, double log1p_z)
     double he_divergence_term(double xh, double xl, double yh, double yl, double log_xy)
+    double he_term_plogp(double w)
+    double he_term_plogpq(double x, double a, double b, double log_scales)
 
 
 cdef extern from "histentropy/dense.h" nogil:

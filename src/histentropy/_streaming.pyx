@@ -167,7 +167,7 @@ cdef inline void touch(State* st, Py_ssize_t b) noexcept nogil:
 
 
 cdef inline double x_log_x(double x) noexcept nogil:
-    return x * log(x) if x > 0.0 else 0.0
+    return core.he_term_plogp(x) if x > 0.0 else 0.0
 
 
 cdef inline void settle_k(State* st, Py_ssize_t b, double a, double c,
@@ -200,10 +200,10 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
     core.he_csum_merge(&st.S, &change)
     d = change.hi
     if a == 0.0:
-        t1 = c * log(c)
+        t1 = core.he_term_plogp(c)
         t2 = 0.0
     elif c == 0.0:
-        t1 = -(a * log(a))
+        t1 = -core.he_term_plogp(a)
         t2 = 0.0
     else:
         lc = log(c)

@@ -123,7 +123,52 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
     return he_select(fabs(u) <= 0.125, series, direct);
 }
 
-#define HE_SUMS_ENTROPY(T, tname, code)                                            \
+/* The loop of every read below: blocks of HE_SIMD_BLOCK elements, each in
+ * HE_LANES independent lanes (the tail in lane 0), so that GCC vectorises
+ * without reassociating; BLOCK_START and BLOCK_END run around each block
+ * (its lane sums then enter a compensated sum), ELEMENT(k, j) for element k
+ * in lane j. */
+#define HE_LANE_LOOP(BLOCK_START, ELEMENT, BLOCK_END)                          \
+    for (start = 0; start < n; start = stop) {                                 \
+        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;        \
+        BLOCK_START;                                                           \
+        for (i = start; i + HE_LANES <= stop; i += HE_LANES)                   \
+            for (j = 0; j < HE_LANES; j++) {                                   \
+                ELEMENT(i + j, j);                                             \
+            }                                                                  \
+        for (; i < stop; i++) {                                                \
+            ELEMENT(i, 0);                                                     \
+        }                                                                      \
+        BLOCK_END;                                                             \
+    }
+
+#define HE_ZERO_LANES(v) for (j = 0; j < HE_LANES; j++) v[j] = 0.0
+#define HE_ZERO_LANES2(v, w) for (j = 0; j < HE_LANES; j++) v[j] = w[j] = 0.0
+
+#define HE_ENTROPY_ELEMENT(k, l)                                               \
+    HE_ISA(he_entropy_element)((double)p[k], &t_hi[l], &t_lo[l], &a_sum[l],    \
+                               &a_neg[l], &bad[l])
+
+/* need_entropy as a constant in each copy of the loop, so none tests it. */
+#define HE_PAIR_ELEMENT(k, l, NEED_ENTROPY)                                    \
+    HE_ISA(he_pair_element)((double)p[k], (double)q[k], NEED_ENTROPY,          \
+                            &pt_hi[l], &pt_lo[l], &qt_hi[l], &qt_lo[l],        \
+                            &a_sum[l], &a_neg[l], &b_sum[l], &b_neg[l],        \
+                            &bad[l], &unbounded[l])
+#define HE_PAIR_ELEMENT_H(k, l) HE_PAIR_ELEMENT(k, l, 1)
+#define HE_PAIR_ELEMENT_NO_H(k, l) HE_PAIR_ELEMENT(k, l, 0)
+
+#define HE_ENTROPY_ACCURATE_ELEMENT(k, l)                                      \
+    acc[l] += HE_ISA(he_neg_x_log_x)((double)p[k], hi, lo, inv)
+
+#define HE_KL_ACCURATE_ELEMENT(k, l)                                           \
+    do {                                                                       \
+        double a = (double)p[k], b = (double)q[k];                             \
+        unb[l] += (b == 0.0) ? a : 0.0;                                        \
+        acc[l] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq, &bd[l]);  \
+    } while (0)
+
+#define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
@@ -132,36 +177,12 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
     he_csum plogp = {0.0, 0.0};                                                \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
-    for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
-        for (j = 0; j < HE_LANES; j++) a_sum[j] = 0.0;                         \
-        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            for (j = 0; j < HE_LANES; j++) {                                   \
-                HE_ISA(he_entropy_element)((double)p[i + j], &t_hi[j],         \
-                    &t_lo[j], &a_sum[j], &a_neg[j], &bad[j]);                  \
-            }                                                                  \
-        }                                                                      \
-        for (; i < stop; i++) {                                                \
-            HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],       \
-                &a_sum[0], &a_neg[0], &bad[0]);                                \
-        }                                                                      \
-        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
-    }                                                                          \
-    he_lanes_entropy_sums(t_hi, t_lo, &plogp, a_neg, bad, out);                    \
+    HE_LANE_LOOP(HE_ZERO_LANES(a_sum), HE_ENTROPY_ELEMENT,                     \
+                 he_csum_add(&plogp, he_lanes_sum(a_sum)))                     \
+    he_lanes_entropy_sums(t_hi, t_lo, &plogp, a_neg, bad, out);                \
 }
 
-/* The lane loop of one block of he_pair_sums, with need_entropy fixed. */
-#define HE_PAIR_LANES(T, NEED_ENTROPY)                                         \
-    for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                     \
-        for (j = 0; j < HE_LANES; j++) {                                       \
-            HE_ISA(he_pair_element)((double)p[i + j], (double)q[i + j],        \
-                NEED_ENTROPY, &pt_hi[j], &pt_lo[j], &qt_hi[j], &qt_lo[j],      \
-                &a_sum[j], &a_neg[j], &b_sum[j], &b_neg[j],                    \
-                &bad[j], &unbounded[j]);                                       \
-        }                                                                      \
-    }
-
-#define HE_SUMS_PAIR(T, tname, code)                                               \
+#define HE_SUMS_PAIR(T, tname, code)                                           \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         int need_entropy, he_pair_sums *out)                                   \
@@ -174,31 +195,24 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
     he_csum plogp = {0.0, 0.0}, plogpq = {0.0, 0.0};                           \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
-    for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
-        for (j = 0; j < HE_LANES; j++) { a_sum[j] = 0.0; b_sum[j] = 0.0; }     \
-        /* need_entropy as a constant in each loop, so none tests it */     \
-        if (need_entropy)                                                      \
-            HE_PAIR_LANES(T, 1)                                                \
-        else                                                                   \
-            HE_PAIR_LANES(T, 0)                                                \
-        for (; i < stop; i++) {                                                \
-            HE_ISA(he_pair_element)((double)p[i], (double)q[i], need_entropy,  \
-                &pt_hi[0], &pt_lo[0], &qt_hi[0], &qt_lo[0],                    \
-                &a_sum[0], &a_neg[0], &b_sum[0], &b_neg[0],                    \
-                &bad[0], &unbounded[0]);                                       \
-        }                                                                      \
-        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
-        he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
-    }                                                                          \
-    he_lanes_pair_sums(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq, b_neg,  \
-                   bad, unbounded, HE_RATIO_EXACT, out);                       \
+    if (need_entropy)                                                          \
+        HE_LANE_LOOP(HE_ZERO_LANES2(a_sum, b_sum),             \
+                     HE_PAIR_ELEMENT_H,                                        \
+                     (he_csum_add(&plogp, he_lanes_sum(a_sum)),                \
+                      he_csum_add(&plogpq, he_lanes_sum(b_sum))))              \
+    else                                                                       \
+        HE_LANE_LOOP(HE_ZERO_LANES2(a_sum, b_sum),             \
+                     HE_PAIR_ELEMENT_NO_H,                                     \
+                     (he_csum_add(&plogp, he_lanes_sum(a_sum)),                \
+                      he_csum_add(&plogpq, he_lanes_sum(b_sum))))              \
+    he_lanes_pair_sums(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq,     \
+                       b_neg, bad, unbounded, HE_RATIO_EXACT, out);            \
 }
 
 /* Second reads. Each returns the sum of its non-negative terms; the KL one
  * also reports bins with p > 0 and q = 0 (+inf) and quotients the general
- * kernel must handle (`bad`). */
-#define HE_ACCURATE(T, tname, code)                                                \
+ * read must handle (`bad`). */
+#define HE_ACCURATE(T, tname, code)                                            \
 static double HE_ISA(he_entropy_accurate_##tname)(                             \
         const T *restrict p, ptrdiff_t n, double hi, double lo)                \
 {                                                                              \
@@ -207,19 +221,8 @@ static double HE_ISA(he_entropy_accurate_##tname)(                             \
     he_csum h = {0.0, 0.0};                                                    \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
-    for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
-        for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
-        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            for (j = 0; j < HE_LANES; j++) {                                   \
-                acc[j] += HE_ISA(he_neg_x_log_x)((double)p[i + j], hi, lo,     \
-                                                 inv);                         \
-            }                                                                  \
-        }                                                                      \
-        for (; i < stop; i++)                                                  \
-            acc[0] += HE_ISA(he_neg_x_log_x)((double)p[i], hi, lo, inv);       \
-        he_csum_add(&h, he_lanes_sum(acc));                                    \
-    }                                                                          \
+    HE_LANE_LOOP(HE_ZERO_LANES(acc), HE_ENTROPY_ACCURATE_ELEMENT,              \
+                 he_csum_add(&h, he_lanes_sum(acc)))                           \
     return h.hi + h.lo;                                                        \
 }                                                                              \
 static double HE_ISA(he_kl_accurate_##tname)(                                  \
@@ -231,25 +234,8 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
     he_csum kl = {0.0, 0.0};                                                   \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
-    for (start = 0; start < n; start = stop) {                                 \
-        stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;                  \
-        for (j = 0; j < HE_LANES; j++) acc[j] = 0.0;                           \
-        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            for (j = 0; j < HE_LANES; j++) {                                   \
-                double a = (double)p[i + j], b = (double)q[i + j];             \
-                unb[j] += (b == 0.0) ? a : 0.0;                                \
-                acc[j] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,   \
-                                                     &bd[j]);                  \
-            }                                                                  \
-        }                                                                      \
-        for (; i < stop; i++) {                                                \
-            double a = (double)p[i], b = (double)q[i];                         \
-            unb[0] += (b == 0.0) ? a : 0.0;                                    \
-            acc[0] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq,       \
-                                                 &bd[0]);                      \
-        }                                                                      \
-        he_csum_add(&kl, he_lanes_sum(acc));                                   \
-    }                                                                          \
+    HE_LANE_LOOP(HE_ZERO_LANES(acc), HE_KL_ACCURATE_ELEMENT,                   \
+                 he_csum_add(&kl, he_lanes_sum(acc)))                          \
     *unbounded = 0.0;                                                          \
     *bad = 0.0;                                                                \
     for (j = 0; j < HE_LANES; j++) { *unbounded += unb[j]; *bad += bd[j]; }    \
@@ -261,5 +247,13 @@ HE_FOR_EACH_TYPE(HE_SUMS_PAIR)
 HE_FOR_EACH_TYPE(HE_ACCURATE)
 #undef HE_SUMS_ENTROPY
 #undef HE_SUMS_PAIR
-#undef HE_PAIR_LANES
 #undef HE_ACCURATE
+#undef HE_LANE_LOOP
+#undef HE_ZERO_LANES
+#undef HE_ZERO_LANES2
+#undef HE_ENTROPY_ELEMENT
+#undef HE_PAIR_ELEMENT
+#undef HE_PAIR_ELEMENT_H
+#undef HE_PAIR_ELEMENT_NO_H
+#undef HE_ENTROPY_ACCURATE_ELEMENT
+#undef HE_KL_ACCURATE_ELEMENT

@@ -434,7 +434,7 @@ static const double he__lognt_q7 = 0x1.0c0665f5240fcp-3;
 
 /* he__log_notable(x, use_fma): natural logarithm, the contract of he__log
  * (branch-free, no libm call, vectorisable, special values as C99 Annex F)
- * with max error 0.64 ulp measured (< 0.7 by the analysis in the header
+ * with max error < 0.7 ulp (by the analysis in the header
  * comment) instead of 0.501, and one division instead of two table
  * look-ups.  Pass use_fma = 1 only where the target has FMA. */
 HE_ALWAYS_INLINE double he__log_notable(double x, const int use_fma)
