@@ -2,11 +2,14 @@
 
 Index arrays are int32 or int64 (the same for indices and indptr); data and
 dense operands share one of the kernel dtypes (float64, float32, int8..int64,
-uint8..uint64). Every driver works on the rows [start, stop), or on all of
-them as one histogram when `whole`, and returns the kernels' flags.
+uint8..uint64). Every driver spreads the rows over `nthreads` OpenMP threads,
+or treats all of them as one histogram when `whole`, and returns the kernels'
+flags (NO_MEMORY set when a block's scratch could not be allocated).
 """
 import numpy as np
 import numpy.typing as npt
+
+NO_MEMORY: int
 
 def check_rows(
     indices: np.ndarray, indptr: np.ndarray, n_cols: int, n_data: int
@@ -19,8 +22,7 @@ def entropy_rows(
     indptr: np.ndarray,
     omit_nan: bool,
     out: npt.NDArray[np.float64],
-    start: int,
-    stop: int,
+    nthreads: int,
     whole: bool,
 ) -> int: ...
 def divergence_sparse_sparse(
@@ -34,8 +36,7 @@ def divergence_sparse_sparse(
     need_entropy: bool,
     ent: npt.NDArray[np.float64],
     kl: npt.NDArray[np.float64],
-    start: int,
-    stop: int,
+    nthreads: int,
     whole: bool,
 ) -> int: ...
 def divergence_dense_sparse(
@@ -47,8 +48,7 @@ def divergence_dense_sparse(
     need_entropy: bool,
     ent: npt.NDArray[np.float64],
     kl: npt.NDArray[np.float64],
-    start: int,
-    stop: int,
+    nthreads: int,
     whole: bool,
 ) -> int: ...
 def divergence_sparse_dense(
@@ -60,7 +60,6 @@ def divergence_sparse_dense(
     need_entropy: bool,
     ent: npt.NDArray[np.float64],
     kl: npt.NDArray[np.float64],
-    start: int,
-    stop: int,
+    nthreads: int,
     whole: bool,
 ) -> int: ...

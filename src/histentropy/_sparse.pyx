@@ -278,12 +278,14 @@ def entropy_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
 # Pairs: one block of rows
 # ---------------------------------------------------------------------------
 
-cdef int _sparse_sparse(const Rows* p, const Rows* q, Py_ssize_t start,
+cdef int _sparse_sparse(const void* p_rows, const void* q_rows, Py_ssize_t start,
                         Py_ssize_t stop, bint whole, bint omit_nan,
                         bint need_entropy, double* ent, double* kl) noexcept nogil:
     """Rows [start, stop) of sparse p against sparse q: q's row total is one
     pass over its stored values (no logarithms), then q is looked up at p's
     stored bins by merging the sorted index lists."""
+    cdef const Rows* p = <const Rows*>p_rows
+    cdef const Rows* q = <const Rows*>q_rows
     cdef Py_ssize_t n = _longest(p, start, stop, whole), r, m, q0, q1, p0, p1
     cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
     cdef double* b = a + max(n, 1)
@@ -323,11 +325,13 @@ cdef int _sparse_sparse(const Rows* p, const Rows* q, Py_ssize_t start,
     return flags
 
 
-cdef int _dense_sparse(const Dense* p, const Rows* q, Py_ssize_t start,
+cdef int _dense_sparse(const void* p_rows, const void* q_rows, Py_ssize_t start,
                        Py_ssize_t stop, bint whole, bint omit_nan,
                        bint need_entropy, double* ent, double* kl) noexcept nogil:
     """Rows [start, stop) of dense p against sparse q: merged into pairs over
     the union of the supports, for the dense kernel."""
+    cdef const Dense* p = <const Dense*>p_rows
+    cdef const Rows* q = <const Rows*>q_rows
     cdef Py_ssize_t longest = _longest(q, start, stop, whole)
     cdef Py_ssize_t n = (p.n * (stop - start) if whole else p.n) + longest
     cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
@@ -392,13 +396,15 @@ cdef int _whole_reference(const Dense* q, Py_ssize_t start, Py_ssize_t stop,
     return flags
 
 
-cdef int _sparse_dense(const Rows* p, const Dense* q, Py_ssize_t start,
+cdef int _sparse_dense(const void* p_rows, const void* q_rows, Py_ssize_t start,
                        Py_ssize_t stop, bint whole, bint omit_nan,
                        bint need_entropy, double* ent, double* kl) noexcept nogil:
     """Rows [start, stop) of sparse p against dense q: the total of a
     reference row is computed once per distinct row (a broadcast reference,
     stride 0, once per block); each sparse row then costs O(its stored
     values)."""
+    cdef const Rows* p = <const Rows*>p_rows
+    cdef const Dense* q = <const Dense*>q_rows
     cdef Py_ssize_t n = _longest(p, start, stop, whole), r, m, p0
     cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
     cdef double* b = a + max(n, 1)
@@ -441,9 +447,25 @@ cdef int _sparse_dense(const Rows* p, const Dense* q, Py_ssize_t start,
 # Pairs: drivers. Each splits the rows into blocks run by OpenMP threads.
 # ---------------------------------------------------------------------------
 
-cdef inline Py_ssize_t _bound(Py_ssize_t rows, Py_ssize_t blocks,
-                              Py_ssize_t i) noexcept nogil:
-    return rows * i // blocks
+ctypedef int (*BlockKernel)(const void* p, const void* q, Py_ssize_t start,
+                            Py_ssize_t stop, bint whole, bint omit_nan,
+                            bint need_entropy, double* ent,
+                            double* kl) noexcept nogil
+
+
+cdef int _run_blocks(BlockKernel kernel, const void* p, const void* q,
+                     Py_ssize_t rows, bint omit_nan, bint need_entropy,
+                     double[::1] ent, double[::1] kl, int nthreads,
+                     bint whole) noexcept:
+    """kernel over blocks of rows, the blocks spread over OpenMP threads
+    (all rows as one block when `whole`); returns the flags."""
+    cdef Py_ssize_t blocks = 1 if whole else _blocks(rows, nthreads), i
+    cdef int flags = 0
+    with nogil:
+        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            flags |= kernel(p, q, rows * i // blocks, rows * (i + 1) // blocks,
+                            whole, omit_nan, need_entropy, &ent[0], &kl[0])
+    return flags
 
 
 def divergence_sparse_sparse(
@@ -459,18 +481,12 @@ def divergence_sparse_sparse(
     """
     cdef Rows p = _rows(p_data, p_indices, p_indptr)
     cdef Rows q = _rows(q_data, q_indices, q_indptr)
-    cdef Py_ssize_t rows = p_indptr.shape[0] - 1, blocks, i
-    cdef int flags = 0
+    cdef Py_ssize_t rows = p_indptr.shape[0] - 1
     _check(rows, q_indptr.shape[0] - 1, kl.shape[0], whole)
     if q.type != p.type or q.index_type != p.index_type:
         raise TypeError("p and q must have the same data and index dtypes")
-    blocks = 1 if whole else _blocks(rows, nthreads)
-    with nogil:
-        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
-            flags |= _sparse_sparse(&p, &q, _bound(rows, blocks, i),
-                                    _bound(rows, blocks, i + 1), whole, omit_nan,
-                                    need_entropy, &ent[0], &kl[0])
-    return flags
+    return _run_blocks(_sparse_sparse, &p, &q, rows, omit_nan, need_entropy, ent,
+                       kl, nthreads, whole)
 
 
 def divergence_dense_sparse(
@@ -481,16 +497,10 @@ def divergence_dense_sparse(
     """Dense rows p[r, :] (any strides) against canonical sparse rows of q."""
     cdef Rows q = _rows(q_data, q_indices, q_indptr)
     cdef Dense d = _dense(p, q.type)
-    cdef Py_ssize_t rows = q_indptr.shape[0] - 1, blocks, i
-    cdef int flags = 0
+    cdef Py_ssize_t rows = q_indptr.shape[0] - 1
     _check(rows, p.shape[0], kl.shape[0], whole)
-    blocks = 1 if whole else _blocks(rows, nthreads)
-    with nogil:
-        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
-            flags |= _dense_sparse(&d, &q, _bound(rows, blocks, i),
-                                   _bound(rows, blocks, i + 1), whole, omit_nan,
-                                   need_entropy, &ent[0], &kl[0])
-    return flags
+    return _run_blocks(_dense_sparse, &d, &q, rows, omit_nan, need_entropy, ent,
+                       kl, nthreads, whole)
 
 
 def divergence_sparse_dense(
@@ -501,16 +511,10 @@ def divergence_sparse_dense(
     """Canonical sparse rows of p against dense rows q[r, :] (any strides)."""
     cdef Rows p = _rows(p_data, p_indices, p_indptr)
     cdef Dense d = _dense(q, p.type)
-    cdef Py_ssize_t rows = p_indptr.shape[0] - 1, blocks, i
-    cdef int flags = 0
+    cdef Py_ssize_t rows = p_indptr.shape[0] - 1
     _check(rows, q.shape[0], kl.shape[0], whole)
-    blocks = 1 if whole else _blocks(rows, nthreads)
-    with nogil:
-        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
-            flags |= _sparse_dense(&p, &d, _bound(rows, blocks, i),
-                                   _bound(rows, blocks, i + 1), whole, omit_nan,
-                                   need_entropy, &ent[0], &kl[0])
-    return flags
+    return _run_blocks(_sparse_dense, &p, &d, rows, omit_nan, need_entropy, ent,
+                       kl, nthreads, whole)
 
 
 # Select the CPU path now, when the package is imported (dispatch.h caches it).

@@ -201,26 +201,28 @@ HE_ALWAYS_INLINE int he_entropy_read(int type, const void *p, ptrdiff_t n, ptrdi
     return flags;
 }
 
-/* Second read: the sum of -x log x >= 0, x = scale p / total, over the bins
- * where `q` (if not NULL) holds a number too. */
-HE_ALWAYS_INLINE double he_entropy_accurate(int type, const void *p, ptrdiff_t p_stride,
-                                            const void *q, ptrdiff_t q_stride, ptrdiff_t n,
-                                            double scale, he_csum *total)
+/* Second read of `measure` (terms.h): the compensated sum of its terms over
+ * the bins where p (and q, if not NULL) hold numbers. */
+HE_ALWAYS_INLINE double he_second_read_sum(int type, int measure, const void *p,
+                                           ptrdiff_t p_stride, const void *q,
+                                           ptrdiff_t q_stride, ptrdiff_t n,
+                                           const he_second_read *r)
 {
     ptrdiff_t i;
-    double w;
-    he_csum h;
-    he_csum_init(&h);
-    he_csum_normalise(total);
+    double a, b, term;
+    he_csum sum;
+    he_csum_init(&sum);
     for (i = 0; i < n; i++) {
-        w = he_weight_at(type, p, i, p_stride) * scale;
-        if (!(0.0 < w && w < INFINITY))  /* zeros and omitted NaNs */
-            continue;
-        if (q != NULL && he_weight_at(type, q, i, q_stride) != he_weight_at(type, q, i, q_stride))
-            continue;
-        he_csum_add(&h, he_neg_x_log_x(w, total));
+        a = he_weight_at(type, p, i, p_stride);
+        b = q != NULL ? he_weight_at(type, q, i, q_stride) : 0.0;
+        if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY))
+            continue;  /* an omitted NaN bin */
+        term = he_second_term(measure, a, b, r);
+        if (term == INFINITY)
+            return INFINITY;
+        he_csum_add(&sum, term);
     }
-    return he_csum_value(&h);
+    return he_csum_value(&sum);
 }
 
 /* Entropy from the first read's sums, or from a second read if they cancel.
@@ -237,7 +239,8 @@ HE_ALWAYS_INLINE double he_entropy_from_sums(int type, const void *p, ptrdiff_t 
             he_csum_normalise(total);
             h = he_fast_entropy_accurate(type, p, n, total);
         } else {
-            h = he_entropy_accurate(type, p, stride, NULL, 0, n, scale, total);
+            he_second_read r = he_second_read_of(HE_ENTROPY, scale, 1.0, total, NULL);
+            h = he_second_read_sum(type, HE_ENTROPY, p, stride, NULL, 0, n, &r);
         }
     }
     return h;
@@ -360,39 +363,6 @@ HE_ALWAYS_INLINE int he_pair_read(int type, const void *p, ptrdiff_t p_stride,
     return flags;
 }
 
-/* Second read: KL as the sum of x log(x/y) - x + y >= 0. */
-HE_ALWAYS_INLINE double he_kl_accurate(int type, const void *p, ptrdiff_t p_stride,
-                                       const void *q, ptrdiff_t q_stride, ptrdiff_t n,
-                                       double p_scale, double q_scale,
-                                       he_csum *p_total, he_csum *q_total)
-{
-    ptrdiff_t i;
-    double a, b, sp, sq, log_totals;
-    he_csum kl;
-    he_csum_init(&kl);
-    /* log(x/y) = log(a/b) + log_totals for raw weights a, b. */
-    log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
-    sp = p_total->hi;
-    sq = q_total->hi;
-    for (i = 0; i < n; i++) {
-        a = he_weight_at(type, p, i, p_stride);
-        b = he_weight_at(type, q, i, q_stride);
-        if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY))
-            continue;  /* an omitted NaN bin */
-        if (b == 0.0) {
-            if (a > 0.0)
-                return INFINITY;
-            continue;
-        }
-        if (a == 0.0) {
-            he_csum_add(&kl, b * q_scale / sq);
-            continue;
-        }
-        he_csum_add(&kl, he_term_kl_accurate(a, b, p_scale, q_scale, sp, sq, log_totals));
-    }
-    return he_csum_value(&kl);
-}
-
 /* Entropy and KL from the first read's state, or from second reads.
  * log_error: see he_kl_finish; clean: as for he_entropy_from_sums. */
 HE_ALWAYS_INLINE void he_divergence_from_state(
@@ -410,8 +380,9 @@ HE_ALWAYS_INLINE void he_divergence_from_state(
                 he_csum_normalise(&st->p_total);
                 d = he_fast_entropy_accurate(type, p, n, &st->p_total);
             } else {
-                d = he_entropy_accurate(type, p, p_stride, q, q_stride, n, p_scale,
-                                        &st->p_total);
+                he_second_read r = he_second_read_of(HE_ENTROPY, p_scale, q_scale,
+                                                     &st->p_total, NULL);
+                d = he_second_read_sum(type, HE_ENTROPY, p, p_stride, q, q_stride, n, &r);
             }
         }
         *entropy = d;
@@ -427,9 +398,12 @@ HE_ALWAYS_INLINE void he_divergence_from_state(
         if (clean)
             d = he_fast_kl_accurate(type, p, q, n, st->p_total.hi, st->q_total.hi,
                                     &fast_unbounded, &fast_bad);
-        if (fast_bad != 0.0)
-            d = he_kl_accurate(type, p, p_stride, q, q_stride, n, p_scale, q_scale,
-                               &st->p_total, &st->q_total);
+        if (fast_bad != 0.0) {
+            he_second_read r = he_second_read_of(HE_KL_DIVERGENCE, p_scale, q_scale,
+                                                 &st->p_total, &st->q_total);
+            d = he_second_read_sum(type, HE_KL_DIVERGENCE, p, p_stride, q, q_stride, n,
+                                   &r);
+        }
     }
     *kl = d;
 }
@@ -598,14 +572,37 @@ HE_ALWAYS_INLINE int he_entropy_whole(int type, const void *base, const he_slice
     he_csum_normalise(&total);
     h = he_entropy_finish(&total, he_csum_value(&plogp), plogp_abs, &accurate);
     if (!accurate) {
+        he_second_read sr = he_second_read_of(HE_ENTROPY, scale, 1.0, &total, NULL);
         he_csum_init(&a);
         for (r = 0; r < rows; r++)
-            he_csum_add(&a, he_entropy_accurate(type, he_slice_at(base, s, r), s->stride,
-                                                NULL, 0, s->n, scale, &total));
+            he_csum_add(&a, he_second_read_sum(type, HE_ENTROPY, he_slice_at(base, s, r),
+                                               s->stride, NULL, 0, s->n, &sr));
         h = he_csum_value(&a);
     }
     *entropy = h;
     return flags;
+}
+
+/* The second read of `measure` over all the pairs of slices together. */
+HE_ALWAYS_INLINE double he_second_read_whole(int type, int measure, const void *p,
+                                             const he_slices *ps, const void *q,
+                                             const he_slices *qs, double p_scale,
+                                             double q_scale, he_pair_state *st)
+{
+    ptrdiff_t r, rows = ps->shape0 * ps->shape1;
+    he_second_read sr = he_second_read_of(measure, p_scale, q_scale, &st->p_total,
+                                          measure == HE_ENTROPY ? NULL : &st->q_total);
+    he_csum sum;
+    double part;
+    he_csum_init(&sum);
+    for (r = 0; r < rows; r++) {
+        part = he_second_read_sum(type, measure, he_slice_at(p, ps, r), ps->stride,
+                                  he_slice_at(q, qs, r), qs->stride, ps->n, &sr);
+        if (part == INFINITY)
+            return INFINITY;
+        he_csum_add(&sum, part);
+    }
+    return he_csum_value(&sum);
 }
 
 /* Entropy of p (if need_entropy) and KL of all the pairs of slices
@@ -616,7 +613,6 @@ HE_ALWAYS_INLINE int he_divergence_whole(int type, const void *p, const he_slice
 {
     ptrdiff_t r, rows = ps->shape0 * ps->shape1;
     he_pair_state st, part;
-    he_csum a;
     double p_scale = 1.0, q_scale = 1.0, log_error;
     int flags = 0, attempt;
     for (attempt = 0; attempt < 2; attempt++) {
@@ -654,14 +650,9 @@ HE_ALWAYS_INLINE int he_divergence_whole(int type, const void *p, const he_slice
         int accurate;
         double h = he_entropy_finish(&st.p_total, he_csum_value(&st.plogp), st.plogp_abs,
                                      &accurate);
-        if (!accurate) {
-            he_csum_init(&a);
-            for (r = 0; r < rows; r++)
-                he_csum_add(&a, he_entropy_accurate(
-                    type, he_slice_at(p, ps, r), ps->stride, he_slice_at(q, qs, r),
-                    qs->stride, ps->n, p_scale, &st.p_total));
-            h = he_csum_value(&a);
-        }
+        if (!accurate)
+            h = he_second_read_whole(type, HE_ENTROPY, p, ps, q, qs, p_scale, q_scale,
+                                     &st);
         *entropy = h;
     }
     if (st.unbounded) {
@@ -670,14 +661,9 @@ HE_ALWAYS_INLINE int he_divergence_whole(int type, const void *p, const he_slice
         int accurate;
         double d = he_kl_finish(&st.p_total, &st.q_total, he_csum_value(&st.plogpq),
                                 st.plogpq_abs, log_error, &accurate);
-        if (!accurate) {
-            he_csum_init(&a);
-            for (r = 0; r < rows; r++)
-                he_csum_add(&a, he_kl_accurate(
-                    type, he_slice_at(p, ps, r), ps->stride, he_slice_at(q, qs, r),
-                    qs->stride, ps->n, p_scale, q_scale, &st.p_total, &st.q_total));
-            d = he_csum_value(&a);
-        }
+        if (!accurate)
+            d = he_second_read_whole(type, HE_KL_DIVERGENCE, p, ps, q, qs, p_scale,
+                                     q_scale, &st);
         *kl = d;
     }
     return flags;

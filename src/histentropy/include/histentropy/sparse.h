@@ -193,36 +193,33 @@ HE_UNUSED static int he_rest_read(const double *a, const double *b, ptrdiff_t m,
     return flags;
 }
 
-/* Second read of KL: the sum of x log(x/y) - x + y >= 0 over the stored bins
- * with p > 0, plus R / S_q for all the bins where p = 0, the rest
- * R = S_q - (q over the kept bins with p > 0) carried exactly. */
-HE_UNUSED static double he_rest_kl_accurate(const double *a, const double *b, ptrdiff_t m,
-                                  double p_scale, double q_scale, he_csum *p_total,
-                                  he_csum *q_total)
+/* Second read of `measure` over the gathered pairs with p > 0, plus the term
+ * of all the bins where p = 0 (he_second_term_p_zero), whose y add up to
+ * R / S_q with the rest R = S_q - (q over the kept bins with p > 0) carried
+ * exactly. */
+HE_UNUSED static double he_rest_second_read_sum(int measure, const double *a,
+                                                const double *b, ptrdiff_t m,
+                                                const he_second_read *r)
 {
     ptrdiff_t i;
-    double sp, sq, log_totals, r;
-    he_csum kl, rest;
-    he_csum_init(&kl);
-    log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
-    sp = p_total->hi;
-    sq = q_total->hi;
-    rest = *q_total;
+    double term, y;
+    he_csum sum, rest = r->q_total;
+    he_csum_init(&sum);
     for (i = 0; i < m; i++) {
         if (!(0.0 < a[i] && a[i] < INFINITY && 0.0 <= b[i] && b[i] < INFINITY))
             continue;  /* p = 0 (its y is in the rest) or an omitted NaN bin */
-        if (b[i] == 0.0)
+        term = he_second_term(measure, a[i], b[i], r);
+        if (term == INFINITY)
             return INFINITY;
-        he_csum_add_exact(&rest, -(b[i] * q_scale));
-        he_csum_add(&kl, he_term_kl_accurate(a[i], b[i], p_scale, q_scale, sp, sq,
-                                             log_totals));
+        he_csum_add_exact(&rest, -(b[i] * r->q_scale));
+        he_csum_add(&sum, term);
     }
     he_csum_normalise(&rest);
-    r = (rest.hi + rest.lo) / sq;
-    if (r > 0.0)
-        he_csum_add(&kl, r);
-    r = he_csum_value(&kl);
-    return r > 0.0 ? r : 0.0;
+    y = (rest.hi + rest.lo) / r->q_total.hi;
+    if (y > 0.0)
+        he_csum_add(&sum, he_second_term_p_zero(measure, y));
+    y = he_csum_value(&sum);
+    return y > 0.0 ? y : 0.0;
 }
 
 /* Entropy and KL from the first read's state, or from second reads. */
@@ -236,8 +233,11 @@ HE_UNUSED static void he_rest_from_state(const double *a, const double *b, ptrdi
     if (need_entropy) {
         d = he_entropy_finish(&st->p_total, he_csum_value(&st->plogp), st->plogp_abs,
                               &accurate);
-        if (!accurate)
-            d = he_entropy_accurate(0, a, 1, b, 1, m, p_scale, &st->p_total);
+        if (!accurate) {
+            he_second_read r = he_second_read_of(HE_ENTROPY, p_scale, q_scale,
+                                                 &st->p_total, NULL);
+            d = he_second_read_sum(0, HE_ENTROPY, a, 1, b, 1, m, &r);
+        }
         *entropy = d;
     }
     if (st->unbounded) {
@@ -246,8 +246,11 @@ HE_UNUSED static void he_rest_from_state(const double *a, const double *b, ptrdi
     }
     d = he_kl_finish(&st->p_total, &st->q_total, he_csum_value(&st->plogpq),
                      st->plogpq_abs, log_error, &accurate);
-    if (!accurate)
-        d = he_rest_kl_accurate(a, b, m, p_scale, q_scale, &st->p_total, &st->q_total);
+    if (!accurate) {
+        he_second_read r = he_second_read_of(HE_KL_DIVERGENCE, p_scale, q_scale,
+                                             &st->p_total, &st->q_total);
+        d = he_rest_second_read_sum(HE_KL_DIVERGENCE, a, b, m, &r);
+    }
     *kl = d;
 }
 

@@ -223,6 +223,66 @@ HE_ALWAYS_INLINE double he_term_kl_accurate(double a, double b, double p_scale,
                               he_log_quotient_ratio(a, b, xh, xl, yh, yl, log_totals));
 }
 
+/* ---- the measures: second-read terms ------------------------------------ */
+
+/* The measures, as constants for the generic loops of dense.h and sparse.h
+ * (a constant after inlining: the switches below fold away). */
+enum he_measure { HE_ENTROPY = 0, HE_KL_DIVERGENCE = 1 };
+
+/* What a second read knows once the first read is done: the power-of-two
+ * scales of p and q and their normalised totals (S = hi + lo). */
+typedef struct {
+    double p_scale, q_scale;
+    he_csum p_total, q_total;
+    double log_totals;          /* log(S_q/S_p) + log(p_scale/q_scale) */
+} he_second_read;
+
+/* The second read of `measure` after a first read that found these totals
+ * (q_total NULL for a measure of p alone); normalises the totals. */
+HE_ALWAYS_INLINE he_second_read he_second_read_of(int measure, double p_scale,
+                                                  double q_scale, he_csum *p_total,
+                                                  he_csum *q_total)
+{
+    he_second_read r;
+    r.p_scale = p_scale;
+    r.q_scale = q_scale;
+    r.log_totals = 0.0;
+    if (measure == HE_KL_DIVERGENCE)
+        r.log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
+    he_csum_normalise(p_total);
+    r.p_total = *p_total;
+    if (q_total != NULL)
+        r.q_total = *q_total;
+    else
+        he_csum_init(&r.q_total);
+    return r;
+}
+
+/* The second-read term of a bin with raw weights a (of p) and b (of q) in
+ * [0, inf): >= 0, +inf where the measure is unbounded; the measure is the
+ * (compensated) sum of its terms.
+ *   entropy: -x log x;  KL: x log(x/y) - x + y  (y where x = 0). */
+HE_ALWAYS_INLINE double he_second_term(int measure, double a, double b,
+                                       const he_second_read *r)
+{
+    if (measure == HE_ENTROPY)
+        return a > 0.0 ? he_neg_x_log_x(a * r->p_scale, &r->p_total) : 0.0;
+    if (b == 0.0)
+        return a > 0.0 ? INFINITY : 0.0;
+    if (a == 0.0)
+        return b * r->q_scale / r->q_total.hi;
+    return he_term_kl_accurate(a, b, r->p_scale, r->q_scale, r->p_total.hi,
+                               r->q_total.hi, r->log_totals);
+}
+
+/* The second-read term of bins where p = 0, whose y add up to y_sum: linear
+ * in y for every measure, so the bins a sparse row does not store are one
+ * term of their total. */
+HE_ALWAYS_INLINE double he_second_term_p_zero(int measure, double y_sum)
+{
+    return measure == HE_KL_DIVERGENCE ? y_sum : 0.0;
+}
+
 /* ---- finishing steps ---------------------------------------------------- */
 
 /* Entropy from the first read: H = log S - A/S.  *accurate is cleared when
