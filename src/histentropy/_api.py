@@ -49,6 +49,30 @@ _COMMON_PARAMETERS = """\
         beyond rounding)."""
 
 
+_PAIR_PARAMETERS = """\
+    p, q : array_like
+        Non-negative finite weights, counts or probabilities of any real or
+        integer dtype. They broadcast together; `axis` refers to the broadcast
+        shape and both must have the same length along it.
+        Either may be a scipy.sparse matrix or array (never densified); two
+        labelled histograms (dict, Counter, pandas Series) are aligned by
+        label, a missing label having weight 0 (mixing labelled and unlabelled
+        input is a TypeError).
+""" + _COMMON_PARAMETERS
+
+_PAIR_RAISES = """\
+    Raises
+    ------
+    ValueError
+        Negative or infinite weights, shapes that do not broadcast or differ
+        along `axis`, a bad `base` or `nan_policy`, a NaN with
+        ``nan_policy='raise'``.
+    TypeError
+        Complex, string, object or other non-real input.
+    numpy.exceptions.AxisError
+        `axis` out of range."""
+
+
 def _default_options(axis, base, keepdims, nan_policy, workers):
     """True when a call may take the drivers' fast lane for plain 1-D input."""
     return (axis == -1 and base is None and workers is None and not keepdims
@@ -229,31 +253,14 @@ cross_entropy.__doc__ = f"""Cross entropy H(P, Q) of the histograms in `p` and `
 
     Parameters
     ----------
-    p, q : array_like
-        Non-negative finite weights, counts or probabilities of any real or
-        integer dtype. They broadcast together; `axis` refers to the broadcast
-        shape and both must have the same length along it.
-        Either may be a scipy.sparse matrix or array (never densified); two
-        labelled histograms (dict, Counter, pandas Series) are aligned by
-        label, a missing label having weight 0 (mixing labelled and unlabelled
-        input is a TypeError).
-{_COMMON_PARAMETERS}
+{_PAIR_PARAMETERS}
 
     Returns
     -------
     numpy.float64 or numpy.ndarray
         Cross entropy, float64; +inf where some p > 0 meets q = 0.
 
-    Raises
-    ------
-    ValueError
-        Negative or infinite weights, shapes that do not broadcast or differ
-        along `axis`, a bad `base` or `nan_policy`, a NaN with
-        ``nan_policy='raise'``.
-    TypeError
-        Complex, string, object or other non-real input.
-    numpy.exceptions.AxisError
-        `axis` out of range.
+{_PAIR_RAISES}
 
     Notes
     -----
@@ -275,15 +282,7 @@ kl_divergence.__doc__ = f"""Kullback-Leibler divergence D_KL(P || Q).
 
     Parameters
     ----------
-    p, q : array_like
-        Non-negative finite weights, counts or probabilities of any real or
-        integer dtype. They broadcast together; `axis` refers to the broadcast
-        shape and both must have the same length along it.
-        Either may be a scipy.sparse matrix or array (never densified); two
-        labelled histograms (dict, Counter, pandas Series) are aligned by
-        label, a missing label having weight 0 (mixing labelled and unlabelled
-        input is a TypeError).
-{_COMMON_PARAMETERS}
+{_PAIR_PARAMETERS}
 
     Returns
     -------
@@ -291,16 +290,7 @@ kl_divergence.__doc__ = f"""Kullback-Leibler divergence D_KL(P || Q).
         The divergence, float64, never negative; +inf where some p > 0 meets
         q = 0; NaN where p or q has no mass.
 
-    Raises
-    ------
-    ValueError
-        Negative or infinite weights, shapes that do not broadcast or differ
-        along `axis`, a bad `base` or `nan_policy`, a NaN with
-        ``nan_policy='raise'``.
-    TypeError
-        Complex, string, object or other non-real input.
-    numpy.exceptions.AxisError
-        `axis` out of range.
+{_PAIR_RAISES}
 
     Notes
     -----
