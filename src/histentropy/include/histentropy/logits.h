@@ -57,7 +57,6 @@
 
 #include "config.h"
 #include "dispatch.h"
-#include "vlog.h"
 
 /* What a kernel saw; the caller decides what to raise.  A row with no finite
  * logit (all -inf, or n == 0) is no error: its result is NaN, its flags 0. */
@@ -294,12 +293,23 @@ HE_ALWAYS_INLINE void he_lse_merge(he_lse *acc, double m, double r, double neg)
     }
 }
 
+/* log(1 + r) for finite r >= 0, to a few ulp: Goldberg's form
+ * log(u) r / (u - 1), u = 1 + r, in which the rounding of u cancels: one libm
+ * log, cheaper per call than log1p (short rows make one call each). */
+HE_ALWAYS_INLINE double he_log1p_nonneg(double r)
+{
+    double u = 1.0 + r;
+    if (u == 1.0)
+        return r;
+    return log(u) * (r / (u - 1.0));
+}
+
 /* H = log1p(r) + neg / (1 + r): two non-negative terms. */
 HE_ALWAYS_INLINE double he_lse_entropy(const he_lse *acc)
 {
     if (acc->m == -INFINITY)
         return NAN;  /* no finite logit: no distribution */
-    return he_log1p(acc->r) + acc->neg / (1.0 + acc->r);
+    return he_log1p_nonneg(acc->r) + acc->neg / (1.0 + acc->r);
 }
 
 /* ---- blocks ---------------------------------------------------------------- */
@@ -490,7 +500,7 @@ HE_ALWAYS_INLINE int he_logits_kl_divergence_row(int path, int type, const void 
     } else if (st.unbounded) {
         *kl = INFINITY;
     } else {
-        d = st.c / (1.0 + st.a.r) - he_log1p(st.a.r) + he_log1p(st.b.r);
+        d = st.c / (1.0 + st.a.r) - he_log1p_nonneg(st.a.r) + he_log1p_nonneg(st.b.r);
         *kl = d > 0.0 ? d : 0.0;
     }
     return flags;
@@ -632,7 +642,7 @@ HE_ALWAYS_INLINE int he_logits_cross_entropy_hard_row(
         *loss = NAN;  /* no finite logit: no distribution */
         return flags;
     }
-    lr = he_log1p(acc->r);
+    lr = he_log1p_nonneg(acc->r);
     xy = he_logit_at(type, x, (ptrdiff_t)label * stride);
     vy = v != NULL ? v[label] : 1.0;
     value = 0.0;
@@ -711,7 +721,7 @@ HE_ALWAYS_INLINE int he_logits_cross_entropy_soft_row(
         *loss = NAN;  /* no distribution in the logits or in the target */
         return flags;
     }
-    lr = he_log1p(acc->r);
+    lr = he_log1p_nonneg(acc->r);
     value = 0.0;
     if (eps < 1.0 && sums.vw > 0.0)
         value = (1.0 - eps) * (lr * sums.vw + sums.b) / sums.w;
