@@ -53,16 +53,22 @@ BATTERY = textwrap.dedent(
 )
 
 
-def _run_battery(path):
+def _run_with_cpu(code, value):
+    """Run `code` in a fresh interpreter with HISTENTROPY_CPU=value (unset
+    for None); returns its JSON output and its stderr."""
     env = dict(os.environ)
-    if path is None:
+    if value is None:
         env.pop("HISTENTROPY_CPU", None)
     else:
-        env["HISTENTROPY_CPU"] = path
-    proc = subprocess.run([sys.executable, "-c", BATTERY], env=env,
+        env["HISTENTROPY_CPU"] = value
+    proc = subprocess.run([sys.executable, "-c", code], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout), proc.stderr
+
+
+def _run_battery(path):
+    return _run_with_cpu(BATTERY, path)[0]
 
 
 @pytest.fixture(scope="module")
@@ -212,15 +218,7 @@ FAMILIES = textwrap.dedent(
 
 
 def _families(value):
-    env = dict(os.environ)
-    if value is None:
-        env.pop("HISTENTROPY_CPU", None)
-    else:
-        env["HISTENTROPY_CPU"] = value
-    proc = subprocess.run([sys.executable, "-c", FAMILIES], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout), proc.stderr
+    return _run_with_cpu(FAMILIES, value)
 
 
 ALIASES = {"avx512": "avx512", "x86-64-v4": "avx512", "AVX2": "avx2",

@@ -23,14 +23,19 @@
 #  define HE_RESTRICT restrict
 #endif
 
-/* Every weight type the kernels read directly, as X(C type, suffix, code).
- * The code is the value the drivers pass for a dtype (he_type_code); the
- * suffix names the typed functions (he_entropy_f64, ...). */
-#define HE_FOR_EACH_TYPE(X)                                                    \
-    X(double, f64, 0) X(float, f32, 1)                                         \
-    X(int8_t, i8, 2) X(int16_t, i16, 3) X(int32_t, i32, 4) X(int64_t, i64, 5)  \
-    X(uint8_t, u8, 6) X(uint16_t, u16, 7) X(uint32_t, u32, 8)                  \
-    X(uint64_t, u64, 9)
+/* Every weight type the kernels read directly, as X(C type, suffix, code,
+ * a, b) (a, b passed through): the one list of types.  The code is the value
+ * the drivers pass for a dtype; the suffix names typed functions
+ * (he_entropy_f64, ...). */
+#define HE_FOR_EACH_TYPE_WITH(X, kernel, args)                                 \
+    X(double, f64, 0, kernel, args) X(float, f32, 1, kernel, args)             \
+    X(int8_t, i8, 2, kernel, args) X(int16_t, i16, 3, kernel, args)            \
+    X(int32_t, i32, 4, kernel, args) X(int64_t, i64, 5, kernel, args)          \
+    X(uint8_t, u8, 6, kernel, args) X(uint16_t, u16, 7, kernel, args)          \
+    X(uint32_t, u32, 8, kernel, args) X(uint64_t, u64, 9, kernel, args)
+/* The same list as X(C type, suffix, code). */
+#define HE_FOR_EACH_TYPE(X) HE_FOR_EACH_TYPE_WITH(HE_TYPE_ONLY, X, ~)
+#define HE_TYPE_ONLY(T, tname, code, X, unused) X(T, tname, code)
 
 #define HE_N_TYPES 10
 
@@ -42,6 +47,21 @@
 #define HE_TYPE_CASE_T(T, tname, code) case code: return HE_CALL_T(T, tname);
 #define HE_SWITCH_TYPE(type) switch (type) { HE_FOR_EACH_TYPE(HE_TYPE_CASE) }
 #define HE_SWITCH_TYPE_T(type) switch (type) { HE_FOR_EACH_TYPE(HE_TYPE_CASE_T) }
+
+/* HE_BY_TYPE(ret, name, kernel, params, args, fail) defines
+ *     static ret name params
+ * (params starting with `int type`), which returns kernel(code, args...)
+ * with `code` the constant equal to `type`, or `fail` for an unknown code:
+ * the entry point of a kernel written once for every type. */
+#define HE_UNPAREN(...) __VA_ARGS__
+#define HE_BY_TYPE_CASE(T, tname, code, kernel, args)                          \
+    case code: return kernel(code, HE_UNPAREN args);
+#define HE_BY_TYPE(ret, name, kernel, params, args, fail)                      \
+    HE_UNUSED static ret name params                                           \
+    {                                                                          \
+        switch (type) { HE_FOR_EACH_TYPE_WITH(HE_BY_TYPE_CASE, kernel, args) } \
+        return fail;                                                           \
+    }
 
 /* Many histograms as a (shape0, shape1, n) view: slice r is (r / shape1,
  * r % shape1), stride0 and stride1 bytes per index from the base; its n

@@ -671,82 +671,6 @@ HE_ALWAYS_INLINE int he_divergence_whole(int type, const void *p, const he_slice
 
 /* ---- entry points for a run-time type code ------------------------------ */
 
-/* Each kernel above is written once for all types, with the type code as a
- * constant after inlining; these pick the copy for a run-time code (the
- * only switch over types). */
-HE_UNUSED static int he_entropy_slice_t(int type, const void *p, ptrdiff_t n,
-                                        ptrdiff_t stride, int omit_nan, double *entropy)
-{
-#define HE_CALL(code) he_entropy_slice(code, p, n, stride, omit_nan, entropy)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
-HE_UNUSED static int he_divergence_slice_t(int type, const void *p, ptrdiff_t p_stride,
-                                           const void *q, ptrdiff_t q_stride, ptrdiff_t n,
-                                           int omit_nan, int need_entropy, double *entropy,
-                                           double *kl)
-{
-#define HE_CALL(code) he_divergence_slice(code, p, p_stride, q, q_stride, n, omit_nan, \
-                                          need_entropy, entropy, kl)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
-HE_UNUSED static int he_entropy_sums_t(int type, const void *p, ptrdiff_t n,
-                                       he_entropy_sums *out)
-{
-    return he_fast_entropy_sums(type, p, n, out);
-}
-
-HE_UNUSED static int he_pair_sums_t(int type, const void *p, const void *q, ptrdiff_t n,
-                                    int need_entropy, he_pair_sums *out)
-{
-    return he_fast_pair_sums(type, p, q, n, need_entropy, out);
-}
-
-HE_UNUSED static int he_entropy_from_fast_t(int type, const void *p, ptrdiff_t n,
-                                            const he_entropy_sums *fast, double *entropy)
-{
-#define HE_CALL(code) he_entropy_from_fast(code, p, n, fast, entropy)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
-}
-
-HE_UNUSED static int he_divergence_from_fast_t(int type, const void *p, const void *q,
-                                               ptrdiff_t n, int need_entropy,
-                                               const he_pair_sums *fast, double *entropy,
-                                               double *kl)
-{
-#define HE_CALL(code) he_divergence_from_fast(code, p, q, n, need_entropy, fast, entropy, kl)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
-}
-
-HE_UNUSED static int he_entropy_whole_t(int type, const void *p, const he_slices *s,
-                                        int omit_nan, double *entropy)
-{
-#define HE_CALL(code) he_entropy_whole(code, p, s, omit_nan, entropy)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
-HE_UNUSED static int he_divergence_whole_t(int type, const void *p, const he_slices *ps,
-                                           const void *q, const he_slices *qs, int omit_nan,
-                                           int need_entropy, double *entropy, double *kl)
-{
-#define HE_CALL(code) he_divergence_whole(code, p, ps, q, qs, omit_nan, need_entropy, \
-                                          entropy, kl)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
 HE_ALWAYS_INLINE int he_load(int type, const void *src, ptrdiff_t stride, ptrdiff_t n,
                              double *dst)
 {
@@ -756,14 +680,41 @@ HE_ALWAYS_INLINE int he_load(int type, const void *src, ptrdiff_t stride, ptrdif
     return 0;
 }
 
+/* Each kernel above is written once for all types, with the type code as a
+ * constant after inlining; these pick the copy for a run-time code. */
+HE_BY_TYPE(int, he_entropy_slice_t, he_entropy_slice,
+           (int type, const void *p, ptrdiff_t n, ptrdiff_t stride, int omit_nan,
+            double *entropy),
+           (p, n, stride, omit_nan, entropy), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_divergence_slice_t, he_divergence_slice,
+           (int type, const void *p, ptrdiff_t p_stride, const void *q, ptrdiff_t q_stride,
+            ptrdiff_t n, int omit_nan, int need_entropy, double *entropy, double *kl),
+           (p, p_stride, q, q_stride, n, omit_nan, need_entropy, entropy, kl), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_entropy_sums_t, he_fast_entropy_sums,
+           (int type, const void *p, ptrdiff_t n, he_entropy_sums *out), (p, n, out), 0)
+HE_BY_TYPE(int, he_pair_sums_t, he_fast_pair_sums,
+           (int type, const void *p, const void *q, ptrdiff_t n, int need_entropy,
+            he_pair_sums *out),
+           (p, q, n, need_entropy, out), 0)
+HE_BY_TYPE(int, he_entropy_from_fast_t, he_entropy_from_fast,
+           (int type, const void *p, ptrdiff_t n, const he_entropy_sums *fast,
+            double *entropy),
+           (p, n, fast, entropy), 0)
+HE_BY_TYPE(int, he_divergence_from_fast_t, he_divergence_from_fast,
+           (int type, const void *p, const void *q, ptrdiff_t n, int need_entropy,
+            const he_pair_sums *fast, double *entropy, double *kl),
+           (p, q, n, need_entropy, fast, entropy, kl), 0)
+HE_BY_TYPE(int, he_entropy_whole_t, he_entropy_whole,
+           (int type, const void *p, const he_slices *s, int omit_nan, double *entropy),
+           (p, s, omit_nan, entropy), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_divergence_whole_t, he_divergence_whole,
+           (int type, const void *p, const he_slices *ps, const void *q,
+            const he_slices *qs, int omit_nan, int need_entropy, double *entropy,
+            double *kl),
+           (p, ps, q, qs, omit_nan, need_entropy, entropy, kl), HE_FLAG_NAN)
 /* dst[i] = (double)src[i * stride], i < n. */
-HE_UNUSED static int he_load_t(int type, const void *src, ptrdiff_t stride, ptrdiff_t n,
-                               double *dst)
-{
-#define HE_CALL(code) he_load(code, src, stride, n, dst)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
-}
+HE_BY_TYPE(int, he_load_t, he_load,
+           (int type, const void *src, ptrdiff_t stride, ptrdiff_t n, double *dst),
+           (src, stride, n, dst), 0)
 
 #endif /* HISTENTROPY_DENSE_H */

@@ -313,70 +313,61 @@ HE_UNUSED static int he_divergence_rest(const double *a, const double *b, ptrdif
 
 /* ---- entry points for run-time type codes -------------------------------- */
 
-HE_UNUSED static ptrdiff_t he_gather_t(int type, int index_type, const void *p_values,
-                                       const void *p_indices, ptrdiff_t p_nnz,
-                                       const void *q, ptrdiff_t q_stride, double *a,
-                                       double *b)
+/* The index type (4: int32, 5: int64) as a constant in each copy. */
+HE_ALWAYS_INLINE ptrdiff_t he_gather_by_index(int type, int index_type, const void *p_values,
+                                              const void *p_indices, ptrdiff_t p_nnz,
+                                              const void *q, ptrdiff_t q_stride, double *a,
+                                              double *b)
 {
-#define HE_CALL(code) index_type == 4 \
-    ? he_gather(code, 4, p_values, p_indices, p_nnz, q, q_stride, a, b) \
-    : he_gather(code, 5, p_values, p_indices, p_nnz, q, q_stride, a, b)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
+    return index_type == 4
+        ? he_gather(type, 4, p_values, p_indices, p_nnz, q, q_stride, a, b)
+        : he_gather(type, 5, p_values, p_indices, p_nnz, q, q_stride, a, b);
 }
 
-HE_UNUSED static ptrdiff_t he_lookup_t(int type, int index_type, const void *p_values,
-                                       const void *p_indices, ptrdiff_t p_nnz,
-                                       const void *q_values, const void *q_indices,
-                                       ptrdiff_t q_nnz, double *a, double *b)
+HE_ALWAYS_INLINE ptrdiff_t he_lookup_by_index(int type, int index_type, const void *p_values,
+                                              const void *p_indices, ptrdiff_t p_nnz,
+                                              const void *q_values, const void *q_indices,
+                                              ptrdiff_t q_nnz, double *a, double *b)
 {
-#define HE_CALL(code) index_type == 4 \
-    ? he_lookup(code, 4, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b) \
-    : he_lookup(code, 5, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
+    return index_type == 4
+        ? he_lookup(type, 4, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b)
+        : he_lookup(type, 5, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b);
 }
 
-HE_UNUSED static ptrdiff_t he_merge_dense_t(int type, int index_type, const void *p,
-                                            ptrdiff_t n, ptrdiff_t p_stride,
-                                            const void *q_values, const void *q_indices,
-                                            ptrdiff_t q_nnz, double *a, double *b)
+HE_ALWAYS_INLINE ptrdiff_t he_merge_dense_by_index(int type, int index_type, const void *p,
+                                                   ptrdiff_t n, ptrdiff_t p_stride,
+                                                   const void *q_values,
+                                                   const void *q_indices, ptrdiff_t q_nnz,
+                                                   double *a, double *b)
 {
-#define HE_CALL(code) index_type == 4 \
-    ? he_merge_dense(code, 4, p, n, p_stride, q_values, q_indices, q_nnz, a, b) \
-    : he_merge_dense(code, 5, p, n, p_stride, q_values, q_indices, q_nnz, a, b)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0;
+    return index_type == 4
+        ? he_merge_dense(type, 4, p, n, p_stride, q_values, q_indices, q_nnz, a, b)
+        : he_merge_dense(type, 5, p, n, p_stride, q_values, q_indices, q_nnz, a, b);
 }
 
-HE_UNUSED static int he_reference_t(int type, const void *q, ptrdiff_t n, ptrdiff_t stride,
-                                    he_csum *total, double *scale)
-{
-#define HE_CALL(code) he_reference(code, q, n, stride, total, scale)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
-HE_UNUSED static int he_reference_read_t(int type, const void *q, ptrdiff_t n,
-                                         ptrdiff_t stride, double scale, he_csum *total)
-{
-#define HE_CALL(code) he_reference_read(code, q, n, stride, scale, total)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return HE_FLAG_NAN;
-}
-
-HE_UNUSED static double he_reference_largest_t(int type, const void *q, ptrdiff_t n,
-                                               ptrdiff_t stride)
-{
-#define HE_CALL(code) he_reference_largest(code, q, n, stride)
-    HE_SWITCH_TYPE(type)
-#undef HE_CALL
-    return 0.0;
-}
+HE_BY_TYPE(ptrdiff_t, he_gather_t, he_gather_by_index,
+           (int type, int index_type, const void *p_values, const void *p_indices,
+            ptrdiff_t p_nnz, const void *q, ptrdiff_t q_stride, double *a, double *b),
+           (index_type, p_values, p_indices, p_nnz, q, q_stride, a, b), 0)
+HE_BY_TYPE(ptrdiff_t, he_lookup_t, he_lookup_by_index,
+           (int type, int index_type, const void *p_values, const void *p_indices,
+            ptrdiff_t p_nnz, const void *q_values, const void *q_indices, ptrdiff_t q_nnz,
+            double *a, double *b),
+           (index_type, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b), 0)
+HE_BY_TYPE(ptrdiff_t, he_merge_dense_t, he_merge_dense_by_index,
+           (int type, int index_type, const void *p, ptrdiff_t n, ptrdiff_t p_stride,
+            const void *q_values, const void *q_indices, ptrdiff_t q_nnz, double *a,
+            double *b),
+           (index_type, p, n, p_stride, q_values, q_indices, q_nnz, a, b), 0)
+HE_BY_TYPE(int, he_reference_t, he_reference,
+           (int type, const void *q, ptrdiff_t n, ptrdiff_t stride, he_csum *total,
+            double *scale),
+           (q, n, stride, total, scale), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_reference_read_t, he_reference_read,
+           (int type, const void *q, ptrdiff_t n, ptrdiff_t stride, double scale,
+            he_csum *total),
+           (q, n, stride, scale, total), HE_FLAG_NAN)
+HE_BY_TYPE(double, he_reference_largest_t, he_reference_largest,
+           (int type, const void *q, ptrdiff_t n, ptrdiff_t stride), (q, n, stride), 0.0)
 
 #endif /* HISTENTROPY_SPARSE_H */
