@@ -28,8 +28,9 @@ from histentropy._validation import (
 
 _COMMON_PARAMETERS = """\
     base : float, optional
-        Base of the logarithm: None (default) for nats, 2 for bits. Any positive
-        finite number other than 1.
+        Base of the logarithm: None (default) for nats, 2 for bits. Any finite
+        number greater than 1, so that results are never negative
+        (``scipy.stats.entropy`` also accepts bases in (0, 1)).
     axis : int or None, default -1
         Axis along which each histogram lies. The default, -1, treats rows as
         histograms (``scipy.stats.entropy`` defaults to ``axis=0``). None treats

@@ -11,19 +11,27 @@ import numpy as np
 from histentropy._validation import as_weights, common_dtype, is_series
 
 
+def _real_extension_dtype(dtype):
+    """True for a pandas extension dtype of real numbers or booleans
+    (Int64, Float64, boolean), not for strings, categoricals or datetimes."""
+    kind = getattr(dtype, "kind", "O")
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    return kind in "biuf" and numpy_dtype is not None
+
+
 def label_values(obj, name):
     """(labels, float-or-integer weights) of a mapping or a Series."""
     if is_series(obj):
         labels = list(obj.index)
         if isinstance(obj.dtype, np.dtype):
-            values = obj.to_numpy()
-        else:  # pandas extension dtypes (nullable integers...): NA -> NaN
-            try:
-                values = obj.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"{name} must hold real weights; got a Series of dtype {obj.dtype}"
-                ) from None
+            values = obj.to_numpy()  # as_weights refuses strings, datetimes, objects
+        elif _real_extension_dtype(obj.dtype):
+            # nullable integers, floats, booleans: NA -> NaN
+            values = obj.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # strings, categoricals, tz-aware datetimes, periods, ...
+            raise TypeError(
+                f"{name} must hold real weights; got a Series of dtype {obj.dtype}"
+            )
         return labels, values
     labels = list(obj.keys())
     values = list(obj.values())

@@ -104,18 +104,22 @@ def check_nan_policy(nan_policy):
 
 
 def log_of_base(base):
-    """The divisor that turns nats into units of `base` (None: 1, nats)."""
+    """The divisor that turns nats into units of `base` (None: 1, nats).
+
+    Only bases above 1 are accepted, so that results stay non-negative
+    (scipy.stats.entropy accepts any positive base).
+    """
     if base is None:
         return 1.0
+    message = f"base must be None or a positive finite number greater than 1; got {base!r}"
     if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
-        raise ValueError(
-            f"base must be None or a positive finite number other than 1; got {base!r}"
-        )
-    b = float(base)
-    if not (math.isfinite(b) and b > 0.0 and b != 1.0):
-        raise ValueError(
-            f"base must be None or a positive finite number other than 1; got {base!r}"
-        )
+        raise ValueError(message)
+    try:
+        b = float(base)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(message) from None
+    if not (math.isfinite(b) and b > 1.0):
+        raise ValueError(message)
     return math.log(b)
 
 
@@ -209,6 +213,8 @@ def axis_index(axis, ndim):
         axis = operator.index(axis)
     except TypeError:
         raise TypeError(f"axis must be an integer or None; got {axis!r}") from None
+    if not -ndim <= axis < ndim:  # also beyond the C long range of normalize_axis_index
+        raise np.exceptions.AxisError(axis, ndim)
     return normalize_axis_index(axis, ndim)
 
 

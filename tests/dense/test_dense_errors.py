@@ -211,15 +211,23 @@ def test_bad_axis(f, shape, axis):
 # base and nan_policy
 # ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("axis", [2**70, -(2**70), 2**63, -(2**63) - 1, 5, -6])
+@pytest.mark.parametrize("f", ALL_FUNCTIONS, ids=fname)
+def test_axis_far_out_of_range(f, axis):
+    with pytest.raises(np.exceptions.AxisError):
+        call(f, np.ones((2, 3, 4, 5, 2)), axis=axis)
+
+
 @pytest.mark.parametrize("base", [0, 0.0, 1, 1.0, -2, -0.5, np.inf, -np.inf, np.nan,
-                                  np.float64(1.0), "2", 2j])
+                                  np.float64(1.0), "2", 2j, 0.5, 1 - 1e-16, 2**2000,
+                                  -(2**2000)])
 @pytest.mark.parametrize("f", ALL_FUNCTIONS, ids=fname)
 def test_bad_base(f, base):
     with pytest.raises(ValueError, match="base"):
         call(f, np.array([1.0, 2.0]), base=base)
 
 
-@pytest.mark.parametrize("base", [2, 2.0, np.float32(2), np.int64(2), 10, math.e, 0.5])
+@pytest.mark.parametrize("base", [2, 2.0, np.float32(2), np.int64(2), 10, math.e, 1.5])
 def test_good_base(base):
     p = np.array([1.0, 2.0, 3.0])
     q = np.array([3.0, 2.0, 1.0])

@@ -158,3 +158,41 @@ def test_series_dtypes_and_duplicates():
         histentropy.kl_divergence(q, {"a": 1, "b": 1})
     with pytest.raises(TypeError, match="real weights"):
         histentropy.entropy(pd.Series(["x", "y"]))
+
+
+# ---- Series that do not hold real numbers are refused -----------------------
+
+def _non_real_series():
+    pd = pytest.importorskip("pandas")
+    return {
+        "object strings": pd.Series(["1", "2"]),
+        "string dtype": pd.Series(["1", "2"], dtype="string"),
+        "categorical of numeric strings": pd.Series(["1", "2"], dtype="category"),
+        "categorical of numbers": pd.Series([1, 2], dtype="category"),
+        "tz-aware datetimes": pd.Series(
+            pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC")),
+        "naive datetimes": pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02"])),
+        "timedeltas": pd.Series(pd.to_timedelta([1, 2], unit="s")),
+        "periods": pd.Series(pd.period_range("2020-01", periods=2, freq="M")),
+        "intervals": pd.Series(pd.interval_range(0, 2)),
+    }
+
+
+@pytest.mark.parametrize("kind", ["object strings", "string dtype",
+                                  "categorical of numeric strings",
+                                  "categorical of numbers", "tz-aware datetimes",
+                                  "naive datetimes", "timedeltas", "periods", "intervals"])
+def test_series_of_non_real_values_is_a_type_error(kind):
+    s = _non_real_series()[kind]
+    with pytest.raises(TypeError, match="p"):
+        histentropy.entropy(s)
+    with pytest.raises(TypeError):
+        histentropy.kl_divergence(s, s)
+
+
+def test_nullable_numeric_series_are_weights():
+    pd = pytest.importorskip("pandas")
+    for dtype in ("Int64", "UInt8", "Float64", "boolean"):
+        s = pd.Series([1, 0, 1], dtype=dtype, index=["a", "b", "c"])
+        assert histentropy.entropy(s) == pytest.approx(scipy.stats.entropy([1, 0, 1]),
+                                                       rel=1e-15)

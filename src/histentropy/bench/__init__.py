@@ -6,6 +6,7 @@ peak-memory probe, the row type and the table) is in `_common`.
 """
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from histentropy.bench._common import (
@@ -35,6 +36,11 @@ def main(argv=None):
                         help="also draw ns/element against n for each CPU path "
                              "and scipy (needs matplotlib: the 'bench' extra)")
     args = parser.parse_args(argv)
+    for module, why in (("scipy", "histentropy bench"),
+                        ("matplotlib", "--plot") if args.plot else (None, None)):
+        if module is not None and importlib.util.find_spec(module) is None:
+            parser.error(f"{why} needs {module}: pip install 'histentropy[bench]' "
+                         "(the 'bench' extra)")
     rows = []
     for name in args.suite or SUITES:
         suite = importlib.import_module(f"histentropy.bench.{name}")
