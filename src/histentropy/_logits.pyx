@@ -4,10 +4,11 @@
 # shaped (outer0, outer1, K) with the class axis last (views: any strides,
 # including 0 from broadcasting and negative ones), float32 or float64 (float16
 # is widened by the caller), labels already checked to lie in [0, K) or equal
-# ignore_index. A driver finds the dtype's type code, releases the GIL and
-# hands contiguous ranges of rows to the C core
-# (include/histentropy/logits.h), one range per thread (OpenMP, when the build
-# has it). Nothing here raises for bad data: the kernels' flags are returned.
+# ignore_index (the kernel flags any other label, reading nothing with it). A
+# driver finds the dtype's type code, releases the GIL and hands contiguous
+# ranges of rows to the C core (include/histentropy/logits.h), one range per
+# thread (OpenMP, when the build has it). Nothing here raises for bad data:
+# the kernels' flags are returned.
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
@@ -148,9 +149,10 @@ def cross_entropy_hard(cnp.ndarray x not None, const int64_t[:, ::1] labels,
     """Cross entropy of each row against its class index; (loss, flags).
 
     Rows whose label is ignore_index (when has_ignore) give 0 and a zero
-    gradient. `weight` (K class weights, summing to v_total) may be None
-    (v_total = K); with want_grad the gradient of row (i, j) times grad_scale
-    is written to grad[i, j, :] (else `grad` is not touched).
+    gradient; a label outside [0, K) gives NaN (loss and gradient) and the
+    flag TARGET_RANGE. `weight` (K class weights, summing to v_total) may be
+    None (v_total = K); with want_grad the gradient of row (i, j) times
+    grad_scale is written to grad[i, j, :] (else `grad` is not touched).
     """
     cdef int code = _code(x, "x")
     cdef c.he_logits_rows xs = _layout(x)

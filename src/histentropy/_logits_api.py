@@ -73,6 +73,9 @@ def _raise_for_flags(flags, name, other=None):
         raise ValueError(
             "target must hold non-negative finite weights; got an infinite value"
         )
+    if flags & _logits.TARGET_RANGE:
+        raise ValueError("target holds a class index outside [0, K), K the "
+                         "number of classes")
 
 
 def _as_slices(a):
@@ -83,7 +86,8 @@ def _as_slices(a):
         return a.reshape(1, *a.shape)
     if a.ndim == 3:
         return a
-    return a.reshape(-1, a.shape[-2], a.shape[-1])
+    # The leading length spelled out: -1 is ambiguous when a is empty.
+    return a.reshape(math.prod(a.shape[:-2]), a.shape[-2], a.shape[-1])
 
 
 def _rows(x, axis):
@@ -154,15 +158,19 @@ def _check_options(reduction, label_smoothing, return_grad):
         raise ValueError(
             f"reduction must be one of 'none', 'sum' or 'mean'; got {reduction!r}"
         )
+    message = f"label_smoothing must be a number in [0, 1); got {label_smoothing!r}"
     if (isinstance(label_smoothing, (bool, np.bool_))
-            or not isinstance(label_smoothing, numbers.Real)
-            or not 0.0 <= float(label_smoothing) < 1.0):
-        raise ValueError(
-            f"label_smoothing must be a number in [0, 1); got {label_smoothing!r}"
-        )
+            or not isinstance(label_smoothing, numbers.Real)):
+        raise ValueError(message)
+    try:
+        eps = float(label_smoothing)
+    except OverflowError:  # an int or Fraction beyond the float range
+        raise ValueError(message) from None
+    if not 0.0 <= eps < 1.0:
+        raise ValueError(message)
     if not isinstance(return_grad, (bool, np.bool_)):
         raise TypeError(f"return_grad must be True or False; got {return_grad!r}")
-    return float(label_smoothing)
+    return eps
 
 
 def _class_weights(weight, n_classes):
@@ -185,11 +193,33 @@ def _class_weights(weight, n_classes):
     return w
 
 
+def _weight_exponent(v, count):
+    """k such that sums of `count` class weights divided by 2**k, and those
+    sums times log1p(r) <= log K < 2**6, stay below 2**1021 (float64 ends at
+    2**1024). 0 (the weights as given) unless the weights are huge; k is the
+    least that does, so that small weights keep their digits (only those
+    below 2**(k - 1022) become subnormal)."""
+    if v is None or v.size == 0:
+        return 0
+    largest = float(v.max())
+    if largest == 0.0:
+        return 0
+    return max(0, math.frexp(largest)[1] + int(count).bit_length() + 8 - 1023)
+
+
 def _hard_labels(target, n_classes, ignore_index):
-    """Checked class indices as int64 and the mask of samples that count."""
+    """Checked class indices as int64 and the mask of samples that count.
+
+    Each label is compared with `ignore_index` and range-checked in the
+    target's own dtype (NumPy compares with any Python int exactly), before
+    the conversion to int64, which would wrap uint64 labels >= 2**63. Ignored
+    labels become -1: every label the kernel sees is in [0, K) or -1.
+    """
     bad = (target < 0) | (target >= n_classes)
+    kept = None
     if ignore_index is not None:
-        bad &= target != ignore_index
+        kept = target != ignore_index
+        bad &= kept
     if bad.any():
         value = target[bad].flat[0]
         allowed = f"[0, {n_classes})"
@@ -198,14 +228,10 @@ def _hard_labels(target, n_classes, ignore_index):
         raise ValueError(
             f"target holds class index {value} outside {allowed}"
         )
-    if ignore_index is None:
-        kept = None
-    elif (target.dtype.kind == "u" and ignore_index < 0) or ignore_index > np.iinfo(
-            target.dtype).max:
-        kept = None  # no label can equal it
-    else:
-        kept = target != ignore_index
-    return target.astype(np.int64), kept
+    labels = target.astype(np.int64)
+    if kept is not None:
+        labels[~kept] = -1
+    return labels, kept
 
 
 def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
@@ -214,7 +240,8 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
                               workers=None):
     eps = _check_options(reduction, label_smoothing, return_grad)
     log_base = log_of_base(base)
-    x = _as_logits(logits, "logits")
+    given = np.asarray(logits)
+    x = _as_logits(given, "logits")
     if axis is None:
         raise TypeError(
             "axis must be an integer for cross_entropy_from_logits (the class "
@@ -233,6 +260,13 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
     t = np.asarray(target)
     rows = _as_slices(np.moveaxis(x, axis, -1))
     v = _class_weights(weight, n_classes)
+    # Huge weights are divided by unit = 2**k (exactly) so that their sums
+    # cannot overflow; losses and gradients are multiplied back by the unit
+    # of the result.
+    k = _weight_exponent(v, max(n_classes, math.prod(sample_shape)))
+    if k:
+        v = np.ldexp(v, -k)
+    unit = 2.0 ** k
     v_total = float(n_classes) if v is None else math.fsum(v)
     want_grad = bool(return_grad)
     grad = np.empty(sample_shape + (n_classes,) if want_grad else (1, 1, 1),
@@ -246,12 +280,13 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
         else:
             chosen = v[labels[kept]] if kept is not None else v[labels]
             denom = math.fsum(chosen.ravel())
-        scale = _grad_scale(reduction, denom, log_base)
+        # A weighted mean is a ratio of two sums in the same unit.
+        result_unit = 1.0 if reduction == "mean" else unit
+        scale = _grad_scale(reduction, denom, log_base) * result_unit
         loss, flags = _logits.cross_entropy_hard(
             rows, np.ascontiguousarray(labels.reshape(rows.shape[:2])), v,
-            v_total, eps, ignore_index is not None,
-            0 if ignore_index is None else _clip_int64(ignore_index),
-            want_grad, grad_rows, scale, _threads(workers, rows))
+            v_total, eps, kept is not None, -1, want_grad, grad_rows, scale,
+            _threads(workers, rows))
     elif t.dtype.kind in "fiub" and t.shape == x.shape:
         if ignore_index is not None:
             raise ValueError(
@@ -263,7 +298,8 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
         if not t.dtype.isnative or not t.flags.aligned:
             t = t.astype(t.dtype.newbyteorder("="), copy=True)
         denom = float(math.prod(sample_shape))
-        scale = _grad_scale(reduction, denom, log_base)
+        result_unit = unit  # denom counts samples
+        scale = _grad_scale(reduction, denom, log_base) * result_unit
         loss, flags = _logits.cross_entropy_soft(
             rows, _as_slices(np.moveaxis(t, axis, -1)), v, v_total, eps,
             want_grad, grad_rows, scale, _threads(workers, rows))
@@ -286,20 +322,33 @@ def cross_entropy_from_logits(logits, target, *, base=None, axis=-1,
 
     loss = loss.reshape(sample_shape)
     if reduction == "none":
-        result = loss / log_base if log_base != 1.0 else loss
+        result = _times(loss / log_base if log_base != 1.0 else loss, result_unit)
         result = result[()] if result.ndim == 0 else result
     else:
         total = np.float64(np.sum(loss)) / log_base
         if reduction == "sum":
-            result = total
+            result = _times(total, result_unit)
         else:
-            result = total / denom if denom > 0 else np.float64(np.nan)
+            result = (_times(total / denom, result_unit) if denom > 0
+                      else np.float64(np.nan))
     if not want_grad:
         return result
     grad = np.moveaxis(grad, -1, axis)
-    if np.asarray(logits).dtype == np.float16:
-        grad = grad.astype(np.float16)
+    if given.dtype.kind == "f" and given.dtype.itemsize == 2:
+        grad = grad.astype(np.float16)  # any byte order: computed in float32
     return result, grad
+
+
+def _times(value, unit):
+    """value * unit (a power of two: exact), inf only where the true value
+    overflows; an array is scaled in place."""
+    if unit == 1.0:
+        return value
+    with np.errstate(over="ignore"):
+        if isinstance(value, np.ndarray):
+            value *= unit
+            return value
+        return value * unit
 
 
 def _grad_scale(reduction, denom, log_base):
@@ -309,15 +358,10 @@ def _grad_scale(reduction, denom, log_base):
     return scale
 
 
-def _clip_int64(value):
-    info = np.iinfo(np.int64)
-    return min(max(value, info.min), info.max)
-
-
 _BASE_AXIS = """\
     base : float, optional
-        Base of the logarithm: None (default) for nats, 2 for bits. Any positive
-        finite number other than 1."""
+        Base of the logarithm: None (default) for nats, 2 for bits. Any finite
+        number greater than 1."""
 
 _WORKERS = """\
     workers : int, optional
@@ -466,7 +510,10 @@ cross_entropy_from_logits.__doc__ = f"""Cross entropy (the classification loss) 
         Hard labels equal to it contribute 0 (loss and gradient) and are left
         out of the mean. Not allowed with soft labels.
     weight : array_like of shape (K,), optional
-        Non-negative finite class weights.
+        Non-negative finite class weights, of any magnitude (weights whose
+        sums would overflow are divided by a power of two for the
+        computation and the results multiplied back: inf only where the
+        result itself overflows).
     return_grad : bool, default False
         Also return the gradient of the result with respect to `logits`:
         w-weighted (p T - w t) with T = sum_c w_c t_c, scaled like the result

@@ -854,7 +854,9 @@ HE_ALWAYS_INLINE int he_logits_kl_divergence_rows(int type, const void *a,
 
 /* Cross entropy of rows [first, last) of x against class indices labels[r]
  * into loss[r]; with grad (not NULL) also the gradient of each row into the
- * rows of grad (laid out by gs, of the logit type). */
+ * rows of grad (laid out by gs, of the logit type).  Any label is safe: one
+ * outside [0, n) that is not ignore_index indexes nothing; its row gets NaN
+ * (loss and gradient) and the flag HE_LOGITS_TARGET_RANGE. */
 HE_ALWAYS_INLINE int he_logits_cross_entropy_hard_rows(
         int type, const void *x, const he_logits_rows *xs, const int64_t *labels,
         const he_logits_loss *opt, ptrdiff_t first, ptrdiff_t last, double *loss,
@@ -889,7 +891,12 @@ HE_ALWAYS_INLINE int he_logits_cross_entropy_hard_rows(
                                                      eps, v, opt->weight_total, &loss[r],
                                                      &acc, buf);
         flags |= row_flags;
-        if (grad != NULL && !(row_flags & HE_LOGITS_TARGET_RANGE)) {
+        if (grad != NULL && (row_flags & HE_LOGITS_TARGET_RANGE)) {
+            /* No class to read (v[label] would be out of bounds): NaN, as
+             * the loss. */
+            for (c = 0; c < n; c++)
+                he_logit_store(type, grow, c * gs->stride, NAN);
+        } else if (grad != NULL) {
             vy = v != NULL ? v[label] : 1.0;
             he_logits_gradient_row(path, type, HE_LOGITS_F64, row, n, xs->stride, &acc,
                                    (1.0 - eps) * vy + smooth * opt->weight_total, label,
