@@ -18,8 +18,11 @@
 # An event changes one bin from a to c = a + w; the sums change by
 #     dS = c - a,
 #     dA = c log c - a log a = (c - a) log c + a log1p((c - a) / a),
-# (both terms have the sign of c - a for counts >= 1: no cancellation), and
+# (both terms have the sign of c - a for counts >= 1: no cancellation; log(c/a)
+# for log1p when c and a are more than a factor 2 apart), and
 # dC = (c - a) log y_b. Sums are compensated (Neumaier; the C core's sum.h).
+# Each log y_b is accurate relative to itself, also for y_b near 1 (one
+# reference weight carrying almost all the mass): _log_normalised.
 #
 # A batch is applied in one of two ways: a large batch (as many events as
 # about 1/8 of the bins) simply adds into the counts and then recomputes the
@@ -31,8 +34,10 @@
 # Accuracy control: every query computes its result from the sums together
 # with a bound on its rounding error (the magnitude of the terms that cancel,
 # plus the accumulated magnitude of the increments since the last exact
-# recomputation). When the bound exceeds TOL times the result, the sums are
-# recomputed exactly from the counts; when even fresh sums cancel too much
+# recomputation; and the total S must be right to an ulp, which a window
+# that drops almost all of its mass can spoil). When the bound exceeds TOL
+# times the result, the sums are recomputed exactly from the counts; when
+# even fresh sums cancel too much
 # (near-deterministic histograms, KL of counts very close to the reference)
 # the query is answered by the accurate two-read kernel of the batch
 # functions on the counts -- O(n_bins), and cached until the state changes.
@@ -55,7 +60,12 @@
 # Window: a ring buffer of the last W events (bin, weight); the event that
 # falls out is subtracted. Counts are kept as double-double (hi + lo) so that
 # adding and subtracting float weights does not leave residue, and each bin
-# counts its events in the window so that it returns to exactly 0.
+# counts its events in the window so that it returns to exactly 0. A bin
+# whose weights span more than a double-double holds (an add whose rounding
+# error does not fit, e.g. 1e40 + 1e20 + 1) moves to an exact fixed-point
+# accumulator (32-bit digits from 2**-1074 up, allocated for that bin only)
+# until its sum fits again: every count is the correctly rounded sum of the
+# weights in the window, whatever their range, at O(1) per event.
 #
 # Decay: counts are stored as s = c * g with a global scale g = exp(E0 + k
 # lam), lam = -log1p(-d), k = events since the last rescale. An event adds
@@ -68,15 +78,18 @@ from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK,
 )
-from libc.math cimport log, log1p, exp, fabs, ldexp, frexp, INFINITY, NAN
+from libc.math cimport (log, log1p, exp, fabs, fma, ldexp, frexp, nextafter, sqrt,
+                        INFINITY, NAN)
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MAX
-from libc.string cimport memset
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memset
 
 from histentropy cimport _core as core
 
 import math
 import numbers
 import operator
+import sys
 
 import numpy as np
 
@@ -95,18 +108,26 @@ cdef enum:
     # g is recomputed with exp() every RENEW events (error bounded by RENEW ulp).
     RENEW = 64
     FORMAT_VERSION = 1
+    # Digits of an exact window count: 32 bits each from 2**-1074, past the
+    # top bit of the largest double (2**1024), with room for carries.
+    EXACT_DIGITS = 68
 
 # Accept a result from the running sums when the bound on its error is at
 # most TOL times the result (the contract is 1e-10 relative).
 cdef double TOL = 2e-11
 # Per-unit rounding of the terms in the error bounds (a few ulp of 1).
 cdef double EPS = 2.0 ** -51
+cdef double ULP = 2.0 ** -53
 # Rescale the decay state when the scale g passes this.
 cdef double G_MAX = 2.0 ** 32
 # Totals above this are refused (keeps s log s and decay's s*g finite).
 cdef double MAX_TOTAL = 2.0 ** 900
 cdef double LN2 = 0.6931471805599453
 cdef double INV_E = 0.36787944117144233
+cdef double DBL_MIN = 2.2250738585072014e-308
+# Bit masks of exact window counts: a 32-bit digit, a double's 52-bit fraction.
+cdef uint64_t DIGIT_MASK = 0xffffffff
+cdef uint64_t FRACTION_MASK = 0xfffffffffffff
 
 
 ctypedef struct State:
@@ -121,11 +142,15 @@ ctypedef struct State:
     Py_ssize_t pos         # next slot of the ring
     Py_ssize_t fill        # events in the ring
     int64_t inexact        # events in the ring whose weight is not a small integer
+    int64_t** exact        # per bin: NULL, or its exact accumulator (EXACT_DIGITS)
+    Py_ssize_t n_exact     # bins with an exact accumulator
     # reference (NULL without one)
     const double* ref
     const double* logy     # log(r_b / sum r); 0 where r_b = 0
     const double* y        # r_b / sum r
     double* t              # y_b * S0: expected counts at the anchor
+    double y_error         # max relative error of y_b and of the products y_b S
+    double t_error         # max relative error of t_b at the anchor
     # decay
     bint decay
     double lam             # -log1p(-d)
@@ -135,6 +160,7 @@ ctypedef struct State:
     double g
     # running sums
     core.he_csum S, A, C, neg
+    double s_err           # bound on the error of S since the last recompute
     double c_abs           # sum s |log y|
     double drift_a         # sum of |increments| of A since the last recompute
     double drift_c
@@ -198,6 +224,9 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
     change.lo = 0.0
     core.he_two_sum(&change.hi, &change.lo, -a)
     core.he_csum_merge(&st.S, &change)
+    # The pair S rounds at ~2**-106 of its size: negligible unless a window
+    # removes almost all of the mass (weights of very different sizes).
+    st.s_err += EPS * EPS * (fabs(st.S.hi) + fabs(change.hi))
     d = change.hi
     if a == 0.0:
         t1 = core.he_term_plogp(c)
@@ -207,7 +236,10 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
         t2 = 0.0
     else:
         lc = log(c)
-        log1p_z = log1p(d / a)
+        if 0.5 * a <= c <= 2.0 * a:  # d exact (Sterbenz), z = d/a small
+            log1p_z = log1p(d / a)
+        else:  # log1p(z) is ill-conditioned near z = -1, and z may overflow
+            log1p_z = core.he_log_ratio(c, a)
         t1 = d * lc
         t2 = a * log1p_z
     core.he_csum_add(&st.A, t1 + t2)
@@ -250,6 +282,7 @@ cdef void recompute(State* st) noexcept nogil:
     core.he_entropy_sums_t(0, st.s, n, &es)  # type code 0: float64
     st.S.hi = es.total_hi
     st.S.lo = es.total_lo
+    st.s_err = 0.0
     st.A.hi = es.plogp
     st.A.lo = 0.0
     st.neg.hi = 0.5 * (es.plogp - es.plogp_abs)
@@ -297,9 +330,9 @@ cdef void anchor_k(State* st) noexcept nogil:
     for i in range(st.n):
         t = st.y[i] * S
         st.t[i] = t
-        if st.y[i] > 0.0:
-            if not t >= 2.2250738585072014e-308:
-                return  # subnormal expected counts: no longer proportional to y
+        if st.ref[i] > 0.0:
+            if not (t >= DBL_MIN and st.y[i] >= DBL_MIN):
+                return  # y or t subnormal (or 0): no longer proportional to r
             core.he_csum_add_exact(&st.T, t)
             x = st.s[i]
             if x > 0.0:
@@ -307,6 +340,8 @@ cdef void anchor_k(State* st) noexcept nogil:
             else:
                 kb = t
             core.he_csum_add(&st.K, kb)
+    # t_b = y_b S (1 + delta_b): the errors of y_b and of the product, of S.
+    st.t_error = st.y_error + fabs(((st.S.hi - S) + st.S.lo) / S)
     st.k_valid = True
 
 
@@ -338,6 +373,7 @@ cdef void rescale_decay(State* st) noexcept nogil:
     st.A.lo *= f
     st.S.hi *= f
     st.S.lo *= f
+    st.s_err *= f
     st.C.hi *= f
     st.C.lo *= f
     st.c_abs *= f
@@ -346,6 +382,8 @@ cdef void rescale_decay(State* st) noexcept nogil:
     if st.k_valid:  # phi is homogeneous: everything anchored scales exactly
         for i in range(st.n):
             st.t[i] *= f
+            if st.t[i] < DBL_MIN and st.ref[i] > 0.0:
+                st.k_valid = False  # inexact below the normal range: re-anchor
         st.K.hi *= f
         st.K.lo *= f
         st.T.hi *= f
@@ -404,12 +442,144 @@ cdef inline bint is_exact_weight(double w) noexcept nogil:
     return w < 1048576.0 and w == <double><int64_t>w
 
 
+cdef inline double two_sum(double a, double b, double* err) noexcept nogil:
+    """a + b rounded, and its exact rounding error (Knuth's TwoSum)."""
+    cdef double t = a + b, z = t - a
+    err[0] = (a - (t - z)) + (b - z)
+    return t
+
+
+cdef inline bint dd_add(double* hi, double* lo, double w) noexcept nogil:
+    """(hi, lo) += w as a normalised double-double; whether it is exact.
+
+    The exact sum is t + l + e2 (two TwoSums); it fits the pair when e2 = 0.
+    The pair is then renormalised as he_two_sum_normalised does (|t| >= |l|
+    or t = 0: Fast2Sum is exact).
+    """
+    cdef double e, e2, l, t = two_sum(hi[0], w, &e)
+    l = two_sum(lo[0], e, &e2)
+    hi[0] = t + l
+    lo[0] = l - (hi[0] - t)
+    return e2 == 0.0
+
+
+cdef inline void exact_add(int64_t* acc, double w) noexcept nogil:
+    """acc += w exactly. w = +-m 2**(p - 1074) with a 53-bit integer m, whose
+    bits land in digits k, k + 1, k + 2 (k = p / 32); carries are left in
+    the digits (signed 64-bit) until exact_value."""
+    cdef uint64_t bits, m, low, high
+    cdef int p, k, sh
+    if w == 0.0:
+        return
+    memcpy(&bits, &w, 8)
+    p = <int>((bits >> 52) & 0x7ff)
+    m = bits & FRACTION_MASK
+    if p == 0:  # subnormal: m 2**-1074
+        p = 1
+    else:
+        m |= <uint64_t>1 << 52
+    p -= 1
+    k = p >> 5
+    sh = p & 31
+    low = (m & DIGIT_MASK) << sh   # < 2**63
+    high = (m >> 32) << sh          # < 2**52
+    if bits >> 63:
+        acc[k] -= <int64_t>(low & DIGIT_MASK)
+        acc[k + 1] -= <int64_t>((low >> 32) + (high & DIGIT_MASK))
+        acc[k + 2] -= <int64_t>(high >> 32)
+    else:
+        acc[k] += <int64_t>(low & DIGIT_MASK)
+        acc[k + 1] += <int64_t>((low >> 32) + (high & DIGIT_MASK))
+        acc[k + 2] += <int64_t>(high >> 32)
+
+
+cdef bint exact_value(int64_t* acc, double* hi, double* lo) noexcept nogil:
+    """The non-negative value of acc as hi (correctly rounded) + lo; whether
+    hi + lo is exact. Propagates the carries first."""
+    cdef int64_t carry = 0, v
+    cdef int k, j = -1
+    cdef double x1, x2 = 0.0, x3 = 0.0, h, l, e, ulp
+    cdef bint rest = False
+    for k in range(EXACT_DIGITS):
+        v = acc[k] + carry
+        acc[k] = v & <int64_t>DIGIT_MASK
+        carry = v >> 32  # floor division by 2**32
+        if acc[k] != 0:
+            j = k
+    if j < 0:
+        hi[0] = 0.0
+        lo[0] = 0.0
+        return True
+    # The top three digits (at most 96 bits) are exact in a double-double:
+    # every partial error below is a multiple of the third digit's unit.
+    x1 = ldexp(<double>acc[j], 32 * j - 1074)
+    if j >= 1:
+        x2 = ldexp(<double>acc[j - 1], 32 * j - 1106)
+    if j >= 2:
+        x3 = ldexp(<double>acc[j - 2], 32 * j - 1138)
+    h = two_sum(x1, x2, &l)
+    h = two_sum(h, x3, &e)
+    hi[0] = two_sum(h, l + e, lo)
+    for k in range(j - 2):
+        if acc[k] != 0:
+            rest = True
+            break
+    if rest:
+        # The rest is below 2**-12 ulp(hi): it only breaks a tie that the
+        # top digits rounded down.
+        ulp = nextafter(hi[0], INFINITY) - hi[0]
+        if lo[0] == 0.5 * ulp:
+            hi[0] += ulp
+            lo[0] -= ulp
+    return not rest
+
+
+cdef void window_add(State* st, Py_ssize_t b, double w) noexcept nogil:
+    """Count of bin b += w (w < 0: an event leaving the window), exactly."""
+    cdef int64_t* acc = st.exact[b]
+    cdef double hi, lo
+    if acc == NULL:
+        hi = st.s[b]
+        lo = st.lo[b]
+        if dd_add(&hi, &lo, w):
+            st.s[b] = hi
+            st.lo[b] = lo
+            return
+        acc = <int64_t*>calloc(EXACT_DIGITS, sizeof(int64_t))
+        if acc == NULL:  # out of memory: keep the rounded pair
+            st.s[b] = hi
+            st.lo[b] = lo
+            return
+        st.exact[b] = acc
+        st.n_exact += 1
+        exact_add(acc, st.s[b])
+        exact_add(acc, st.lo[b])
+    exact_add(acc, w)
+    if exact_value(acc, &st.s[b], &st.lo[b]):  # fits a double-double again
+        free_exact(st, b)
+
+
+cdef inline void free_exact(State* st, Py_ssize_t b) noexcept nogil:
+    if st.exact[b] != NULL:
+        free(st.exact[b])
+        st.exact[b] = NULL
+        st.n_exact -= 1
+
+
+cdef void free_all_exact(State* st) noexcept nogil:
+    cdef Py_ssize_t b
+    if st.exact == NULL:
+        return
+    for b in range(st.n):
+        free_exact(st, b)
+
+
 cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
                        const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
     cdef Py_ssize_t i, b, ob
     cdef double w, ow
     cdef size_t n = <size_t>st.n
-    if wp == NULL and st.inexact == 0 and not st.marking:
+    if wp == NULL and st.inexact == 0 and st.n_exact == 0 and not st.marking:
         # Unit events into a window of integer weights: every count is an
         # exact integer, so plain adds are exact (the low parts stay 0).
         for i in range(m):
@@ -445,17 +615,15 @@ cdef void apply_window(State* st, const index_t* bp, Py_ssize_t bs,
             if st.cnt[ob] == 0:
                 st.s[ob] = 0.0
                 st.lo[ob] = 0.0
+                free_exact(st, ob)
             else:
-                core.he_two_sum_normalised(&st.s[ob], &st.lo[ob], -ow)
-                if st.s[ob] < 0.0:  # only beyond double-double's range
-                    st.s[ob] = 0.0
-                    st.lo[ob] = 0.0
+                window_add(st, ob, -ow)
         else:
             st.fill += 1
         if st.marking:
             touch(st, b)
         st.cnt[b] += 1
-        core.he_two_sum_normalised(&st.s[b], &st.lo[b], w)
+        window_add(st, b, w)
         st.inexact += not is_exact_weight(w)
         st.ring_b[st.pos] = b
         st.ring_w[st.pos] = w
@@ -555,9 +723,17 @@ cdef inline double total_of(State* st) noexcept nogil:
     return core.he_csum_value(&st.S)
 
 
+cdef inline bint total_known(State* st, double S) noexcept nogil:
+    """Whether the running total S is accurate to an ulp (else: recompute)."""
+    return st.s_err <= ULP * S
+
+
 cdef double entropy_fast(State* st, bint* ok) noexcept nogil:
     cdef double S = core.he_csum_value(&st.S), log_s, a, h, err
     cdef core.he_csum tot = st.S
+    if not total_known(st, S):
+        ok[0] = False
+        return NAN
     if not S > 0.0:
         ok[0] = True
         return NAN
@@ -573,13 +749,16 @@ cdef double entropy_fast(State* st, bint* ok) noexcept nogil:
 
 cdef double cross_fast(State* st, bint* ok) noexcept nogil:
     cdef double S = core.he_csum_value(&st.S), x, err
+    if not total_known(st, S):
+        ok[0] = False
+        return NAN
     if not S > 0.0:
         ok[0] = True
         return NAN
     if st.unbounded > 0:
         ok[0] = True
         return INFINITY
-    x = -core.he_csum_value(&st.C) / S
+    x = -core.he_csum_value(&st.C) / S + 0.0  # + 0.0: no -0.0 for C = 0 (one bin)
     err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S
     ok[0] = err <= TOL * x and core.he_total_in_range(S)
     return x
@@ -588,6 +767,9 @@ cdef double cross_fast(State* st, bint* ok) noexcept nogil:
 cdef double kl_fast(State* st, bint* ok) noexcept nogil:
     cdef double S = core.he_csum_value(&st.S), log_s, a, x, h, kl, err
     cdef core.he_csum tot = st.S
+    if not total_known(st, S):
+        ok[0] = False
+        return NAN
     if not S > 0.0:
         ok[0] = True
         return NAN
@@ -598,7 +780,7 @@ cdef double kl_fast(State* st, bint* ok) noexcept nogil:
     a = core.he_csum_value(&st.A)
     x = -core.he_csum_value(&st.C) / S
     h = log_s - a / S
-    kl = x - h
+    kl = x - h + 0.0  # + 0.0: no -0.0
     err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * core.he_csum_value(&st.neg)
                                 + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
                                 + 2.0 * st.drift_c) / S)
@@ -615,14 +797,23 @@ cdef void add_into(double* s, const double* c, Py_ssize_t n) noexcept nogil:
 cdef double kl_anchored(State* st, bint* ok) noexcept nogil:
     """KL = K/S - psi(T/S) from the anchored sums (see the header)."""
     cdef double S = core.he_csum_value(&st.S), v, psi, kl, err
+    if not (total_known(st, S) and S > 0.0):
+        ok[0] = False
+        return NAN
     v = ((st.T.hi - st.S.hi) + (st.T.lo - st.S.lo)) / S
     psi = -core.he_log1p_minus(v, log1p(v))
     kl = core.he_csum_value(&st.K) / S - psi
     # Rounding of K's terms and of the increments since the anchor, of psi,
-    # and of t_b and y_b (a relative perturbation ~eps of the reference,
-    # which moves KL by at most eps * sum|x - y| <= eps * sqrt(2 KL)).
+    # and of the expected counts: K/S - psi(T/S) is the KL from t/T, and
+    # relative errors delta_b <= t_error of the t_b move it by about
+    # sum (y_b - x_b) delta_b + sum x_b delta_b**2 / 2
+    # <= t_error sqrt(2 KL) + t_error**2 / 2 (Pinsker); in terms of the
+    # computed kl, at most 2 t_error sqrt(kl) + 4 t_error**2. The absolute
+    # term sends a KL below ~t_error**2 / TOL (counts proportional to the
+    # reference to ~1e-10) to the batch kernel; t_error is 0 where the t_b are
+    # exact (one bin), so an exact 0 stays 0.
     err = (EPS * (core.he_csum_value(&st.K) + 2.0 * st.drift_k) / S + EPS * psi
-           + 4.0 * EPS * (kl if kl > 0.0 else 0.0) ** 0.5)
+           + st.t_error * (2.0 * sqrt(kl if kl > 0.0 else 0.0) + 4.0 * st.t_error))
     ok[0] = err <= TOL * kl and core.he_total_in_range(S)
     return kl
 
@@ -642,6 +833,21 @@ def _decomposition_type():
     return Decomposition
 
 
+def _short_repr(value):
+    """repr of a value for an error message: huge integers by their size."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        v = int(value)
+        if v.bit_length() > 256:
+            return f"{'-' if v < 0 else ''}<an integer of {v.bit_length()} bits>"
+        return repr(v)
+    return repr(value)
+
+
+# The largest n_bins and window: one float64 per bin or per event must be
+# addressable (NumPy's own limit on an array's size in bytes).
+_MAX_LENGTH = sys.maxsize // 8
+
+
 def _check_positive_int(value, name, allow_none):
     if value is None and allow_none:
         return None
@@ -653,7 +859,9 @@ def _check_positive_int(value, name, allow_none):
         raise TypeError(f"{name} must be a positive integer"
                         f"{' or None' if allow_none else ''}; got {value!r}") from None
     if v <= 0:
-        raise ValueError(f"{name} must be a positive integer; got {v}")
+        raise ValueError(f"{name} must be a positive integer; got {_short_repr(v)}")
+    if v > _MAX_LENGTH:
+        raise ValueError(f"{name} must be at most {_MAX_LENGTH}; got {_short_repr(v)}")
     return v
 
 
@@ -667,12 +875,16 @@ def _as_bins(bins):
     elif arr.ndim != 1:
         raise ValueError(f"bins must be a 1-D sequence of bin indices; got shape {arr.shape}")
     kind = arr.dtype.kind
-    if kind == "O" and arr.size and all(isinstance(v, numbers.Integral)
-                                        and not isinstance(v, (bool, np.bool_))
-                                        for v in arr):
-        # Python integers beyond int64: out of range by definition.
-        first = next(i for i, v in enumerate(arr) if not (0 <= v < 2**62))
-        raise ValueError(f"bins must lie in [0, n_bins); got {arr[first]} at position {first}")
+    if kind == "O" and arr.size:
+        # Python (or NumPy) integer objects, of any size. Those outside
+        # [0, 2**62) are out of range whatever n_bins: they become -1, so the
+        # batch is rejected with the usual message, naming the original value.
+        for i, v in enumerate(arr):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"bins must hold integer bin indices; got "
+                                f"{type(v).__name__} {_short_repr(v)} at position {i}")
+        return np.fromiter((int(v) if 0 <= v < 2**62 else -1 for v in arr),
+                           np.int64, arr.shape[0]), arr
     if kind not in "iu":
         if arr.size == 0 and kind in "fO":
             return np.zeros(0, np.int64), arr
@@ -732,9 +944,10 @@ cdef class StreamingHistogram:
     Raises
     ------
     ValueError
-        Non-positive `n_bins` or `window`, `decay` outside (0, 1), both
-        `window` and `decay`, or a bad `reference` (wrong length, negative,
-        non-finite or all-zero weights).
+        Non-positive `n_bins` or `window` (or beyond ``sys.maxsize // 8``),
+        `decay` outside (0, 1) (huge integers included), both `window` and
+        `decay`, or a bad `reference` (wrong length, negative, non-finite or
+        all-zero weights).
     TypeError
         Non-integer `n_bins` or `window`, non-real `decay` or `reference`.
 
@@ -756,7 +969,10 @@ cdef class StreamingHistogram:
     O(n_bins), cached until the next update.
 
     A window keeps each count as a double-double and the number of its
-    events, so float weights leave no residue and emptied bins are exactly 0.
+    events, so float weights leave no residue and emptied bins are exactly 0;
+    a bin whose weights span more than a double-double holds (1e40, 1e20 and
+    1, say) is summed exactly in fixed point until they leave, so `counts`
+    are the correctly rounded sums of the weights in the window.
 
     Decay keeps a global scale g (counts are stored as c * g, an event adds
     w * g), renewed with exp() every 64 events and reset by an exact power of
@@ -799,6 +1015,10 @@ cdef class StreamingHistogram:
         memset(&self.st, 0, sizeof(State))
 
     def __dealloc__(self):
+        if self.st.exact != NULL:
+            free_all_exact(&self.st)
+            free(self.st.exact)
+            self.st.exact = NULL
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
@@ -809,13 +1029,22 @@ cdef class StreamingHistogram:
         if decay is not None:
             if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real):
                 raise TypeError(f"decay must be None or a number in (0, 1); got {decay!r}")
-            decay = float(decay)
+            try:
+                decay_value = float(decay)
+            except OverflowError:  # an integer or fraction beyond the float range
+                raise ValueError(f"decay must be a number in (0, 1); got "
+                                 f"{_short_repr(decay)}") from None
+            decay = decay_value
             if not (0.0 < decay < 1.0):
                 raise ValueError(f"decay must be a number in (0, 1); got {decay!r}")
         if window is not None and decay is not None:
             raise ValueError("window and decay are mutually exclusive; give at most one")
         if reference is not None:
             reference = self._check_reference(reference, n)
+        if self.st.exact != NULL:  # __init__ called again
+            free_all_exact(&self.st)
+            free(self.st.exact)
+            self.st.exact = NULL
         self.n_bins = n
         self._window = window
         self._decay = decay
@@ -838,6 +1067,9 @@ cdef class StreamingHistogram:
             self.st.cnt = <int64_t*>cnp.PyArray_DATA(self._cnt)
             self.st.ring_b = <int64_t*>cnp.PyArray_DATA(self._ring_b)
             self.st.ring_w = <double*>cnp.PyArray_DATA(self._ring_w)
+            self.st.exact = <int64_t**>calloc(n, sizeof(int64_t*))
+            if self.st.exact == NULL:
+                raise MemoryError("cannot allocate the window's bin table")
         if decay is not None:
             self.st.decay = True
             self.st.lam = -math.log1p(-decay)
@@ -845,7 +1077,7 @@ cdef class StreamingHistogram:
             self.st.g = 1.0
         if reference is not None:
             self._ref = reference
-            self._logy, self._y = _log_normalised(reference)
+            self._logy, self._y, self.st.y_error = _log_normalised(reference)
             self._t = np.zeros(n, np.float64)
             self.st.y = <const double*>cnp.PyArray_DATA(self._y)
             self.st.t = <double*>cnp.PyArray_DATA(self._t)
@@ -916,6 +1148,9 @@ cdef class StreamingHistogram:
     def total(self):
         """The current total mass, sum of `counts` (float)."""
         acquire(self._lock)
+        if not total_known(&self.st, total_of(&self.st)):
+            with nogil:
+                recompute(&self.st)
         t = total_of(&self.st) / current_scale(&self.st)
         PyThread_release_lock(self._lock)
         return t
@@ -929,7 +1164,8 @@ cdef class StreamingHistogram:
         ----------
         bins : array_like of int
             Bin index of each event, in [0, n_bins). A 1-D sequence (or one
-            integer); int32 and int64 arrays are read in place.
+            integer; object arrays of Python integers too); int32 and int64
+            arrays are read in place.
         weights : array_like, optional
             Non-negative finite weight of each event (default 1), as long as
             `bins`.
@@ -1067,6 +1303,7 @@ cdef class StreamingHistogram:
                 self.st.pos = 0
                 self.st.fill = 0
                 self.st.inexact = 0
+                free_all_exact(&self.st)
             self.st.E0 = 0.0
             self.st.k = 0
             self.st.g = 1.0
@@ -1085,7 +1322,7 @@ cdef class StreamingHistogram:
         if self._cached_version_h == self.st.version:
             return self._cached_h
         h = entropy_fast(&self.st, &ok)
-        if not ok and self.st.drift_a > 0.0:
+        if not ok and (self.st.drift_a > 0.0 or self.st.s_err > 0.0):
             recompute(&self.st)
             h = entropy_fast(&self.st, &ok)
         if not ok:
@@ -1100,7 +1337,8 @@ cdef class StreamingHistogram:
         if self._cached_version_kl == self.st.version:
             return self._cached_kl
         kl = kl_fast(&self.st, &ok)
-        if not ok and (self.st.drift_a > 0.0 or self.st.drift_c > 0.0):
+        if not ok and (self.st.drift_a > 0.0 or self.st.drift_c > 0.0
+                       or self.st.s_err > 0.0):
             recompute(&self.st)
             kl = kl_fast(&self.st, &ok)
         if not ok:
@@ -1124,7 +1362,7 @@ cdef class StreamingHistogram:
     cdef double _cross(self) noexcept nogil:
         cdef bint ok
         cdef double x = cross_fast(&self.st, &ok)
-        if not ok and self.st.drift_c > 0.0:
+        if not ok and (self.st.drift_c > 0.0 or self.st.s_err > 0.0):
             recompute(&self.st)
             x = cross_fast(&self.st, &ok)
         if not ok:
@@ -1231,16 +1469,19 @@ cdef class StreamingHistogram:
                 "S": (st.S.hi, st.S.lo), "A": (st.A.hi, st.A.lo),
                 "C": (st.C.hi, st.C.lo), "neg": (st.neg.hi, st.neg.lo),
                 "c_abs": st.c_abs, "drift_a": st.drift_a, "drift_c": st.drift_c,
+                "s_err": st.s_err,
                 "unbounded": st.unbounded, "events": st.events,
                 "track_k": st.track_k, "k_valid": st.k_valid,
                 "K": (st.K.hi, st.K.lo), "T": (st.T.hi, st.T.lo),
-                "drift_k": st.drift_k,
+                "drift_k": st.drift_k, "t_error": st.t_error,
                 "t": None if self._t is None else self._t.copy(),
             }
             if st.W > 0:
                 state.update(lo=self._lo.copy(), cnt=self._cnt.copy(),
                              ring_b=self._ring_b.copy(), ring_w=self._ring_w.copy(),
-                             pos=st.pos, fill=st.fill, inexact=st.inexact)
+                             pos=st.pos, fill=st.fill, inexact=st.inexact,
+                             exact_bins=np.array([b for b in range(st.n)
+                                                  if st.exact[b] != NULL], np.int64))
         finally:
             PyThread_release_lock(self._lock)
         return state
@@ -1261,6 +1502,7 @@ cdef class StreamingHistogram:
             self.st.c_abs = state["c_abs"]
             self.st.drift_a = state["drift_a"]
             self.st.drift_c = state["drift_c"]
+            self.st.s_err = state.get("s_err", 0.0)
             self.st.unbounded = state["unbounded"]
             self.st.events = state["events"]
             self.st.track_k = state["track_k"]
@@ -1268,6 +1510,7 @@ cdef class StreamingHistogram:
             self.st.K.hi, self.st.K.lo = state["K"]
             self.st.T.hi, self.st.T.lo = state["T"]
             self.st.drift_k = state["drift_k"]
+            self.st.t_error = state.get("t_error", EPS)
             if self._t is not None:
                 self._t[:] = state["t"]
             if self.st.W > 0:
@@ -1278,9 +1521,36 @@ cdef class StreamingHistogram:
                 self.st.pos = state["pos"]
                 self.st.fill = state["fill"]
                 self.st.inexact = state["inexact"]
+                self._restore_exact(state.get("exact_bins", ()))
             self.st.version += 1
         finally:
             PyThread_release_lock(self._lock)
+
+    cdef _restore_exact(self, exact_bins):
+        """The exact accumulators of `exact_bins`, summed afresh from the ring."""
+        cdef Py_ssize_t i, slot, b
+        cdef int64_t* acc
+        cdef double hi, lo
+        for b in exact_bins:
+            if not 0 <= b < self.st.n:
+                raise ValueError("unsupported StreamingHistogram state")
+        free_all_exact(&self.st)
+        for b in exact_bins:
+            if self.st.exact[b] == NULL:
+                acc = <int64_t*>calloc(EXACT_DIGITS, sizeof(int64_t))
+                if acc == NULL:
+                    raise MemoryError("cannot allocate an exact window count")
+                self.st.exact[b] = acc
+                self.st.n_exact += 1
+        if self.st.n_exact == 0:
+            return
+        for i in range(self.st.fill):
+            slot = (self.st.pos - self.st.fill + i + self.st.W) % self.st.W
+            acc = self.st.exact[self.st.ring_b[slot]]
+            if acc != NULL:
+                exact_add(acc, self.st.ring_w[slot])
+        for b in exact_bins:
+            exact_value(self.st.exact[b], &hi, &lo)  # carries only: the counts are kept
 
     def __reduce__(self):
         return (_restore, (self.n_bins, self._ref, self._window, self._decay),
@@ -1333,7 +1603,7 @@ cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
         PyThread_release_lock(h._lock)
     if bad_bin >= 0:
         raise ValueError(f"bins must lie in [0, n_bins) = [0, {h.n_bins}); got "
-                         f"{int(original[bad_bin])} at position {bad_bin}")
+                         f"{_short_repr(int(original[bad_bin]))} at position {bad_bin}")
     if bad_w >= 0:
         raise ValueError(f"weights must be non-negative and finite; got "
                          f"{float(weights[bad_w])!r} at position {bad_w}")
@@ -1362,36 +1632,49 @@ cdef double _log_base(base) except? -1.0:
 
 
 def _log_normalised(cnp.ndarray[double, ndim=1] r):
-    """log(r_b / sum r) (0 where r_b = 0) and r_b / sum r for every bin.
+    """log(r_b / sum r) (0 where r_b = 0) and y_b = r_b / sum r for every
+    bin, and the largest relative error of a normal y_b and of y_b S (a
+    product rounds unless every y_b is a power of two, as for one bin).
 
-    The total is a compensated sum; totals beyond the range of doubles are
-    brought back by an exact power of two.
+    The weights are first brought to a maximum in [1/2, 1) by an exact power
+    of two, so that the bins that carry the mass (the ones whose log y is
+    small and would cancel in log r_b - log sum r) give their log from the
+    quotient with its exact remainder (he_log_ratio) and the low part of the
+    compensated total: relative accuracy for every log y. Only a weight that
+    underflows on scaling (y below the range of doubles, |log y| > 700) takes
+    the difference of logs.
     """
     cdef Py_ssize_t i, n = r.shape[0]
     cdef core.he_csum total
-    cdef double scale = 1.0, big = 0.0, log_total
+    cdef double scale, big = 0.0, log_total, x, e_y, y_error = 0.0, product_error = 0.0
     cdef cnp.ndarray[double, ndim=1] out = np.zeros(n, np.float64)
     cdef cnp.ndarray[double, ndim=1] y = np.zeros(n, np.float64)
-    cdef int e
+    cdef int e, e_y_exp
     for i in range(n):
         if r[i] > big:
             big = r[i]
     frexp(big, &e)
-    if e > 500 or e < -500:
-        scale = ldexp(1.0, -e)
+    scale = ldexp(1.0, -e)
     core.he_csum_init(&total)
     for i in range(n):
         core.he_csum_add_exact(&total, r[i] * scale)
     core.he_csum_normalise(&total)
-    log_total = log(total.hi) - log(scale)
+    log_total = core.he_csum_log(&total) + e * LN2
     for i in range(n):
-        y[i] = (r[i] * scale) / total.hi
-        if r[i] > 0.0:
-            if scale == 1.0:
-                out[i] = core.he_log_ratio(r[i], total.hi) - total.lo / total.hi
-            else:
-                out[i] = log(r[i]) - log_total
-    return out, y
+        x = r[i] * scale
+        if x >= DBL_MIN:
+            out[i] = core.he_log_ratio(x, total.hi) - total.lo / total.hi
+            y[i] = x / total.hi
+            if y[i] >= DBL_MIN:  # y_b (1 + e) = x / (hi + lo)
+                e_y = fabs(fma(-y[i], total.hi, x) / x - total.lo / total.hi)
+                if e_y > y_error:
+                    y_error = e_y
+                if frexp(y[i], &e_y_exp) != 0.5:
+                    product_error = ULP
+        elif r[i] > 0.0:
+            # y_b below the normal range: 0 in `y` (no anchored sums)
+            out[i] = log(r[i]) - log_total
+    return out, y, y_error + product_error
 
 
 # Select the CPU path now, when the package is imported (dispatch.h caches it).
