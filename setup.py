@@ -1,7 +1,17 @@
 """Build the Cython extensions of histentropy.
 
-Compiler directives live here, in one place. Set HISTENTROPY_DEBUG_CYTHON=1 to
-turn bounds checking, wrap-around and initialisation checks back on.
+Compiler directives and flags live here, in one place. Set
+HISTENTROPY_DEBUG_CYTHON=1 to turn bounds checking, wrap-around and
+initialisation checks back on.
+
+Set HISTENTROPY_SANITIZE=1 (GCC or Clang) to build for AddressSanitizer and
+UndefinedBehaviorSanitizer: -fsanitize=address,undefined with every UB report
+fatal, -fno-wrapv so that signed overflow is checked too, and -O1 -g
+-fno-omit-frame-pointer so that reports name exact lines, in a build tree of its
+own (build/sanitize) so that sanitized and normal objects never mix. The
+interpreter is not instrumented, so such an install imports only with the ASan
+runtime preloaded; .ci/sanitizers builds one in a fresh virtual environment and
+runs the tests under it.
 """
 import os
 import sys
@@ -31,6 +41,18 @@ if os.environ.get("HISTENTROPY_DEBUG_CYTHON", "0") not in ("", "0"):
 
 # -O3 is fine; -ffast-math never (it breaks the inf/NaN semantics the kernels define).
 COMPILE_ARGS = ["-O3"] if os.name != "nt" else ["/O2"]
+LINK_ARGS = []
+SANITIZE = os.environ.get("HISTENTROPY_SANITIZE", "0") not in ("", "0")
+if SANITIZE:
+    if os.name == "nt":
+        sys.exit("HISTENTROPY_SANITIZE needs GCC or Clang")
+    # -O1: little inlining, so each report's stack names the kernel and line at fault.
+    SANITIZER_ARGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                      "-fno-omit-frame-pointer", "-g"]
+    # Python's own CFLAGS carry -fwrapv, under which signed overflow is defined and
+    # goes unchecked; the core is compiled without it by C programs that include it.
+    COMPILE_ARGS = ["-O1", "-fno-wrapv"] + SANITIZER_ARGS
+    LINK_ARGS = SANITIZER_ARGS
 
 
 def openmp_flags():
@@ -86,15 +108,18 @@ def extensions():
             depends=[str(h) for h in sorted(CORE_INCLUDE.glob("histentropy/*.h"))],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
             extra_compile_args=COMPILE_ARGS + OPENMP,
-            extra_link_args=OPENMP,
+            extra_link_args=LINK_ARGS + OPENMP,
         )
         for pyx in sorted(PACKAGE.glob("*.pyx"))
         if not only or pyx.stem in only
     ]
 
 
+# setuptools reuses an object or extension newer than its sources whatever the
+# flags were: a sanitized build gets a tree of its own.
+BUILD_BASE = Path("build") / "sanitize" if SANITIZE else Path("build")
 # HISTENTROPY_BUILD_DIR (development only): where the generated C goes.
-BUILD_DIR = Path(os.environ.get("HISTENTROPY_BUILD_DIR", Path("build") / "cython"))
+BUILD_DIR = Path(os.environ.get("HISTENTROPY_BUILD_DIR", BUILD_BASE / "cython"))
 # cythonize copies the C headers a module includes next to its generated .c in
 # BUILD_DIR and the compiler then prefers that copy: drop stale copies so an
 # edited header is always the one compiled.
@@ -103,7 +128,8 @@ for stale in BUILD_DIR.rglob("*.h"):
 
 setup(
     # The extensions compile independently: use every core (also under pip).
-    options={"build_ext": {"parallel": os.cpu_count() or 1}},
+    options={"build": {"build_base": str(BUILD_BASE)},
+             "build_ext": {"parallel": os.cpu_count() or 1}},
     ext_modules=cythonize(
         extensions(),
         compiler_directives=DIRECTIVES,

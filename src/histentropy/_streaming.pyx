@@ -1571,7 +1571,7 @@ cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
                      object original):
     """Validate a whole batch, then apply it (GIL released, under the lock)."""
     cdef Py_ssize_t m = bins.shape[0]
-    cdef Py_ssize_t bs = bins.strides[0] // sizeof(index_t)
+    cdef Py_ssize_t bs = bins.strides[0] // <Py_ssize_t>sizeof(index_t)
     cdef const index_t* bp = &bins[0] if m > 0 else NULL
     cdef const double[:] wv
     cdef const double* wp = NULL
@@ -1583,7 +1583,7 @@ cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
     if weights is not None:
         wv = weights
         wp = &wv[0]
-        ws = wv.strides[0] // sizeof(double)
+        ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
     acquire(h._lock)
     try:
         with nogil:

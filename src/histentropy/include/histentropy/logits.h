@@ -191,8 +191,10 @@ HE_ALWAYS_INLINE void he_lg_exp_scaled_scalar(const double *x, ptrdiff_t n, doub
 #if HE_LG_VECTOR
 typedef double he_lg_v4d __attribute__((vector_size(32)));
 typedef long long he_lg_v4l __attribute__((vector_size(32)));
+typedef unsigned long long he_lg_v4u __attribute__((vector_size(32)));
 typedef double he_lg_v8d __attribute__((vector_size(64)));
 typedef long long he_lg_v8l __attribute__((vector_size(64)));
+typedef unsigned long long he_lg_v8u __attribute__((vector_size(64)));
 typedef float he_lg_vf8 __attribute__((vector_size(32)));
 typedef int he_lg_vi8 __attribute__((vector_size(32)));
 /* The vector helpers are always inlined: no vector crosses a call, so GCC's

@@ -35,22 +35,26 @@
 #define HE_LG_W 4
 #define HE_LG_VD he_lg_v4d
 #define HE_LG_VL he_lg_v4l
+#define HE_LG_VU he_lg_v4u
 #define HE_LG_V(name) HE_ISA(name##_4)
 #include "logits_simd.h"
 #undef HE_LG_W
 #undef HE_LG_VD
 #undef HE_LG_VL
+#undef HE_LG_VU
 #undef HE_LG_V
 
 #if defined(__AVX512F__)
 #define HE_LG_W 8
 #define HE_LG_VD he_lg_v8d
 #define HE_LG_VL he_lg_v8l
+#define HE_LG_VU he_lg_v8u
 #define HE_LG_V(name) HE_ISA(name##_8)
 #include "logits_simd.h"
 #undef HE_LG_W
 #undef HE_LG_VD
 #undef HE_LG_VL
+#undef HE_LG_VU
 #undef HE_LG_V
 /* The widest body of this path. */
 #define HE_LG_WIDE(name) HE_ISA(name##_8)
@@ -313,8 +317,11 @@ HE_ALWAYS_INLINE HE_LG_VD HE_LG_V(he_lg_exp_le0)(HE_LG_VD d)
     p2 = p2 + f2 * p3;
     q = f * (p0 + (f2 * f2) * p2);
 #endif
-    tk = (HE_LG_VL)__builtin_shuffle(table, bits & (HE_LG_W - 1))
-         + ((bits >> log2_n) << 52);
+    /* In unsigned lanes: for arguments far below -708 (masked out below) the
+     * bits are large and the signed sum would overflow; the kept bits are the
+     * same either way. */
+    tk = (HE_LG_VL)((HE_LG_VU)__builtin_shuffle(table, bits & (HE_LG_W - 1))
+                    + (((HE_LG_VU)bits >> log2_n) << 52));
     q = (HE_LG_VD)tk * q + (HE_LG_VD)tk;
     /* ~(d < -708): keeps NaN lanes (their compare is false). */
     return HE_LG_V(he_lg_select)(~(d < HE_LG_V(he_lg_splat)(-708.0)), q);
