@@ -9,7 +9,6 @@ slow Python models of the window.
 import math
 import pickle
 import sys
-from collections import deque
 from fractions import Fraction
 
 import mpmath
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from histentropy._streaming import StreamingHistogram
+from test_streaming import WindowModel  # tests/streaming is on sys.path
 
 REL = 1e-10
 # Digits of the mpmath references: y = r_b / sum r may differ from 1 by
@@ -220,23 +220,6 @@ def test_window_counts_round_correctly():
     h.update([1])  # 2**-53 leaves: back to a double-double
     np.testing.assert_array_equal(h.counts, [2.0**-200, 3.0])
     assert h.__getstate__()["exact_bins"].size == 0
-
-
-class WindowModel:
-    """The last `w` events; counts as correctly rounded sums (math.fsum)."""
-
-    def __init__(self, n, w):
-        self.n, self.events = n, deque(maxlen=w)
-
-    def update(self, bins, weights):
-        for i, b in enumerate(bins):
-            self.events.append((int(b), 1.0 if weights is None else float(weights[i])))
-
-    def counts(self):
-        per_bin = [[] for _ in range(self.n)]
-        for b, w in self.events:
-            per_bin[b].append(w)
-        return np.array([math.fsum(ws) for ws in per_bin])
 
 
 def _wild_weights(rng, m):
