@@ -8,6 +8,7 @@ cdef extern from "histentropy/config.h" nogil:
     ctypedef struct he_slices:
         Py_ssize_t shape0, shape1, n
         Py_ssize_t stride0, stride1, stride
+    const void* he_slice_at(const void* base, const he_slices* s, Py_ssize_t r)
 
 
 cdef extern from "histentropy/dispatch.h" nogil:

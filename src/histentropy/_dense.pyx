@@ -23,11 +23,6 @@ NEGATIVE_Q = c.HE_FLAG_NEGATIVE_Q
 INFINITE_P = c.HE_FLAG_INFINITE_P
 INFINITE_Q = c.HE_FLAG_INFINITE_Q
 
-# The dtypes the kernels read directly, by (kind, itemsize), in the order of
-# the core's type codes (config.h).
-_CODES = {("f", 8): 0, ("f", 4): 1, ("i", 1): 2, ("i", 2): 3, ("i", 4): 4,
-          ("i", 8): 5, ("u", 1): 6, ("u", 2): 7, ("u", 4): 8, ("u", 8): 9}
-SUPPORTED = frozenset(_CODES)
 
 cdef enum:
     # At most this many chunks of one long slice are summed in parallel.
@@ -87,17 +82,18 @@ cdef int type_code(cnp.ndarray a) noexcept:
     return code + (4 if kind == b"u" else 0)
 
 
+# The dtypes the kernels read directly, by (kind, itemsize).
+SUPPORTED = frozenset(
+    (d.kind, d.itemsize)
+    for d in map(np.dtype, np.typecodes["AllInteger"] + np.typecodes["Float"])
+    if type_code(np.empty(0, d)) >= 0)
+
+
 cdef int _checked_code(cnp.ndarray a) except -1:
     cdef int code = type_code(a)
     if code < 0:
         raise TypeError(f"unsupported dtype {a.dtype}")
     return code
-
-
-cdef inline const void* _row(const void* base, const c.he_slices* s,
-                             Py_ssize_t r) noexcept nogil:
-    return (<const char*>base + (r // s.shape1) * s.stride0
-            + (r % s.shape1) * s.stride1)
 
 
 cdef inline Py_ssize_t _chunks(Py_ssize_t n, int nthreads) noexcept nogil:
@@ -140,12 +136,12 @@ cdef int _entropy_rows(int code, Py_ssize_t size, const void* base,
                              nthreads, out)
     if nthreads > 1 and rows > 1:
         for r in prange(rows, num_threads=nthreads, schedule="static"):
-            flags |= c.he_entropy_slice_t(code, _row(base, s, r), s.n, s.stride,
-                                          omit_nan, &out[r])
+            flags |= c.he_entropy_slice_t(code, c.he_slice_at(base, s, r), s.n,
+                                          s.stride, omit_nan, &out[r])
         return flags
     for r in range(rows):
-        flags |= c.he_entropy_slice_t(code, _row(base, s, r), s.n, s.stride,
-                                      omit_nan, &out[r])
+        flags |= c.he_entropy_slice_t(code, c.he_slice_at(base, s, r), s.n,
+                                      s.stride, omit_nan, &out[r])
     return flags
 
 
@@ -211,13 +207,15 @@ cdef int _divergence_rows(int code, Py_ssize_t size, const void* p,
     if nthreads > 1 and rows > 1:
         for r in prange(rows, num_threads=nthreads, schedule="static"):
             flags |= c.he_divergence_slice_t(
-                code, _row(p, ps, r), ps.stride, _row(q, qs, r), qs.stride, ps.n,
-                omit_nan, need_entropy, &entropy[r if need_entropy else 0], &kl[r])
+                code, c.he_slice_at(p, ps, r), ps.stride, c.he_slice_at(q, qs, r),
+                qs.stride, ps.n, omit_nan, need_entropy,
+                &entropy[r if need_entropy else 0], &kl[r])
         return flags
     for r in range(rows):
         flags |= c.he_divergence_slice_t(
-            code, _row(p, ps, r), ps.stride, _row(q, qs, r), qs.stride, ps.n,
-            omit_nan, need_entropy, &entropy[r if need_entropy else 0], &kl[r])
+            code, c.he_slice_at(p, ps, r), ps.stride, c.he_slice_at(q, qs, r),
+            qs.stride, ps.n, omit_nan, need_entropy,
+            &entropy[r if need_entropy else 0], &kl[r])
     return flags
 
 
@@ -345,8 +343,8 @@ def divergence_mixed(cnp.ndarray p not None, cnp.ndarray q not None,
     cdef int flags = 0
     with nogil:
         for r in range(rows):
-            c.he_load_t(pcode, _row(a, &ps, r), ps.stride, ps.n, pb)
-            c.he_load_t(qcode, _row(b, &qs, r), qs.stride, qs.n, qb)
+            c.he_load_t(pcode, c.he_slice_at(a, &ps, r), ps.stride, ps.n, pb)
+            c.he_load_t(qcode, c.he_slice_at(b, &qs, r), qs.stride, qs.n, qb)
             flags |= c.he_divergence_slice_t(0, pb, 1, qb, 1, ps.n, omit_nan,
                                              need_entropy,
                                              &e[r if need_entropy else 0], &o[r])

@@ -15,7 +15,7 @@
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
-from libc.math cimport fmax, INFINITY
+from libc.math cimport fmax
 from libc.stdlib cimport malloc, free, qsort
 
 from histentropy._typedefs cimport weight_t
@@ -384,8 +384,6 @@ cdef int _whole_reference(const Dense* q, Py_ssize_t start, Py_ssize_t stop,
                 previous = row
             c.he_csum_merge(total, &row_total)
         s = c.he_csum_value(total)
-        if s != s and not flags & c.HE_FLAG_NAN:
-            s = INFINITY  # overflowed
         if attempt == 1 or not (s > 0.0 and not c.he_total_in_range(s)):
             break
         largest = 0.0

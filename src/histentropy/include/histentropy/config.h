@@ -71,4 +71,9 @@ typedef struct {
     ptrdiff_t stride0, stride1, stride;
 } he_slices;
 
+HE_ALWAYS_INLINE const void *he_slice_at(const void *base, const he_slices *s, ptrdiff_t r)
+{
+    return (const char *)base + (r / s->shape1) * s->stride0 + (r % s->shape1) * s->stride1;
+}
+
 #endif /* HISTENTROPY_CONFIG_H */

@@ -408,6 +408,22 @@ HE_ALWAYS_INLINE void he_divergence_from_state(
     *kl = d;
 }
 
+/* The state of a first read, from the vectorised read's sums. */
+HE_ALWAYS_INLINE void he_pair_state_of_fast(const he_pair_sums *fast, he_pair_state *st)
+{
+    st->p_total.hi = fast->p_hi;
+    st->p_total.lo = fast->p_lo;
+    st->q_total.hi = fast->q_hi;
+    st->q_total.lo = fast->q_lo;
+    st->plogp.hi = fast->plogp;
+    st->plogp.lo = 0.0;
+    st->plogpq.hi = fast->plogpq;
+    st->plogpq.lo = 0.0;
+    st->plogp_abs = fast->plogp_abs;
+    st->plogpq_abs = fast->plogpq_abs;
+    st->unbounded = fast->unbounded > 0.0;
+}
+
 /* The vectorised first read's sums of a clean contiguous pair -> entropy
  * and KL.  Returns 0 when the sums are not usable. */
 HE_ALWAYS_INLINE int he_divergence_from_fast(int type, const void *p, const void *q,
@@ -419,17 +435,7 @@ HE_ALWAYS_INLINE int he_divergence_from_fast(int type, const void *p, const void
     if (!(fast->bad == 0.0 && he_total_in_range(fast->p_hi)
           && he_total_in_range(fast->q_hi)))
         return 0;
-    st.p_total.hi = fast->p_hi;
-    st.p_total.lo = fast->p_lo;
-    st.q_total.hi = fast->q_hi;
-    st.q_total.lo = fast->q_lo;
-    st.plogp.hi = fast->plogp;
-    st.plogp.lo = 0.0;
-    st.plogpq.hi = fast->plogpq;
-    st.plogpq.lo = 0.0;
-    st.plogp_abs = fast->plogp_abs;
-    st.plogpq_abs = fast->plogpq_abs;
-    st.unbounded = fast->unbounded > 0.0;
+    he_pair_state_of_fast(fast, &st);
     he_divergence_from_state(type, p, 1, q, 1, n, 1.0, 1.0, need_entropy, &st,
                              fast->ratio_exact ? 0.0 : 1.0, 1, entropy, kl);
     return 1;
@@ -486,8 +492,8 @@ HE_UNUSED static void he_combine_entropy_sums(const he_entropy_sums *parts, ptrd
     out->plogp_abs = 0.0;
     out->bad = 0.0;
     for (c = 0; c < count; c++) {
-        he_two_sum(&total.hi, &total.lo, parts[c].total_hi);
-        total.lo += parts[c].total_lo;
+        he_csum part = {parts[c].total_hi, parts[c].total_lo};
+        he_csum_merge(&total, &part);
         he_csum_add(&plogp, parts[c].plogp);
         out->plogp_abs += parts[c].plogp_abs;
         out->bad += parts[c].bad;
@@ -510,10 +516,10 @@ HE_UNUSED static void he_combine_pair_sums(const he_pair_sums *parts, ptrdiff_t 
     out->plogp_abs = out->plogpq_abs = out->bad = out->unbounded = 0.0;
     out->ratio_exact = 1;
     for (c = 0; c < count; c++) {
-        he_two_sum(&p_total.hi, &p_total.lo, parts[c].p_hi);
-        p_total.lo += parts[c].p_lo;
-        he_two_sum(&q_total.hi, &q_total.lo, parts[c].q_hi);
-        q_total.lo += parts[c].q_lo;
+        he_csum p_part = {parts[c].p_hi, parts[c].p_lo};
+        he_csum q_part = {parts[c].q_hi, parts[c].q_lo};
+        he_csum_merge(&p_total, &p_part);
+        he_csum_merge(&q_total, &q_part);
         he_csum_add(&plogp, parts[c].plogp);
         he_csum_add(&plogpq, parts[c].plogpq);
         out->plogp_abs += parts[c].plogp_abs;
@@ -534,10 +540,6 @@ HE_UNUSED static void he_combine_pair_sums(const he_pair_sums *parts, ptrdiff_t 
 
 /* ---- many slices as one histogram --------------------------------------- */
 
-HE_ALWAYS_INLINE const void *he_slice_at(const void *base, const he_slices *s, ptrdiff_t r)
-{
-    return (const char *)base + (r / s->shape1) * s->stride0 + (r % s->shape1) * s->stride1;
-}
 
 /* Entropy of all the slices of s together (axis=None over a layout that is
  * not one contiguous run): the slices' sums are combined, nothing copied. */

@@ -126,7 +126,10 @@ HE_ALWAYS_INLINE int he_reference_read(int type, const void *q, ptrdiff_t n,
     }
     for (k = 0; k < 4; k++)
         he_csum_add_exact(total, hi[k]);
-    he_csum_add_exact(total, (lo[0] + lo[1]) + (lo[2] + lo[3]));
+    /* A lane that overflowed has hi = inf and a NaN error term: the total is
+     * then +inf (he_csum_value), which the caller rescales. */
+    if (isfinite(total->hi))
+        he_csum_add_exact(total, (lo[0] + lo[1]) + (lo[2] + lo[3]));
     return flags;
 }
 
@@ -155,8 +158,6 @@ HE_ALWAYS_INLINE int he_reference(int type, const void *q, ptrdiff_t n, ptrdiff_
     *scale = 1.0;
     flags = he_reference_read(type, q, n, stride, 1.0, total);
     s = he_csum_value(total);
-    if (s != s && !(flags & HE_FLAG_NAN))
-        s = INFINITY;  /* the lanes overflowed: inf - inf in their error terms */
     if (s > 0.0 && !he_total_in_range(s)) {
         *scale = he_rescale_factor(s, he_reference_largest(type, q, n, stride), n);
         he_csum_init(total);
@@ -275,16 +276,8 @@ HE_UNUSED static int he_divergence_rest(const double *a, const double *b, ptrdif
     if (q_scale == 1.0) {
         he_fast_pair_sums(0, a, b, m, need_entropy, &fast);
         if (fast.bad == 0.0 && he_total_in_range(fast.p_hi)) {
-            st.p_total.hi = fast.p_hi;
-            st.p_total.lo = fast.p_lo;
+            he_pair_state_of_fast(&fast, &st);
             st.q_total = *reference;
-            st.plogp.hi = fast.plogp;
-            st.plogp.lo = 0.0;
-            st.plogpq.hi = fast.plogpq;
-            st.plogpq.lo = 0.0;
-            st.plogp_abs = fast.plogp_abs;
-            st.plogpq_abs = fast.plogpq_abs;
-            st.unbounded = fast.unbounded > 0.0;
             /* without the exact remainder of p/q (no FMA) each log ratio errs
              * by ~1 ulp absolute: ~1 ulp of sum p / S_p = 1 in all */
             he_rest_from_state(a, b, m, 1.0, 1.0, need_entropy, &st,

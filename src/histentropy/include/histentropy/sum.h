@@ -108,8 +108,8 @@ HE_ALWAYS_INLINE he_csum he_lanes_total(const double *hi, const double *lo)
     he_csum s = {0.0, 0.0};
     int j;
     for (j = 0; j < HE_LANES; j++) {
-        he_two_sum(&s.hi, &s.lo, hi[j]);
-        s.lo += lo[j];
+        he_csum lane = {hi[j], lo[j]};
+        he_csum_merge(&s, &lane);
     }
     he_csum_normalise(&s);
     return s;
