@@ -63,12 +63,13 @@ def get_include():
 
 
 def _check_cpu_env():
-    """Import every kernel module (each selects its CPU path at import, from
-    the same environment), and warn once about an unknown HISTENTROPY_CPU."""
+    """Import the API's kernel modules now (each selects its CPU path at
+    import, so all read the same environment), and warn once about an
+    unknown HISTENTROPY_CPU."""
     import os
     import warnings
 
-    from histentropy import _logits, _simdmath, _sparse  # noqa: F401
+    from histentropy import _logits, _sparse  # noqa: F401
 
     if _dense_driver.cpu_env_invalid():
         warnings.warn(
