@@ -1,7 +1,8 @@
 """histentropy: entropy, cross entropy and KL divergence of large histograms.
 
 H(P, Q) = D_KL(P || Q) + H(P): fused, numerically stable Cython kernels behind
-a NumPy-style API.
+a NumPy-style API; and the rest of the family: Jensen-Shannon, Hellinger, total
+variation, Jeffreys (population stability index), chi-square and Renyi.
 """
 from histentropy._api import (
     Decomposition,
@@ -9,6 +10,17 @@ from histentropy._api import (
     decompose,
     entropy,
     kl_divergence,
+)
+from histentropy._family_api import (
+    chi_square_divergence,
+    hellinger_distance,
+    jeffreys_divergence,
+    js_distance,
+    js_divergence,
+    population_stability_index,
+    renyi_divergence,
+    renyi_entropy,
+    total_variation,
 )
 from histentropy._logits_api import (
     cross_entropy_from_logits,
@@ -87,6 +99,7 @@ _check_cpu_env()
 __all__ = [
     "Decomposition",
     "StreamingHistogram",
+    "chi_square_divergence",
     "cross_entropy",
     "cross_entropy_from_logits",
     "cpu_path",
@@ -94,6 +107,14 @@ __all__ = [
     "entropy",
     "entropy_from_logits",
     "get_include",
+    "hellinger_distance",
+    "jeffreys_divergence",
+    "js_distance",
+    "js_divergence",
     "kl_divergence",
     "kl_divergence_from_logits",
+    "population_stability_index",
+    "renyi_divergence",
+    "renyi_entropy",
+    "total_variation",
 ]

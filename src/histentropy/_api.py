@@ -10,6 +10,7 @@ here as dense input.
 from typing import NamedTuple
 
 from histentropy import _dense, _labelled_api, _sparse_api
+from histentropy._family_api import measure
 from histentropy._validation import (
     check_nan_policy,
     finish,
@@ -74,10 +75,15 @@ _PAIR_RAISES = """\
         `axis` out of range."""
 
 
-def _default_options(axis, base, keepdims, nan_policy, workers):
+def _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
     """True when a call may take the drivers' fast lane for plain 1-D input."""
     return (axis == -1 and base is None and workers is None and not keepdims
-            and nan_policy == "propagate")
+            and nan_policy == "propagate" and _no_pseudocount(pseudocount))
+
+
+def _no_pseudocount(pseudocount):
+    """True for the default pseudocount, 0 (anything else is checked later)."""
+    return type(pseudocount) in (float, int) and pseudocount == 0
 
 
 class Decomposition(NamedTuple):
@@ -89,13 +95,16 @@ class Decomposition(NamedTuple):
 
 
 def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
-            workers=None):
-    if _default_options(axis, base, keepdims, nan_policy, workers):
+            pseudocount=0.0, workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
         # Fast lane for one plain 1-D ndarray (None for anything else, sparse
         # and labelled input included): nothing to shape, little overhead.
         h = _dense.entropy_vector(p, CORES, PARALLEL_MIN_SIZE)
         if h is not None:
             return h
+    if not _no_pseudocount(pseudocount):
+        return measure("entropy", p, base=base, axis=axis, keepdims=keepdims,
+                       nan_policy=nan_policy, pseudocount=pseudocount, workers=workers)
     kind = input_kind(p)
     if kind == "labelled":
         _, values = _labelled_api.label_values(p, "p")
@@ -119,8 +128,17 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
     return finish(out, shape, axis, keepdims, log_base)
 
 
-def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy):
+def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy,
+                pseudocount=0.0):
     """(entropy of p or None, KL) of p and q of any kind, in units of `base`."""
+    if not _no_pseudocount(pseudocount):
+        options = dict(base=base, axis=axis, keepdims=keepdims, nan_policy=nan_policy,
+                       pseudocount=pseudocount, workers=workers)
+        kl = measure("kl_divergence", p, q, **options)
+        if not need_entropy:
+            return None, kl
+        # The entropy of p over the bins kept for the pair, in the pair's shape.
+        return measure("entropy", p, q, **options), kl
     kind = pair_kind(p, q)
     if kind == "labelled":
         p, q = _labelled_api.aligned(p, q)
@@ -170,31 +188,34 @@ def _divergence_of_dense(p, q, base, axis, keepdims, nan_policy, workers,
 
 
 def cross_entropy(p, q, *, base=None, axis=-1, keepdims=False,
-                  nan_policy="propagate", workers=None):
-    if _default_options(axis, base, keepdims, nan_policy, workers):
+                  nan_policy="propagate", pseudocount=0.0, workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
         fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return fast[0] + fast[1]
-    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True,
+                          pseudocount)
     return ent + kl
 
 
 def kl_divergence(p, q, *, base=None, axis=-1, keepdims=False,
-                  nan_policy="propagate", workers=None):
-    if _default_options(axis, base, keepdims, nan_policy, workers):
+                  nan_policy="propagate", pseudocount=0.0, workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
         fast = _dense.divergence_vector(p, q, False, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return fast[1]
-    return _divergence(p, q, base, axis, keepdims, nan_policy, workers, False)[1]
+    return _divergence(p, q, base, axis, keepdims, nan_policy, workers, False,
+                       pseudocount)[1]
 
 
 def decompose(p, q, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
-              workers=None):
-    if _default_options(axis, base, keepdims, nan_policy, workers):
+              pseudocount=0.0, workers=None):
+    if _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
         fast = _dense.divergence_vector(p, q, True, CORES, PARALLEL_MIN_SIZE)
         if fast is not None:  # the fast lane, as in `entropy`
             return Decomposition(fast[0] + fast[1], *fast)
-    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True)
+    ent, kl = _divergence(p, q, base, axis, keepdims, nan_policy, workers, True,
+                          pseudocount)
     return Decomposition(ent + kl, ent, kl)
 
 

@@ -98,6 +98,10 @@ cdef extern from "histentropy/sparse.h" nogil:
                            const void* p_indices, Py_ssize_t p_nnz,
                            const void* q_values, const void* q_indices,
                            Py_ssize_t q_nnz, double* a, double* b)
+    Py_ssize_t he_union_t(int type, int index_type, const void* p_values,
+                          const void* p_indices, Py_ssize_t p_nnz,
+                          const void* q_values, const void* q_indices,
+                          Py_ssize_t q_nnz, double* a, double* b)
     Py_ssize_t he_merge_dense_t(int type, int index_type, const void* p, Py_ssize_t n,
                                 Py_ssize_t p_stride, const void* q_values,
                                 const void* q_indices, Py_ssize_t q_nnz, double* a,
@@ -113,6 +117,34 @@ cdef extern from "histentropy/sparse.h" nogil:
                            int omit_nan, int need_entropy, double* entropy,
                            double* kl)
 
+
+
+cdef extern from "histentropy/family.h" nogil:
+    enum:
+        HE_ENTROPY
+        HE_KL_DIVERGENCE
+        HE_JS_DIVERGENCE
+        HE_HELLINGER
+        HE_TOTAL_VARIATION
+        HE_JEFFREYS
+        HE_CHI_SQUARE
+        HE_RENYI_ENTROPY
+        HE_RENYI_DIVERGENCE
+    ctypedef struct he_params:
+        double alpha, pseudocount
+    # `measure` of all the slices as one histogram, plus zero_bins unstored
+    # bins holding 0 (q NULL for a measure of p alone).
+    int he_family_whole_t(int type, int measure, const he_params* params,
+                          const void* p, const he_slices* ps, const void* q,
+                          const he_slices* qs, Py_ssize_t zero_bins, int omit_nan,
+                          double* out)
+    int he_family_slice_t(int type, int measure, const he_params* params,
+                          const void* p, Py_ssize_t p_stride, const void* q,
+                          Py_ssize_t q_stride, Py_ssize_t n, Py_ssize_t zero_bins,
+                          int omit_nan, double* out)
+    int he_family_rest(int measure, const he_params* params, const double* a,
+                       const double* b, Py_ssize_t m, const he_csum* reference,
+                       double q_scale, int q_flags, int omit_nan, double* out)
 
 # ---- logits (include/histentropy/logits.h) ----------------------------------
 

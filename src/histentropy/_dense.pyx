@@ -351,5 +351,60 @@ def divergence_mixed(cnp.ndarray p not None, cnp.ndarray q not None,
     return (ent if need_entropy else None), kl, flags
 
 
+
+# ---------------------------------------------------------------------------
+# The measure family (include/histentropy/family.h): two reads per histogram
+# ---------------------------------------------------------------------------
+
+MEASURES = {
+    "entropy": c.HE_ENTROPY,
+    "kl_divergence": c.HE_KL_DIVERGENCE,
+    "js_divergence": c.HE_JS_DIVERGENCE,
+    "hellinger_distance": c.HE_HELLINGER,
+    "total_variation": c.HE_TOTAL_VARIATION,
+    "jeffreys_divergence": c.HE_JEFFREYS,
+    "chi_square_divergence": c.HE_CHI_SQUARE,
+    "renyi_entropy": c.HE_RENYI_ENTROPY,
+    "renyi_divergence": c.HE_RENYI_DIVERGENCE,
+}
+
+
+def family(cnp.ndarray p not None, object q, int measure, double alpha,
+           double pseudocount, bint omit_nan, int nthreads=1, bint whole=False):
+    """`measure` (MEASURES) in nats of each slice of p (against q, None for a
+    measure of p alone), or with `whole` of all of p (and q) as one
+    histogram. p and q: one shape and dtype, 1-3-D, slices along the last
+    axis. Returns (out, flags), `out` a flat float64 array.
+    """
+    cdef c.he_slices ps = _slices(p), qs
+    cdef int code = _checked_code(p)
+    cdef cnp.npy_intp rows = 1 if whole else ps.shape0 * ps.shape1
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
+    cdef double* o = <double*>cnp.PyArray_DATA(out)
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = NULL
+    cdef c.he_params params
+    cdef Py_ssize_t r
+    cdef int flags = 0
+    params.alpha = alpha
+    params.pseudocount = pseudocount
+    qs = ps
+    if q is not None:
+        qs = _slices(<cnp.ndarray>q)
+        b = cnp.PyArray_DATA(<cnp.ndarray>q)
+        if _checked_code(<cnp.ndarray>q) != code:
+            raise TypeError("p and q must have the same dtype")
+    with nogil:
+        if whole:
+            flags = c.he_family_whole_t(code, measure, &params, a, &ps, b, &qs, 0,
+                                        omit_nan, o)
+        else:
+            for r in prange(rows, num_threads=max(nthreads, 1), schedule="static"):
+                flags |= c.he_family_slice_t(
+                    code, measure, &params, c.he_slice_at(a, &ps, r), ps.stride,
+                    c.he_slice_at(b, &qs, r) if b != NULL else NULL, qs.stride,
+                    ps.n, 0, omit_nan, &o[r])
+    return out, flags
+
 # Select the CPU path now, when the package is imported (dispatch.h caches it).
 c.he_cpu_path()

@@ -515,5 +515,259 @@ def divergence_sparse_dense(
                        kl, nthreads, whole)
 
 
+
+# ---------------------------------------------------------------------------
+# The measure family (include/histentropy/family.h)
+# ---------------------------------------------------------------------------
+
+ctypedef struct Job:
+    # One call of a family measure.
+    int measure
+    c.he_params params
+    bint omit_nan, whole
+    Py_ssize_t n_cols
+
+
+ctypedef int (*FamilyKernel)(const void* p, const void* q, const Job* job,
+                             Py_ssize_t start, Py_ssize_t stop,
+                             double* out) noexcept nogil
+
+
+cdef int _family_rows(const void* p_rows, const void* unused, const Job* job,
+                      Py_ssize_t start, Py_ssize_t stop, double* out) noexcept nogil:
+    """Rows [start, stop) of sparse p alone: the stored values, and the
+    unstored bins as zero_bins (they count only with a pseudocount)."""
+    cdef const Rows* p = <const Rows*>p_rows
+    cdef Py_ssize_t r, lo, hi
+    cdef int flags = 0
+    if job.whole:
+        lo = _ptr(p, start)
+        hi = _ptr(p, stop)
+        return c.he_family_slice_t(p.type, job.measure, &job.params, _values(p, lo), 1,
+                                   NULL, 0, hi - lo, job.n_cols * (stop - start) - (hi - lo),
+                                   job.omit_nan, out)
+    for r in range(start, stop):
+        lo = _ptr(p, r)
+        hi = _ptr(p, r + 1)
+        flags |= c.he_family_slice_t(p.type, job.measure, &job.params, _values(p, lo), 1,
+                                     NULL, 0, hi - lo, job.n_cols - (hi - lo),
+                                     job.omit_nan, &out[r])
+    return flags
+
+
+cdef int _family_sparse_sparse(const void* p_rows, const void* q_rows, const Job* job,
+                               Py_ssize_t start, Py_ssize_t stop,
+                               double* out) noexcept nogil:
+    """Rows [start, stop) of sparse p against sparse q: pairs over the union
+    of the stored bins; the bins neither stores are zero_bins."""
+    cdef const Rows* p = <const Rows*>p_rows
+    cdef const Rows* q = <const Rows*>q_rows
+    cdef Py_ssize_t n = (_longest(p, start, stop, job.whole)
+                         + _longest(q, start, stop, job.whole))
+    cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    cdef double* b = a + max(n, 1)
+    cdef Py_ssize_t r, m = 0, k, p0, q0
+    cdef int flags = 0
+    if a == NULL:
+        return NO_SCRATCH
+    for r in range(start, stop):
+        p0 = _ptr(p, r)
+        q0 = _ptr(q, r)
+        if not job.whole:
+            m = 0
+        k = c.he_union_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                         _ptr(p, r + 1) - p0, _values(q, q0), _columns(q, q0),
+                         _ptr(q, r + 1) - q0, a + m, b + m)
+        m += k
+        if not job.whole:
+            flags |= c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+                                         job.n_cols - m, job.omit_nan, &out[r])
+    if job.whole:
+        flags = c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+                                    job.n_cols * (stop - start) - m, job.omit_nan, out)
+    free(a)
+    return flags
+
+
+cdef int _family_dense_sparse(const void* p_rows, const void* q_rows, const Job* job,
+                              Py_ssize_t start, Py_ssize_t stop,
+                              double* out) noexcept nogil:
+    """Rows [start, stop) of dense p against sparse q: pairs where p != 0 or
+    q stores a value; the other bins are zero_bins."""
+    cdef const Dense* p = <const Dense*>p_rows
+    cdef const Rows* q = <const Rows*>q_rows
+    cdef Py_ssize_t longest = _longest(q, start, stop, job.whole)
+    cdef Py_ssize_t n = (p.n * (stop - start) if job.whole else p.n) + longest
+    cdef double* a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    cdef double* b = a + max(n, 1)
+    cdef Py_ssize_t r, m = 0, q0
+    cdef int flags = 0
+    if a == NULL:
+        return NO_SCRATCH
+    for r in range(start, stop):
+        q0 = _ptr(q, r)
+        if not job.whole:
+            m = 0
+        m += c.he_merge_dense_t(q.type, q.index_type, _dense_row(p, r), p.n, p.stride,
+                                _values(q, q0), _columns(q, q0), _ptr(q, r + 1) - q0,
+                                a + m, b + m)
+        if not job.whole:
+            flags |= c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+                                         p.n - m, job.omit_nan, &out[r])
+    if job.whole:
+        flags = c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+                                    p.n * (stop - start) - m, job.omit_nan, out)
+    free(a)
+    return flags
+
+
+cdef int _family_sparse_dense(const void* p_rows, const void* q_rows, const Job* job,
+                              Py_ssize_t start, Py_ssize_t stop,
+                              double* out) noexcept nogil:
+    """Rows [start, stop) of sparse p against dense q. Without pseudocount a
+    row costs O(its stored values) once its reference's total is known (as
+    for KL); with one, every bin has a term: pairs where q != 0 or p stores
+    a value (O(n) per row), the other bins zero_bins."""
+    cdef const Rows* p = <const Rows*>p_rows
+    cdef const Dense* q = <const Dense*>q_rows
+    cdef bint expand = job.params.pseudocount > 0.0
+    cdef Py_ssize_t longest = _longest(p, start, stop, job.whole)
+    cdef Py_ssize_t n
+    cdef double* a
+    cdef double* b
+    cdef const void* row
+    cdef const void* previous = NULL
+    cdef c.he_csum reference
+    cdef double q_scale = 1.0
+    cdef Py_ssize_t r, m = 0, p0
+    cdef int flags = 0, q_flags = 0
+    if expand:
+        n = (q.n * (stop - start) if job.whole else q.n) + longest
+    else:
+        n = longest
+    a = <double*>malloc(max(n, 1) * 2 * sizeof(double))
+    b = a + max(n, 1)
+    if a == NULL:
+        return NO_SCRATCH
+    if expand:
+        # he_merge_dense pairs (dense, sparse): here (q, p), so b holds p.
+        for r in range(start, stop):
+            p0 = _ptr(p, r)
+            if not job.whole:
+                m = 0
+            m += c.he_merge_dense_t(p.type, p.index_type, _dense_row(q, r), q.n,
+                                    q.stride, _values(p, p0), _columns(p, p0),
+                                    _ptr(p, r + 1) - p0, a + m, b + m)
+            if not job.whole:
+                flags |= c.he_family_slice_t(0, job.measure, &job.params, b, 1, a, 1, m,
+                                             q.n - m, job.omit_nan, &out[r])
+        if job.whole:
+            flags = c.he_family_slice_t(0, job.measure, &job.params, b, 1, a, 1, m,
+                                        q.n * (stop - start) - m, job.omit_nan, out)
+    elif job.whole:
+        q_flags = _whole_reference(q, start, stop, &reference, &q_scale)
+        for r in range(start, stop):
+            p0 = _ptr(p, r)
+            m += c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                               _ptr(p, r + 1) - p0, _dense_row(q, r), q.stride,
+                               a + m, b + m)
+        flags = c.he_family_rest(job.measure, &job.params, a, b, m, &reference, q_scale,
+                                 q_flags, job.omit_nan, out)
+    else:
+        for r in range(start, stop):
+            row = _dense_row(q, r)
+            if r == start or row != previous:
+                q_flags = c.he_reference_t(q.type, row, q.n, q.stride, &reference,
+                                           &q_scale)
+                flags |= q_flags
+                previous = row
+            p0 = _ptr(p, r)
+            m = c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
+                              _ptr(p, r + 1) - p0, row, q.stride, a, b)
+            flags |= c.he_family_rest(job.measure, &job.params, a, b, m, &reference,
+                                      q_scale, q_flags, job.omit_nan, &out[r])
+    free(a)
+    return flags
+
+
+cdef int _run_family(FamilyKernel kernel, const void* p, const void* q, Job* job,
+                     Py_ssize_t rows, double[::1] out, int nthreads) noexcept:
+    """kernel over blocks of rows spread over OpenMP threads (one block when
+    `whole`); returns the flags."""
+    cdef Py_ssize_t blocks = 1 if job.whole else _blocks(rows, nthreads), i
+    cdef int flags = 0
+    with nogil:
+        for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            flags |= kernel(p, q, job, rows * i // blocks, rows * (i + 1) // blocks,
+                            &out[0])
+    return flags
+
+
+cdef Job _job(int measure, double alpha, double pseudocount, bint omit_nan, bint whole,
+              Py_ssize_t n_cols):
+    cdef Job job
+    job.measure = measure
+    job.params.alpha = alpha
+    job.params.pseudocount = pseudocount
+    job.omit_nan = omit_nan
+    job.whole = whole
+    job.n_cols = n_cols
+    return job
+
+
+def family_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
+                Py_ssize_t n_cols, int measure, double alpha, double pseudocount,
+                bint omit_nan, double[::1] out, int nthreads, bint whole):
+    """A measure of p alone (family.h) of each canonical row of n_cols bins."""
+    cdef Rows s = _rows(data, indptr, indptr)
+    cdef Py_ssize_t rows = indptr.shape[0] - 1
+    cdef Job job = _job(measure, alpha, pseudocount, omit_nan, whole, n_cols)
+    _check(rows, rows, out.shape[0], whole)
+    return _run_family(_family_rows, &s, NULL, &job, rows, out, nthreads)
+
+
+def family_pair(str kinds, tuple p_arrays, tuple q_arrays, Py_ssize_t n_cols,
+                int measure, double alpha, double pseudocount, bint omit_nan,
+                double[::1] out, int nthreads, bint whole):
+    """A measure of p against q (family.h) per row; `kinds` is "ss", "sd" or
+    "ds" (sparse p / dense q, ...): a sparse operand is (data, indices,
+    indptr) of canonical rows, a dense one (array,) of 2-D rows."""
+    cdef Rows ps, qs
+    cdef Dense pd, qd
+    cdef const void* p
+    cdef const void* q
+    cdef FamilyKernel kernel
+    cdef Py_ssize_t rows
+    cdef Job job = _job(measure, alpha, pseudocount, omit_nan, whole, n_cols)
+    if kinds == "ss":
+        ps = _rows(p_arrays[0], p_arrays[1], p_arrays[2])
+        qs = _rows(q_arrays[0], q_arrays[1], q_arrays[2])
+        if qs.type != ps.type or qs.index_type != ps.index_type:
+            raise TypeError("p and q must have the same data and index dtypes")
+        p = &ps
+        q = &qs
+        kernel = _family_sparse_sparse
+        rows = p_arrays[2].shape[0] - 1
+        _check(rows, q_arrays[2].shape[0] - 1, out.shape[0], whole)
+    elif kinds == "sd":
+        ps = _rows(p_arrays[0], p_arrays[1], p_arrays[2])
+        qd = _dense(q_arrays[0], ps.type)
+        p = &ps
+        q = &qd
+        kernel = _family_sparse_dense
+        rows = p_arrays[2].shape[0] - 1
+        _check(rows, q_arrays[0].shape[0], out.shape[0], whole)
+    elif kinds == "ds":
+        qs = _rows(q_arrays[0], q_arrays[1], q_arrays[2])
+        pd = _dense(p_arrays[0], qs.type)
+        p = &pd
+        q = &qs
+        kernel = _family_dense_sparse
+        rows = q_arrays[2].shape[0] - 1
+        _check(rows, p_arrays[0].shape[0], out.shape[0], whole)
+    else:
+        raise ValueError(f"unknown operand kinds {kinds!r}")
+    return _run_family(kernel, p, q, &job, rows, out, nthreads)
+
 # Select the CPU path now, when the package is imported (dispatch.h caches it).
 c.he_cpu_path()

@@ -163,74 +163,125 @@ def broadcast_pair(p, q):
     return operands[0], operands[1], shape
 
 
+class _Pair:
+    """p and q from `broadcast_pair`, one or both sparse, as the drivers'
+    operands: `kinds` "ss", "sd" or "ds" (sparse p / dense q, ...), each
+    operand a tuple of arrays (data, indices, indptr of canonical rows, or
+    one 2-D dense array of rows), the rows, columns, work (elements read),
+    and the shape of the results."""
+
+    def __init__(self, p, q, shape, axis, keepdims):
+        operands = [p, q]
+        shapes = [x.shape for x in operands]
+        sparse_p, sparse_q = is_sparse(p), is_sparse(q)
+        ndim = len(shape)
+        shape2 = (1, shape[0]) if ndim == 1 else shape
+        axis2 = _axis_2d(axis, ndim)
+        self.whole = axis2 is None
+        if not self.whole:
+            # As for dense input: bins are not broadcast.
+            lengths = [length_along(x.shape, axis2 if ndim == 2 else 0, ndim)
+                       for x in operands]
+            if lengths[0] != lengths[1]:
+                raise ValueError(
+                    f"p and q must have the same length along axis {axis} (bins are "
+                    f"not broadcast); got {lengths[0]} and {lengths[1]} for shapes "
+                    f"{shapes[0]} and {shapes[1]}"
+                )
+        if self.whole:
+            transpose = all(x.format == "csc" for x in operands if is_sparse(x))
+        else:
+            transpose = axis2 == 0
+        if sparse_p and sparse_q:
+            p_data, p_indices, p_indptr, n_rows, n_cols = _rows(_as_2d(p), "p", transpose)
+            q_data, q_indices, q_indptr, _, _ = _rows(_as_2d(q), "q", transpose)
+            p_data, q_data = common_dtype(p_data, q_data)
+            if p_indices.dtype != q_indices.dtype:
+                p_indices, p_indptr, q_indices, q_indptr = (
+                    a.astype(np.int64) for a in (p_indices, p_indptr, q_indices, q_indptr))
+            self.kinds = "ss"
+            self.p = (p_data, p_indices, p_indptr)
+            self.q = (q_data, q_indices, q_indptr)
+            self.work = p_data.shape[0] + q_data.shape[0]
+        else:
+            name = "p" if sparse_p else "q"
+            s_data, s_indices, s_indptr, n_rows, n_cols = _rows(
+                _as_2d(p if sparse_p else q), name, transpose)
+            dense = q if sparse_p else p
+            # One dtype for both; converting before broadcasting keeps a
+            # reference row of shape (k,) a copy of size k, never rows * k.
+            if sparse_p:
+                s_data, dense = common_dtype(s_data, dense)
+            else:
+                dense, s_data = common_dtype(dense, s_data)
+            dense = np.broadcast_to(dense, shape).reshape(shape2)
+            if transpose:
+                dense = dense.T
+            sparse_arrays = (s_data, s_indices, s_indptr)
+            if sparse_p:
+                self.kinds, self.p, self.q = "sd", sparse_arrays, (dense,)
+                self.work = s_data.shape[0] + (n_cols if dense.strides[0] == 0
+                                               else dense.size)
+            else:
+                self.kinds, self.p, self.q = "ds", (dense,), sparse_arrays
+                self.work = s_data.shape[0] + dense.size
+        self.n_rows, self.n_cols = n_rows, n_cols
+        self.n_out = 1 if self.whole else n_rows
+        self.shape = _Shape(ndim, axis2, shape2, keepdims)
+
+
 def divergence(p, q, shape, axis, keepdims, omit, log_base, nan_policy,
                need_entropy, workers):
     """(entropy or None, KL) of p and q from `broadcast_pair`, one or both
     still sparse, to `shape`; options checked."""
     from histentropy import _sparse
 
-    operands = [p, q]
-    shapes = [x.shape for x in operands]
-    sparse_p, sparse_q = is_sparse(p), is_sparse(q)
-    ndim = len(shape)
-    shape2 = (1, shape[0]) if ndim == 1 else shape
-    axis2 = _axis_2d(axis, ndim)
-    whole = axis2 is None
-    if not whole:
-        # As for dense input: bins are not broadcast.
-        lengths = [length_along(x.shape, axis2 if ndim == 2 else 0, ndim)
-                   for x in operands]
-        if lengths[0] != lengths[1]:
-            raise ValueError(
-                f"p and q must have the same length along axis {axis} (bins are not "
-                f"broadcast); got {lengths[0]} and {lengths[1]} for shapes "
-                f"{shapes[0]} and {shapes[1]}"
-            )
-    if whole:
-        transpose = all(x.format == "csc" for x in operands if is_sparse(x))
-    else:
-        transpose = axis2 == 0
-    if sparse_p and sparse_q:
-        p_data, p_indices, p_indptr, n_rows, n_cols = _rows(_as_2d(operands[0]), "p",
-                                                            transpose)
-        q_data, q_indices, q_indptr, _, _ = _rows(_as_2d(operands[1]), "q", transpose)
-        p_data, q_data = common_dtype(p_data, q_data)
-        if p_indices.dtype != q_indices.dtype:
-            p_indices, p_indptr, q_indices, q_indptr = (
-                a.astype(np.int64) for a in (p_indices, p_indptr, q_indices, q_indptr))
-        driver = _sparse.divergence_sparse_sparse
-        args = (p_data, p_indices, p_indptr, q_data, q_indices, q_indptr)
-        work = p_data.shape[0] + q_data.shape[0]
-    else:
-        name = "p" if sparse_p else "q"
-        s_data, s_indices, s_indptr, n_rows, n_cols = _rows(
-            _as_2d(operands[0 if sparse_p else 1]), name, transpose)
-        dense = operands[1 if sparse_p else 0]
-        # One dtype for both; converting before broadcasting keeps a
-        # reference row of shape (k,) a copy of size k, never rows * k.
-        if sparse_p:
-            s_data, dense = common_dtype(s_data, dense)
-        else:
-            dense, s_data = common_dtype(dense, s_data)
-        dense = np.broadcast_to(dense, shape).reshape(shape2)
-        if transpose:
-            dense = dense.T
-        if sparse_p:
-            driver = _sparse.divergence_sparse_dense
-            args = (s_data, s_indices, s_indptr, dense)
-            work = s_data.shape[0] + (n_cols if dense.strides[0] == 0 else dense.size)
-        else:
-            driver = _sparse.divergence_dense_sparse
-            args = (dense, s_data, s_indices, s_indptr)
-            work = s_data.shape[0] + dense.size
-    n_out = 1 if whole else n_rows
-    kl = np.empty(n_out)
-    ent = np.empty(n_out if need_entropy else 1)
-    flags = _run(driver, args + (omit, need_entropy, ent, kl), n_rows, work,
-                 workers, whole)
+    pair = _Pair(p, q, shape, axis, keepdims)
+    driver = {"ss": _sparse.divergence_sparse_sparse,
+              "sd": _sparse.divergence_sparse_dense,
+              "ds": _sparse.divergence_dense_sparse}[pair.kinds]
+    kl = np.empty(pair.n_out)
+    ent = np.empty(pair.n_out if need_entropy else 1)
+    flags = _run(driver, pair.p + pair.q + (omit, need_entropy, ent, kl), pair.n_rows,
+                 pair.work, workers, pair.whole)
     raise_for_flags(flags, nan_policy, pair=True)
-    result_shape = _Shape(ndim, axis2, shape2, keepdims)
-    kl = result_shape.finish(kl, log_base)
+    kl = pair.shape.finish(kl, log_base)
     if not need_entropy:
         return None, kl
-    return result_shape.finish(ent, log_base), kl
+    return pair.shape.finish(ent, log_base), kl
+
+
+def family_one(p, measure, alpha, pseudocount, axis, keepdims, omit, log_base,
+               nan_policy, workers):
+    """A measure of sparse p alone (family.h), options checked."""
+    from histentropy import _sparse
+
+    _check_sparse_ndim(p, "p")
+    ndim, shape = p.ndim, _as_2d(p).shape
+    axis = _axis_2d(axis, ndim)
+    P = _as_2d(p)
+    whole = axis is None
+    transpose = axis == 0 or (whole and P.format == "csc")
+    data, indices, indptr, n_rows, n_cols = _rows(P, "p", transpose)
+    out = np.empty(1 if whole else n_rows)
+    flags = _run(_sparse.family_rows,
+                 (data, indptr, n_cols, measure, alpha, pseudocount, omit, out),
+                 n_rows, data.shape[0], workers, whole)
+    raise_for_flags(flags, nan_policy, pair=False)
+    return _Shape(ndim, axis, shape, keepdims).finish(out, log_base)
+
+
+def family_pair(p, q, shape, measure, alpha, pseudocount, axis, keepdims, omit,
+                log_base, nan_policy, workers):
+    """A measure of p against q (family.h) from `broadcast_pair`, one or both
+    still sparse; options checked."""
+    from histentropy import _sparse
+
+    pair = _Pair(p, q, shape, axis, keepdims)
+    out = np.empty(pair.n_out)
+    flags = _run(_sparse.family_pair,
+                 (pair.kinds, pair.p, pair.q, pair.n_cols, measure, alpha, pseudocount,
+                  omit, out),
+                 pair.n_rows, pair.work, workers, pair.whole)
+    raise_for_flags(flags, nan_policy, pair=True)
+    return pair.shape.finish(out, log_base)

@@ -318,3 +318,31 @@ def raise_for_flags(flags, nan_policy, pair):
         which = "p or q" if pair else "p"
         raise ValueError(f"{which} contains NaN and nan_policy='raise'")
 
+
+
+def check_pseudocount(pseudocount):
+    """`pseudocount` as a float: a finite number >= 0."""
+    message = f"pseudocount must be a finite number >= 0; got {pseudocount!r}"
+    if isinstance(pseudocount, (bool, np.bool_)) or not isinstance(pseudocount, numbers.Real):
+        raise ValueError(message)
+    try:
+        c = float(pseudocount)
+    except OverflowError:
+        raise ValueError(message) from None
+    if not (math.isfinite(c) and c >= 0.0):
+        raise ValueError(message)
+    return c
+
+
+def check_alpha(alpha):
+    """Renyi's order `alpha` as a float in [0, inf]."""
+    message = f"alpha must be a number in [0, inf] (not NaN); got {alpha!r}"
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise ValueError(message)
+    try:
+        a = float(alpha)
+    except OverflowError:  # an int beyond the float range: as large as inf
+        a = math.inf if alpha > 0 else -math.inf
+    if not a >= 0.0:
+        raise ValueError(message)
+    return a

@@ -70,6 +70,27 @@ HE_ALWAYS_INLINE ptrdiff_t he_lookup(int type, int index_type, const void *p_val
     return m;
 }
 
+/* The sparse rows p and q over the union of their stored bins: one pair
+ * (a, b) per bin where either stores a value (0 for the other). */
+HE_ALWAYS_INLINE ptrdiff_t he_union(int type, int index_type, const void *p_values,
+                                    const void *p_indices, ptrdiff_t p_nnz,
+                                    const void *q_values, const void *q_indices,
+                                    ptrdiff_t q_nnz, double *a, double *b)
+{
+    ptrdiff_t m = 0, i = 0, j = 0;
+    int64_t pc, qc;
+    while (i < p_nnz || j < q_nnz) {
+        pc = i < p_nnz ? he_index_at(index_type, p_indices, i) : INT64_MAX;
+        qc = j < q_nnz ? he_index_at(index_type, q_indices, j) : INT64_MAX;
+        a[m] = pc <= qc ? he_weight_at(type, p_values, i, 1) : 0.0;
+        b[m] = qc <= pc ? he_weight_at(type, q_values, j, 1) : 0.0;
+        i += pc <= qc;
+        j += qc <= pc;
+        m++;
+    }
+    return m;
+}
+
 /* A dense row p (n bins, any stride) against a sparse row q: the bins where
  * p != 0 or q stores a value (NaN and negative p included). */
 HE_ALWAYS_INLINE ptrdiff_t he_merge_dense(int type, int index_type, const void *p,
@@ -218,7 +239,7 @@ HE_UNUSED static double he_rest_second_read_sum(int measure, const double *a,
     he_csum_normalise(&rest);
     y = (rest.hi + rest.lo) / r->q_total.hi;
     if (y > 0.0)
-        he_csum_add(&sum, he_second_term_p_zero(measure, y));
+        he_csum_add(&sum, he_second_term_p_zero(measure, y, r));
     y = he_csum_value(&sum);
     return y > 0.0 ? y : 0.0;
 }
@@ -327,6 +348,16 @@ HE_ALWAYS_INLINE ptrdiff_t he_lookup_by_index(int type, int index_type, const vo
         : he_lookup(type, 5, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b);
 }
 
+HE_ALWAYS_INLINE ptrdiff_t he_union_by_index(int type, int index_type, const void *p_values,
+                                             const void *p_indices, ptrdiff_t p_nnz,
+                                             const void *q_values, const void *q_indices,
+                                             ptrdiff_t q_nnz, double *a, double *b)
+{
+    return index_type == 4
+        ? he_union(type, 4, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b)
+        : he_union(type, 5, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b);
+}
+
 HE_ALWAYS_INLINE ptrdiff_t he_merge_dense_by_index(int type, int index_type, const void *p,
                                                    ptrdiff_t n, ptrdiff_t p_stride,
                                                    const void *q_values,
@@ -343,6 +374,11 @@ HE_BY_TYPE(ptrdiff_t, he_gather_t, he_gather_by_index,
             ptrdiff_t p_nnz, const void *q, ptrdiff_t q_stride, double *a, double *b),
            (index_type, p_values, p_indices, p_nnz, q, q_stride, a, b), 0)
 HE_BY_TYPE(ptrdiff_t, he_lookup_t, he_lookup_by_index,
+           (int type, int index_type, const void *p_values, const void *p_indices,
+            ptrdiff_t p_nnz, const void *q_values, const void *q_indices, ptrdiff_t q_nnz,
+            double *a, double *b),
+           (index_type, p_values, p_indices, p_nnz, q_values, q_indices, q_nnz, a, b), 0)
+HE_BY_TYPE(ptrdiff_t, he_union_t, he_union_by_index,
            (int type, int index_type, const void *p_values, const void *p_indices,
             ptrdiff_t p_nnz, const void *q_values, const void *q_indices, ptrdiff_t q_nnz,
             double *a, double *b),

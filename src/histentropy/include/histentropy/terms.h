@@ -225,46 +225,251 @@ HE_ALWAYS_INLINE double he_term_kl_accurate(double a, double b, double p_scale,
 
 /* ---- the measures: second-read terms ------------------------------------ */
 
-/* The measures, as constants for the generic loops of dense.h and sparse.h
- * (a constant after inlining: the switches below fold away). */
-enum he_measure { HE_ENTROPY = 0, HE_KL_DIVERGENCE = 1 };
+/* The measures, as constants for the generic loops of dense.h, sparse.h and
+ * family.h (a constant after inlining: the switches below fold away). */
+enum he_measure {
+    HE_ENTROPY = 0,
+    HE_KL_DIVERGENCE = 1,
+    HE_JS_DIVERGENCE = 2,
+    HE_HELLINGER = 3,           /* its square; the finish takes the root */
+    HE_TOTAL_VARIATION = 4,
+    HE_JEFFREYS = 5,
+    HE_CHI_SQUARE = 6,
+    HE_RENYI_ENTROPY = 7,
+    HE_RENYI_DIVERGENCE = 8
+};
+#define HE_N_MEASURES 9
+
+/* The parameters of a measure: Renyi's order alpha in [0, inf], and the
+ * pseudocount added to every bin of p and q (as counts) before they are
+ * normalised. */
+typedef struct {
+    double alpha;
+    double pseudocount;
+} he_params;
+
+/* Coefficients of the Renyi series (he_renyi_series). */
+#define HE_RENYI_COEFS 16
 
 /* What a second read knows once the first read is done: the power-of-two
- * scales of p and q and their normalised totals (S = hi + lo). */
+ * scales of p and q, their normalised totals (S = hi + lo, pseudocounts
+ * included) and the measure's parameters. */
 typedef struct {
     double p_scale, q_scale;
     he_csum p_total, q_total;
     double log_totals;          /* log(S_q/S_p) + log(p_scale/q_scale) */
+    double pseudo;              /* the pseudocount, raw (unscaled) */
+    double alpha, beta;         /* Renyi: alpha and 1 - alpha */
+    double sign;                /* Renyi: makes every term >= 0 */
+    double coef[HE_RENYI_COEFS];
 } he_second_read;
 
+/* c_k = (beta^k - beta) / k!, k = 2 .. HE_RENYI_COEFS + 1, each accurate
+ * to a few ulp also for beta near 0 or 1 (beta^(k-1) - 1 by expm1). */
+HE_ALWAYS_INLINE void he_renyi_coefficients(double beta, double *coef)
+{
+    double factorial = 1.0, power_m1, lb = log(fabs(beta));
+    int k;
+    for (k = 2; k < HE_RENYI_COEFS + 2; k++) {
+        factorial *= k;
+        if (beta == 0.0)
+            power_m1 = -1.0;
+        else if (beta > 0.0 || (k - 1) % 2 == 0)
+            power_m1 = expm1((k - 1) * lb);          /* |beta|^(k-1) - 1 */
+        else
+            power_m1 = -exp((k - 1) * lb) - 1.0;     /* beta^(k-1) - 1 < -1 */
+        coef[k - 2] = beta * power_m1 / factorial;
+    }
+}
+
 /* The second read of `measure` after a first read that found these totals
- * (q_total NULL for a measure of p alone); normalises the totals. */
-HE_ALWAYS_INLINE he_second_read he_second_read_of(int measure, double p_scale,
-                                                  double q_scale, he_csum *p_total,
-                                                  he_csum *q_total)
+ * (q_total NULL for a measure of p alone); normalises the totals.  params
+ * may be NULL (no pseudocount). */
+HE_ALWAYS_INLINE he_second_read he_second_read_with(int measure, const he_params *params,
+                                                    double p_scale, double q_scale,
+                                                    he_csum *p_total, he_csum *q_total)
 {
     he_second_read r;
     r.p_scale = p_scale;
     r.q_scale = q_scale;
     r.log_totals = 0.0;
-    if (measure == HE_KL_DIVERGENCE)
+    r.pseudo = params != NULL ? params->pseudocount : 0.0;
+    r.alpha = params != NULL ? params->alpha : 1.0;
+    r.beta = 1.0 - r.alpha;
+    r.sign = 1.0;
+    if (q_total != NULL)
         r.log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
     he_csum_normalise(p_total);
     r.p_total = *p_total;
-    if (q_total != NULL)
+    if (q_total != NULL) {
+        he_csum_normalise(q_total);
         r.q_total = *q_total;
-    else
+    } else {
         he_csum_init(&r.q_total);
+    }
+    if (measure == HE_RENYI_ENTROPY)
+        r.sign = r.alpha < 1.0 ? 1.0 : -1.0;
+    if (measure == HE_RENYI_DIVERGENCE) {
+        r.sign = r.alpha > 1.0 ? 1.0 : -1.0;
+        he_renyi_coefficients(r.beta, r.coef);
+    }
     return r;
+}
+
+HE_ALWAYS_INLINE he_second_read he_second_read_of(int measure, double p_scale,
+                                                  double q_scale, he_csum *p_total,
+                                                  he_csum *q_total)
+{
+    return he_second_read_with(measure, NULL, p_scale, q_scale, p_total, q_total);
+}
+
+/* ---- the family's quotients ---------------------------------------------- */
+
+/* One side of a bin: the pseudo-weight w' = w + c (hi + lo, TwoSum), scaled,
+ * and its quotient x = w' / S as hi + lo, the remainder exact (FMA) and the
+ * total's low part included, so that x - y is exact to a few ulp of x. */
+typedef struct {
+    double w;                   /* w + c, raw (unscaled), rounded */
+    double sw, swl;             /* (w + c) * scale as hi + lo */
+    double xh, xl;              /* the quotient */
+} he_quotient;
+
+HE_ALWAYS_INLINE he_quotient he_quotient_of(double w, double c, double scale,
+                                            const he_csum *total)
+{
+    he_quotient q;
+    double s = w + c, z = s - w;
+    double e = (w - (s - z)) + (c - z);
+    q.w = s;
+    q.sw = s * scale;
+    q.swl = e * scale;
+    q.xh = q.sw / total->hi;
+    q.xl = (fma(-q.xh, total->hi, q.sw) + (q.swl - q.xh * total->lo)) / total->hi;
+    return q;
+}
+
+/* log x of a positive quotient, accurate relative to itself also near 1
+ * (log1p of -(S - w)/S, exact by Sterbenz) and below the normal range
+ * (from the raw weight). */
+HE_ALWAYS_INLINE double he_quotient_log(const he_quotient *q, double scale,
+                                        const he_csum *total)
+{
+    if (q->xh > 0.5)
+        return log1p(((q->sw - total->hi) + (q->swl - total->lo)) / total->hi);
+    if (q->xh >= DBL_MIN)
+        return log(q->xh) + q->xl / q->xh;
+    return log(q->w) + log(scale) - log(total->hi);
+}
+
+/* ---- the family's terms -------------------------------------------------- */
+
+/* Jensen-Shannon: x log(x/m) - x + m >= 0 for m = (x + y)/2, d = x - y:
+ * the atanh series in u = (x - m)/(x + m) = d/(3x + y) near m, else the
+ * direct form x log(x/m) - d/2. */
+HE_ALWAYS_INLINE double he_js_part(double x, double y, double d)
+{
+    double s = 1.5 * x + 0.5 * y, u, t;
+    if (x == 0.0)
+        return 0.5 * y;
+    u = 0.5 * d / s;
+    if (fabs(u) <= 0.125)
+        return he_divergence_series(s, u);
+    t = x * he_log_ratio(x, 0.5 * (x + y)) - 0.5 * d;
+    return t > 0.0 ? t : 0.0;
+}
+
+/* Renyi divergence, a bin with x, y > 0, L = log(y/x), beta = 1 - alpha:
+ * x (r^beta - 1 - beta (r - 1)) with r = y/x, which has the sign of
+ * alpha - 1 for every r (so that the sum does not cancel).  Near r = 1 the
+ * series sum_k c_k L^k (coefficients he_renyi_coefficients); else
+ * x expm1(beta L) - beta (y - x), whose two parts cancel by at most ~16x. */
+HE_ALWAYS_INLINE double he_renyi_pair(double x, double d_yx, double lx, double L,
+                                      const he_second_read *r)
+{
+    double bl = r->beta * L, poly;
+    int k;
+    if (r->beta == 1.0)  /* alpha = 0: x^0 y^1 - y, nothing */
+        return 0.0;
+    if (fabs(L) <= 0.125 && fabs(bl) <= 0.5) {
+        poly = r->coef[HE_RENYI_COEFS - 1];
+        for (k = HE_RENYI_COEFS - 2; k >= 0; k--)
+            poly = fma(poly, L, r->coef[k]);
+        return x * (L * L) * poly;
+    }
+    if (bl > 700.0)  /* x^alpha y^beta, which overflows for alpha > 1 */
+        return exp(lx + bl) - x - r->beta * d_yx;
+    return x * expm1(bl) - r->beta * d_yx;
+}
+
+/* The family's second-read term of a bin with raw weights a (of p) and b
+ * (of q) in [0, inf), pseudocount included: >= 0, +inf where the measure is
+ * unbounded (or, for Renyi, where the term overflows: the finish then takes
+ * the log-sum-exp read). */
+HE_ALWAYS_INLINE double he_family_term(int measure, double a, double b,
+                                       const he_second_read *r)
+{
+    he_quotient x = he_quotient_of(a, r->pseudo, r->p_scale, &r->p_total), y;
+    double d, L, lx, t, den;
+    if (measure == HE_RENYI_ENTROPY) {
+        if (x.w == 0.0)
+            return 0.0;
+        lx = he_quotient_log(&x, r->p_scale, &r->p_total);
+        t = (r->alpha - 1.0) * lx;
+        t = t <= 1.0 ? x.xh * expm1(t) : exp(r->alpha * lx) - x.xh;
+        return r->sign * t;
+    }
+    y = he_quotient_of(b, r->pseudo, r->q_scale, &r->q_total);
+    d = (x.xh - y.xh) + (x.xl - y.xl);
+    switch (measure) {
+    case HE_JS_DIVERGENCE:
+        return 0.5 * (he_js_part(x.xh, y.xh, d) + he_js_part(y.xh, x.xh, -d));
+    case HE_HELLINGER:
+        den = sqrt(x.xh) + sqrt(y.xh);
+        if (den == 0.0)
+            return 0.0;
+        t = d / den;
+        return 0.5 * t * t;
+    case HE_TOTAL_VARIATION:
+        return 0.5 * fabs(d);
+    case HE_CHI_SQUARE:
+        if (y.w == 0.0)
+            return x.w > 0.0 ? INFINITY : 0.0;
+        return d * d / (y.xh + y.xl);
+    default:
+        break;
+    }
+    if (x.w == 0.0 || y.w == 0.0) {
+        if (x.w == y.w)
+            return 0.0;
+        if (measure == HE_JEFFREYS)
+            return INFINITY;
+        /* Renyi */
+        if (x.w == 0.0)
+            return fabs(r->alpha - 1.0) * (y.xh + y.xl);
+        return r->alpha < 1.0 ? r->alpha * (x.xh + x.xl) : INFINITY;
+    }
+    L = he_log_quotient_ratio(x.w, y.w, x.xh, x.xl, y.xh, y.xl, r->log_totals);
+    if (measure == HE_JEFFREYS) {
+        t = d * L;
+        return t > 0.0 ? t : 0.0;
+    }
+    lx = x.xh >= DBL_MIN ? log(x.xh) : log(x.w) + log(r->p_scale) - log(r->p_total.hi);
+    t = r->sign * he_renyi_pair(x.xh, -d, lx, -L, r);
+    return t > 0.0 ? t : 0.0;
 }
 
 /* The second-read term of a bin with raw weights a (of p) and b (of q) in
  * [0, inf): >= 0, +inf where the measure is unbounded; the measure is the
  * (compensated) sum of its terms.
- *   entropy: -x log x;  KL: x log(x/y) - x + y  (y where x = 0). */
+ *   entropy: -x log x;  KL: x log(x/y) - x + y  (y where x = 0);
+ *   the family: he_family_term. */
 HE_ALWAYS_INLINE double he_second_term(int measure, double a, double b,
                                        const he_second_read *r)
 {
+    if (measure >= HE_JS_DIVERGENCE)
+        return he_family_term(measure, a, b, r);
+    a += r->pseudo;
+    b += r->pseudo;
     if (measure == HE_ENTROPY)
         return a > 0.0 ? he_neg_x_log_x(a * r->p_scale, &r->p_total) : 0.0;
     if (b == 0.0)
@@ -275,12 +480,28 @@ HE_ALWAYS_INLINE double he_second_term(int measure, double a, double b,
                                r->q_total.hi, r->log_totals);
 }
 
-/* The second-read term of bins where p = 0, whose y add up to y_sum: linear
- * in y for every measure, so the bins a sparse row does not store are one
- * term of their total. */
-HE_ALWAYS_INLINE double he_second_term_p_zero(int measure, double y_sum)
+/* The second-read term of bins where p = 0, whose y add up to y_sum (no
+ * pseudocount): linear in y for every measure (or +inf), so that the bins a
+ * sparse row does not store are one term of their total. */
+HE_ALWAYS_INLINE double he_second_term_p_zero(int measure, double y_sum,
+                                              const he_second_read *r)
 {
-    return measure == HE_KL_DIVERGENCE ? y_sum : 0.0;
+    switch (measure) {
+    case HE_KL_DIVERGENCE:
+    case HE_CHI_SQUARE:
+        return y_sum;
+    case HE_JS_DIVERGENCE:
+        return 0.5 * 0.69314718055994530942 * y_sum;  /* y log(2) / 2 */
+    case HE_HELLINGER:
+    case HE_TOTAL_VARIATION:
+        return 0.5 * y_sum;
+    case HE_JEFFREYS:
+        return y_sum > 0.0 ? INFINITY : 0.0;
+    case HE_RENYI_DIVERGENCE:
+        return fabs(r->alpha - 1.0) * y_sum;
+    default:
+        return 0.0;
+    }
 }
 
 /* ---- finishing steps ---------------------------------------------------- */
@@ -307,6 +528,95 @@ HE_ALWAYS_INLINE double he_kl_finish(he_csum *p_total, he_csum *q_total, double 
     *accurate = log_error + plogpq_abs / p_total->hi + fabs(log_q_over_p)
                 <= HE_MAX_CANCELLATION * d;
     return d;
+}
+
+/* The family's finishing step: the measure from the sum of its terms.
+ * Sets *lse for a Renyi sum outside the range where log1p of it is
+ * accurate (or that overflowed): the log-sum-exp read must answer. */
+HE_ALWAYS_INLINE double he_family_finish(int measure, double sum, const he_second_read *r,
+                                         int *lse)
+{
+    double t, k;
+    *lse = 0;
+    if (sum == INFINITY && measure != HE_RENYI_ENTROPY && measure != HE_RENYI_DIVERGENCE)
+        return INFINITY;
+    sum = sum > 0.0 ? sum : 0.0;
+    switch (measure) {
+    case HE_JS_DIVERGENCE:
+        return sum < 0.69314718055994530942 ? sum : 0.69314718055994530942;
+    case HE_HELLINGER:
+        return sqrt(sum < 1.0 ? sum : 1.0);
+    case HE_TOTAL_VARIATION:
+        return sum < 1.0 ? sum : 1.0;
+    case HE_RENYI_ENTROPY:
+    case HE_RENYI_DIVERGENCE:
+        /* T = sum x^alpha (y^beta) - 1 */
+        t = r->sign * sum;
+        k = measure == HE_RENYI_ENTROPY ? 1.0 - r->alpha : r->alpha - 1.0;
+        if (!(t >= -0.5 && t < INFINITY)) {
+            *lse = 1;
+            return NAN;
+        }
+        t = log1p(t) / k;
+        return t > 0.0 ? t : 0.0;
+    default:
+        return sum;
+    }
+}
+
+/* The Renyi measures from a log-sum-exp read: log(sum_i exp(k w_i)) / k
+ * over the bins with x > 0 (and y > 0), kept as the extreme m of the w_i in
+ * the direction of k and s = sum exp(k (w_i - m)) <= count, so that nothing
+ * overflows whatever alpha:
+ *   entropy:     k = 1 - alpha,  w = alpha/(1 - alpha) log x,
+ *   divergence:  k = alpha - 1,  w = log(x/y) + log(x)/(alpha - 1).
+ * alpha = inf is the extreme itself: -log max x, log max x/y. */
+typedef struct {
+    double k, m, s;
+} he_power_lse;
+
+HE_ALWAYS_INLINE void he_power_lse_init(he_power_lse *l, double k)
+{
+    l->k = k;
+    l->m = k > 0.0 ? -INFINITY : INFINITY;
+    l->s = 0.0;
+}
+
+HE_ALWAYS_INLINE void he_power_lse_add(he_power_lse *l, double w)
+{
+    if (l->k > 0.0 ? w > l->m : w < l->m) {
+        l->s = l->s * exp(l->k * (l->m - w)) + 1.0;
+        l->m = w;
+    } else {
+        l->s += exp(l->k * (w - l->m));
+    }
+}
+
+/* The w of a bin (NAN: the bin has no term), raw weights a, b. */
+HE_ALWAYS_INLINE double he_power_lse_term(int measure, double a, double b,
+                                    const he_second_read *r)
+{
+    he_quotient x = he_quotient_of(a, r->pseudo, r->p_scale, &r->p_total), y;
+    double lx, lxy;
+    if (x.w == 0.0)
+        return NAN;
+    lx = he_quotient_log(&x, r->p_scale, &r->p_total);
+    if (measure == HE_RENYI_ENTROPY)
+        return isinf(r->alpha) ? -lx : r->alpha / (1.0 - r->alpha) * lx;
+    y = he_quotient_of(b, r->pseudo, r->q_scale, &r->q_total);
+    if (y.w == 0.0)
+        return NAN;  /* alpha < 1: x^alpha 0^beta = 0 */
+    lxy = he_log_quotient_ratio(x.w, y.w, x.xh, x.xl, y.xh, y.xl, r->log_totals);
+    return isinf(r->alpha) ? lxy : lxy + lx / (r->alpha - 1.0);
+}
+
+HE_ALWAYS_INLINE double he_power_lse_finish(const he_power_lse *l, double alpha)
+{
+    double v;
+    if (l->s == 0.0)  /* no bin: supports disjoint */
+        return INFINITY;
+    v = isinf(alpha) ? l->m : l->m + log(l->s) / l->k;
+    return v > 0.0 ? v : 0.0;
 }
 
 #endif /* HISTENTROPY_TERMS_H */

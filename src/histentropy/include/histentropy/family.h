@@ -1,0 +1,365 @@
+/* histentropy/family.h -- the measure family over dense slices and sparse
+ * rows: Jensen-Shannon, Hellinger, total variation, Jeffreys, chi-square,
+ * Renyi entropy and divergence, and entropy and KL with a pseudocount.
+ *
+ * Every measure here is two reads of the data, with the terms and finishes
+ * of terms.h:
+ * - the first read (he_totals_read) sums the totals exactly (TwoSum), finds
+ *   the largest weights (to rescale totals out of range by a power of two)
+ *   and the support violations (p > 0 = q, q > 0 = p), and flags bad
+ *   weights.  The pseudocount c adds N c to each total, N the bins kept.
+ * - the second read sums the measure's non-negative per-bin terms
+ *   (he_second_term) with the totals known; the finish turns the sum into
+ *   the measure (he_family_finish).  Renyi sums outside the range where
+ *   log1p of them is accurate take a third, log-sum-exp read (he_power_lse_*).
+ *
+ * A histogram is a set of slices (he_slices) read as one, plus `zero_bins`
+ * bins that hold 0 in p and q and are not stored (the unstored bins of a
+ * sparse row: with a pseudocount each is one more term of (c, c)).  A
+ * sparse row against a dense reference row without pseudocount takes
+ * he_family_rest: only its stored bins are read, the rest of q enters
+ * through its total (he_rest_second_read_sum of sparse.h).
+ */
+#ifndef HISTENTROPY_FAMILY_H
+#define HISTENTROPY_FAMILY_H
+
+#include <string.h>
+
+#include "dense.h"
+#include "sparse.h"
+
+/* What the first read finds. */
+typedef struct {
+    he_csum p_total, q_total;
+    double p_largest, q_largest;
+    ptrdiff_t kept;             /* bins where p (and q) hold numbers */
+    int p_only, q_only;         /* some p > 0 where q = 0; some q > 0 where p = 0 */
+} he_totals;
+
+/* First read of a slice (q NULL for a measure of p alone), added into t. */
+HE_ALWAYS_INLINE int he_totals_read(int type, const void *p, ptrdiff_t p_stride,
+                                    const void *q, ptrdiff_t q_stride, ptrdiff_t n,
+                                    double p_scale, double q_scale, he_totals *t)
+{
+    ptrdiff_t i;
+    double a, b;
+    int flags = 0;
+    for (i = 0; i < n; i++) {
+        a = he_weight_at(type, p, i, p_stride) * p_scale;
+        b = q != NULL ? he_weight_at(type, q, i, q_stride) * q_scale : 0.0;
+        if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY)) {
+            if (!(0.0 <= a && a < INFINITY))
+                flags |= he_classify(a, HE_FLAG_NEGATIVE_P, HE_FLAG_INFINITE_P);
+            if (!(0.0 <= b && b < INFINITY))
+                flags |= he_classify(b, HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+            continue;
+        }
+        t->kept++;
+        if (a > 0.0) {
+            he_csum_add_exact(&t->p_total, a);
+            t->p_largest = fmax(t->p_largest, a);
+        }
+        if (b > 0.0) {
+            he_csum_add_exact(&t->q_total, b);
+            t->q_largest = fmax(t->q_largest, b);
+        }
+        t->p_only |= a > 0.0 && b == 0.0;
+        t->q_only |= b > 0.0 && a == 0.0;
+    }
+    return flags;
+}
+
+/* count * c added exactly to a total (the product's rounding error by FMA). */
+HE_ALWAYS_INLINE void he_add_pseudocounts(he_csum *total, ptrdiff_t count, double c)
+{
+    double n = (double)count, prod = n * c;
+    if (prod == 0.0)
+        return;
+    he_csum_add_exact(total, prod);
+    if (isfinite(prod))
+        he_csum_add_exact(total, fma(n, c, -prod));
+}
+
+/* The measure is unbounded from the first read alone (no pseudocount). */
+HE_ALWAYS_INLINE int he_family_unbounded(int measure, const he_params *params,
+                                         const he_totals *t)
+{
+    if (params->pseudocount > 0.0)
+        return 0;
+    switch (measure) {
+    case HE_KL_DIVERGENCE:
+    case HE_CHI_SQUARE:
+        return t->p_only;
+    case HE_JEFFREYS:
+        return t->p_only || t->q_only;
+    case HE_RENYI_DIVERGENCE:
+        return params->alpha >= 1.0 && t->p_only;
+    default:
+        return 0;
+    }
+}
+
+/* Renyi at alpha = 1 is Shannon's entropy and KL. */
+HE_ALWAYS_INLINE int he_family_measure(int measure, const he_params *params)
+{
+    if (params->alpha == 1.0 && measure == HE_RENYI_ENTROPY)
+        return HE_ENTROPY;
+    if (params->alpha == 1.0 && measure == HE_RENYI_DIVERGENCE)
+        return HE_KL_DIVERGENCE;
+    return measure;
+}
+
+/* The second read over the slices, the measure a constant in each copy. */
+HE_ALWAYS_INLINE double he_family_second_sum(int type, int measure, const void *p,
+                                             const he_slices *ps, const void *q,
+                                             const he_slices *qs, ptrdiff_t zero_bins,
+                                             const he_second_read *sr)
+{
+    ptrdiff_t r, rows = ps->shape0 * ps->shape1;
+    int one = q == NULL;
+    double part;
+    he_csum sum;
+    he_csum_init(&sum);
+    for (r = 0; r < rows; r++) {
+        switch (measure) {
+#define HE_MEASURE_CASE(M)                                                     \
+        case M:                                                                \
+            part = he_second_read_sum(type, M, he_slice_at(p, ps, r), ps->stride, \
+                                      one ? NULL : he_slice_at(q, qs, r),      \
+                                      one ? 0 : qs->stride, ps->n, sr);        \
+            break;
+        HE_MEASURE_CASE(HE_ENTROPY)
+        HE_MEASURE_CASE(HE_KL_DIVERGENCE)
+        HE_MEASURE_CASE(HE_JS_DIVERGENCE)
+        HE_MEASURE_CASE(HE_HELLINGER)
+        HE_MEASURE_CASE(HE_TOTAL_VARIATION)
+        HE_MEASURE_CASE(HE_JEFFREYS)
+        HE_MEASURE_CASE(HE_CHI_SQUARE)
+        HE_MEASURE_CASE(HE_RENYI_ENTROPY)
+        HE_MEASURE_CASE(HE_RENYI_DIVERGENCE)
+#undef HE_MEASURE_CASE
+        default:
+            part = NAN;
+        }
+        if (part == INFINITY)
+            return INFINITY;
+        he_csum_add(&sum, part);
+    }
+    if (zero_bins > 0 && sr->pseudo > 0.0) {
+        part = he_second_term(measure, 0.0, 0.0, sr);
+        if (part == INFINITY)
+            return INFINITY;
+        he_csum_add(&sum, (double)zero_bins * part);
+    }
+    return he_csum_value(&sum);
+}
+
+/* The log-sum-exp read of a Renyi measure (terms.h, he_power_lse). */
+HE_ALWAYS_INLINE double he_family_lse(int type, int measure, const void *p,
+                                      const he_slices *ps, const void *q,
+                                      const he_slices *qs, ptrdiff_t zero_bins,
+                                      const he_second_read *sr)
+{
+    ptrdiff_t r, i, rows = ps->shape0 * ps->shape1;
+    int one = q == NULL;
+    double k = measure == HE_RENYI_ENTROPY ? 1.0 - sr->alpha : sr->alpha - 1.0;
+    double a, b, w;
+    const void *pr, *qr = NULL;
+    he_power_lse l;
+    he_power_lse_init(&l, isinf(k) ? (k > 0.0 ? 1.0 : -1.0) : k);
+    for (r = 0; r < rows; r++) {
+        pr = he_slice_at(p, ps, r);
+        if (!one)
+            qr = he_slice_at(q, qs, r);
+        for (i = 0; i < ps->n; i++) {
+            a = he_weight_at(type, pr, i, ps->stride);
+            b = one ? 0.0 : he_weight_at(type, qr, i, qs->stride);
+            if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY))
+                continue;
+            w = he_power_lse_term(measure, a, b, sr);
+            if (w == w)
+                he_power_lse_add(&l, w);
+        }
+    }
+    if (zero_bins > 0 && sr->pseudo > 0.0) {
+        w = he_power_lse_term(measure, 0.0, 0.0, sr);
+        for (i = 0; i < zero_bins && i < 2; i++)   /* the extreme, then the rest at once */
+            he_power_lse_add(&l, w);
+        if (zero_bins > 2)
+            l.s += (double)(zero_bins - 2) * exp(l.k * (w - l.m));
+    }
+    return he_power_lse_finish(&l, sr->alpha);
+}
+
+/* The measure from the second read's sum, or the log-sum-exp read. */
+HE_ALWAYS_INLINE double he_family_value(int type, int measure, const void *p,
+                                        const he_slices *ps, const void *q,
+                                        const he_slices *qs, ptrdiff_t zero_bins,
+                                        const he_second_read *sr)
+{
+    int lse;
+    double v;
+    if ((measure == HE_RENYI_ENTROPY || measure == HE_RENYI_DIVERGENCE) && isinf(sr->alpha))
+        return he_family_lse(type, measure, p, ps, q, qs, zero_bins, sr);
+    v = he_family_finish(measure, he_family_second_sum(type, measure, p, ps, q, qs,
+                                                       zero_bins, sr),
+                         sr, &lse);
+    if (lse)
+        v = he_family_lse(type, measure, p, ps, q, qs, zero_bins, sr);
+    return v;
+}
+
+/* `measure` (terms.h) of all the slices of p (and q) as one histogram, plus
+ * zero_bins unstored bins holding 0.  Flags as he_divergence_slice; NaN for
+ * bad weights (unless omitted NaN) or a histogram without mass.  q is NULL
+ * for a measure of p alone; given to one, it only decides which bins are
+ * kept (omitted NaN) and that q has mass, as for the entropy of
+ * he_divergence_slice. */
+HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *params,
+                                     const void *p, const he_slices *ps, const void *q,
+                                     const he_slices *qs, ptrdiff_t zero_bins,
+                                     int omit_nan, double *out)
+{
+    ptrdiff_t r, rows = ps->shape0 * ps->shape1, count = 0;
+    int one, flags = 0, attempt;
+    double c = params->pseudocount, p_scale = 1.0, q_scale = 1.0, sp, sq;
+    he_totals t;
+    he_second_read sr;
+    measure = he_family_measure(measure, params);
+    one = q == NULL;
+    for (attempt = 0; attempt < 2; attempt++) {
+        memset(&t, 0, sizeof t);
+        flags = 0;
+        for (r = 0; r < rows; r++)
+            flags |= he_totals_read(type, he_slice_at(p, ps, r), ps->stride,
+                                    one ? NULL : he_slice_at(q, qs, r),
+                                    one ? 0 : qs->stride, ps->n, p_scale, q_scale, &t);
+        if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)) {
+            *out = NAN;
+            return flags;
+        }
+        count = t.kept + zero_bins;
+        he_add_pseudocounts(&t.p_total, count, c * p_scale);
+        if (!one)
+            he_add_pseudocounts(&t.q_total, count, c * q_scale);
+        sp = he_csum_value(&t.p_total);
+        sq = one ? 1.0 : he_csum_value(&t.q_total);
+        if (sp == 0.0 || sq == 0.0) {
+            *out = NAN;
+            return flags;
+        }
+        if (attempt == 1 || (he_total_in_range(sp) && he_total_in_range(sq)))
+            break;
+        p_scale = he_rescale_factor(sp, t.p_largest + c, count);
+        if (!one)
+            q_scale = he_rescale_factor(sq, t.q_largest + c, count);
+    }
+    if (he_family_unbounded(measure, params, &t)) {
+        *out = INFINITY;
+        return flags;
+    }
+    sr = he_second_read_with(measure, params, p_scale, q_scale, &t.p_total,
+                             one ? NULL : &t.q_total);
+    *out = he_family_value(type, measure, p, ps, q, qs, zero_bins, &sr);
+    return flags;
+}
+
+/* One slice of n bins, stride in elements (q NULL for a measure of p). */
+HE_ALWAYS_INLINE int he_family_slice(int type, int measure, const he_params *params,
+                                     const void *p, ptrdiff_t p_stride, const void *q,
+                                     ptrdiff_t q_stride, ptrdiff_t n, ptrdiff_t zero_bins,
+                                     int omit_nan, double *out)
+{
+    he_slices ps = {1, 1, n, 0, 0, p_stride}, qs = {1, 1, n, 0, 0, q_stride};
+    return he_family_whole(type, measure, params, p, &ps, q, &qs, zero_bins, omit_nan,
+                           out);
+}
+
+/* `measure` of a sparse row against a reference row, without pseudocount:
+ * the gathered pairs (a: p's stored values, b: q at their bins) and the
+ * reference's total (scaled by q_scale) and flags, as he_divergence_rest. */
+HE_UNUSED static int he_family_rest(int measure, const he_params *params, const double *a,
+                                    const double *b, ptrdiff_t m, const he_csum *reference,
+                                    double q_scale, int q_flags, int omit_nan, double *out)
+{
+    he_totals t;
+    he_csum q_total;
+    he_second_read sr;
+    he_slices pairs = {1, 1, m, 0, 0, 1};
+    double p_scale = 1.0, sp, x, y;
+    ptrdiff_t i;
+    int flags = q_flags, attempt;
+    measure = he_family_measure(measure, params);
+    if ((q_flags & HE_FLAG_ERRORS) || ((q_flags & HE_FLAG_NAN) && !omit_nan)
+            || !(he_csum_value(reference) > 0.0)) {
+        *out = NAN;
+        return q_flags;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        memset(&t, 0, sizeof t);
+        flags = q_flags | he_totals_read(0, a, 1, b, 1, m, p_scale, q_scale, &t);
+        /* q's total is the reference's, less the q of omitted bins */
+        q_total = *reference;
+        for (i = 0; i < m && (flags & (HE_FLAG_ERRORS | HE_FLAG_NAN)); i++) {
+            x = a[i] * p_scale;
+            y = b[i] * q_scale;
+            if (!(0.0 <= x && x < INFINITY) && 0.0 <= y && y < INFINITY)
+                he_csum_add_exact(&q_total, -y);
+        }
+        sp = he_csum_value(&t.p_total);
+        if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)
+                || sp == 0.0 || !(he_csum_value(&q_total) > 0.0)) {
+            *out = NAN;
+            return flags;
+        }
+        if (attempt == 1 || he_total_in_range(sp))
+            break;
+        p_scale = he_rescale_factor(sp, t.p_largest, m);
+    }
+    if (he_family_unbounded(measure, params, &t)) {
+        *out = INFINITY;
+        return flags;
+    }
+    sr = he_second_read_with(measure, params, p_scale, q_scale, &t.p_total, &q_total);
+    if (measure >= HE_RENYI_ENTROPY && isinf(sr.alpha)) {
+        *out = he_family_lse(0, measure, a, &pairs, b, &pairs, 0, &sr);
+    } else {
+        int lse;
+        double sum;
+        switch (measure) {
+#define HE_MEASURE_CASE(M) case M: sum = he_rest_second_read_sum(M, a, b, m, &sr); break;
+        HE_MEASURE_CASE(HE_ENTROPY)
+        HE_MEASURE_CASE(HE_KL_DIVERGENCE)
+        HE_MEASURE_CASE(HE_JS_DIVERGENCE)
+        HE_MEASURE_CASE(HE_HELLINGER)
+        HE_MEASURE_CASE(HE_TOTAL_VARIATION)
+        HE_MEASURE_CASE(HE_JEFFREYS)
+        HE_MEASURE_CASE(HE_CHI_SQUARE)
+        HE_MEASURE_CASE(HE_RENYI_ENTROPY)
+        HE_MEASURE_CASE(HE_RENYI_DIVERGENCE)
+#undef HE_MEASURE_CASE
+        default:
+            sum = NAN;
+        }
+        *out = he_family_finish(measure, sum, &sr, &lse);
+        if (lse)
+            *out = he_family_lse(0, measure, a, &pairs, b, &pairs, 0, &sr);
+    }
+    return flags;
+}
+
+/* ---- entry points for a run-time type code ------------------------------ */
+
+HE_BY_TYPE(int, he_family_whole_t, he_family_whole,
+           (int type, int measure, const he_params *params, const void *p,
+            const he_slices *ps, const void *q, const he_slices *qs, ptrdiff_t zero_bins,
+            int omit_nan, double *out),
+           (measure, params, p, ps, q, qs, zero_bins, omit_nan, out), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_family_slice_t, he_family_slice,
+           (int type, int measure, const he_params *params, const void *p,
+            ptrdiff_t p_stride, const void *q, ptrdiff_t q_stride, ptrdiff_t n,
+            ptrdiff_t zero_bins, int omit_nan, double *out),
+           (measure, params, p, p_stride, q, q_stride, n, zero_bins, omit_nan, out),
+           HE_FLAG_NAN)
+
+#endif /* HISTENTROPY_FAMILY_H */
