@@ -7,7 +7,10 @@ to a typed driver in `_dense`, which runs the Cython kernels of
 labelled input is turned into dense vectors by `_labelled_api` and computed
 here as dense input.
 """
+import numbers
 from typing import NamedTuple
+
+import numpy as np
 
 from histentropy import _dense, _labelled_api, _sparse_api
 from histentropy._family_api import measure
@@ -83,7 +86,8 @@ def _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
 
 def _no_pseudocount(pseudocount):
     """True for the default pseudocount, 0 (anything else is checked later)."""
-    return type(pseudocount) in (float, int) and pseudocount == 0
+    return (isinstance(pseudocount, numbers.Real)
+            and not isinstance(pseudocount, (bool, np.bool_)) and pseudocount == 0)
 
 
 class Decomposition(NamedTuple):

@@ -639,7 +639,7 @@ cdef int _family_sparse_dense(const void* p_rows, const void* q_rows, const Job*
     cdef const void* previous = NULL
     cdef c.he_csum reference
     cdef double q_scale = 1.0
-    cdef Py_ssize_t r, m = 0, p0
+    cdef Py_ssize_t r, m = 0, p0, q_positive = 0
     cdef int flags = 0, q_flags = 0
     if expand:
         n = (q.n * (stop - start) if job.whole else q.n) + longest
@@ -671,21 +671,23 @@ cdef int _family_sparse_dense(const void* p_rows, const void* q_rows, const Job*
             m += c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
                                _ptr(p, r + 1) - p0, _dense_row(q, r), q.stride,
                                a + m, b + m)
+            q_positive += c.he_count_positive(q.type, _dense_row(q, r), q.n, q.stride)
         flags = c.he_family_rest(job.measure, &job.params, a, b, m, &reference, q_scale,
-                                 q_flags, job.omit_nan, out)
+                                 q_positive, q_flags, job.omit_nan, out)
     else:
         for r in range(start, stop):
             row = _dense_row(q, r)
             if r == start or row != previous:
                 q_flags = c.he_reference_t(q.type, row, q.n, q.stride, &reference,
                                            &q_scale)
+                q_positive = c.he_count_positive(q.type, row, q.n, q.stride)
                 flags |= q_flags
                 previous = row
             p0 = _ptr(p, r)
             m = c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
                               _ptr(p, r + 1) - p0, row, q.stride, a, b)
             flags |= c.he_family_rest(job.measure, &job.params, a, b, m, &reference,
-                                      q_scale, q_flags, job.omit_nan, &out[r])
+                                      q_scale, q_positive, q_flags, job.omit_nan, &out[r])
     free(a)
     return flags
 

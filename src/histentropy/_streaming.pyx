@@ -55,7 +55,45 @@
 #     (c - a) log(c / t) + a (log1p(z) - z),  z = (c - a) / a,
 # where log1p(z) - z is evaluated without cancellation (he_log1p_minus, the
 # atanh series of terms.h).
-# Its error is relative to KL itself, so the query stays O(1).
+# Its error is relative to KL itself, so the query stays O(1): a KL query
+# that the plain sums cannot answer tries the anchored ones first, before any
+# O(n_bins) recomputation.
+#
+# The family against the reference
+# ---------------------------------
+# Jeffreys (PSI), Hellinger and chi-square are sums of per-bin terms, so they
+# are kept the same way: from the first query of one of them on, the anchor
+# also holds (at the same expected counts t, T = sum t; bins with r_b > 0
+# unless said otherwise)
+#     K2 = sum_{s_b > 0} phi(t_b, s_b)            KL(Q||P) = K2 / T - psi(S / T)
+#     G  = sum_{every b} (sqrt s_b - sqrt t_b)^2  Hel^2 = (G - (sqrt S - sqrt T)^2)
+#                                                         / (2 sqrt(S T))
+#     Z  = sum (s_b - t_b)^2 / t_b                chi2 = (T Z - (S - T)^2) / S^2
+# and Jeffreys = KL(P||Q) + KL(Q||P), two non-negative parts each accurate
+# relative to itself (KL(P||Q) as the KL query above). In exact arithmetic
+# these are the measures of P against t / T; the relative error t_error of the
+# t_b (that is, of y) moves a measure v by at most about
+# t_error (2 v + 4 sqrt v + 8 t_error) (first order in t_error: the
+# derivatives against y, bounded by Pinsker's and Cauchy-Schwarz's
+# inequalities), a term of every error bound. An event moving a bin from a to
+# c adds, with z = (c - a) / a and u_x = (x - t) / (sqrt x + sqrt t),
+#     K2: (a - t) log1p(z) - a (log1p(z) - z)   (log1p(z) - z: he_log1p_minus)
+#     G:  (c - a) (u_c + u_a) / (sqrt c + sqrt a)
+#     Z:  (c - a) ((c - t) + (a - t)) / t
+# every factor accurate relative to itself, so the drift bounds stay small
+# when P is close to Q. The +inf cases are O(1) from two counts of bins:
+# `unbounded` (s > 0 = r: Jeffreys, chi-square) and `missing` (r > 0 = s:
+# Jeffreys). A query whose bound fails re-anchors (O(n_bins), amortised over
+# many events: the drift grows by about one ulp of a term per event), and if
+# even fresh sums fail (v below ~1e-9, totals out of range, references below
+# the normal range) it is answered by the batch kernel (family.h) on the
+# counts, cached until the state changes. Jensen-Shannon and total variation
+# have no such form (their terms mix x and y inside a log or |.|): they are
+# always the batch kernel on the counts, O(n_bins), cached likewise.
+#
+# Decay and subnormal counts: a rescale that brings a count below the normal
+# range (or to 0) changes it by more than the sums can follow; the batch is
+# then settled by an exact recomputation (the rescale is O(n_bins) anyway).
 #
 # Window: a ring buffer of the last W events (bin, weight); the event that
 # falls out is subtracted. Counts are kept as double-double (hi + lo) so that
@@ -108,6 +146,8 @@ cdef enum:
     # g is recomputed with exp() every RENEW events (error bounded by RENEW ulp).
     RENEW = 64
     FORMAT_VERSION = 1
+    # Measure codes of the family's result cache (family.h: up to HE_CHI_SQUARE).
+    N_MEASURES = 7
     # Digits of an exact window count: 32 bits each from 2**-1074, past the
     # top bit of the largest double (2**1024), with room for carries.
     EXACT_DIGITS = 68
@@ -117,6 +157,9 @@ cdef enum:
 cdef double TOL = 2e-11
 # Per-unit rounding of the terms in the error bounds (a few ulp of 1).
 cdef double EPS = 2.0 ** -51
+# The error of sum s log s as the C core's vectorised first read sums it
+# (plain sums of 64 terms per lane), in units of EPS: 64 ulp.
+cdef double A_SUM_ERROR = 16.0
 cdef double ULP = 2.0 ** -53
 # Rescale the decay state when the scale g passes this.
 cdef double G_MAX = 2.0 ** 32
@@ -165,11 +208,17 @@ ctypedef struct State:
     double drift_a         # sum of |increments| of A since the last recompute
     double drift_c
     int64_t unbounded      # bins with s > 0 and r = 0
+    int64_t missing        # bins with r > 0 and s = 0
     # anchored KL (see the header)
     bint track_k           # keep K up to date (set by the first query needing it)
     bint k_valid
     core.he_csum K, T
     double drift_k
+    # anchored family sums (valid when track_f and k_valid)
+    bint track_f
+    core.he_csum K2, G, Z
+    double drift_k2, drift_g, drift_z
+    bint dirty             # a rescale moved counts by more than the sums follow
     int64_t events
     int64_t version
     # per-batch bookkeeping of touched bins
@@ -198,21 +247,54 @@ cdef inline double x_log_x(double x) noexcept nogil:
 
 cdef inline void settle_k(State* st, Py_ssize_t b, double a, double c,
                           double d, double log1p_z) noexcept nogil:
-    """Move K from phi(a, t_b) to phi(c, t_b)."""
-    cdef double t = st.t[b], t1, t2
-    if t == 0.0:  # r_b = 0: counted in `unbounded`
-        return
+    """Move K from phi(a, t_b) to phi(c, t_b), and the family's anchored sums
+    (K2, G, Z) with it when they are kept. b has r_b > 0."""
+    cdef double t = st.t[b], t1, t2, l = 0.0, z, sa, sc, st_, ua, uc
     if a == 0.0:
-        t1 = c * core.he_log_ratio(c, t)
+        l = core.he_log_ratio(c, t)
+        t1 = c * l
         t2 = -c
     elif c == 0.0:
-        t1 = -(a * core.he_log_ratio(a, t))
+        l = core.he_log_ratio(a, t)
+        t1 = -(a * l)
         t2 = a
     else:
         t1 = d * core.he_log_ratio(c, t)
         t2 = a * core.he_log1p_minus(d / a, log1p_z)
     core.he_csum_add(&st.K, t1 + t2)
     st.drift_k += fabs(t1) + fabs(t2)
+    if not st.track_f:
+        return
+    # K2 += phi(t, c) - phi(t, a) over the bins with counts
+    if a == 0.0:
+        t1 = core.he_divergence_term(t, 0.0, c, 0.0, -l)
+        t2 = 0.0
+    elif c == 0.0:
+        t1 = -core.he_divergence_term(t, 0.0, a, 0.0, -l)
+        t2 = 0.0
+    else:
+        z = d / a
+        if -0.2 <= z <= 0.25:  # c near a: log1p_z = log1p(z), d exact
+            t1 = (a - t) * log1p_z
+            t2 = -(a * core.he_log1p_minus(z, log1p_z))
+        else:
+            t1 = -(t * log1p_z)
+            t2 = d
+    core.he_csum_add(&st.K2, t1 + t2)
+    st.drift_k2 += fabs(t1) + fabs(t2)
+    # G += (sqrt c - sqrt t)^2 - (sqrt a - sqrt t)^2
+    sa = sqrt(a)
+    sc = sqrt(c)
+    st_ = sqrt(t)
+    ua = (a - t) / (sa + st_)
+    uc = (c - t) / (sc + st_)
+    core.he_csum_add(&st.G, d * ((uc + ua) / (sc + sa)))
+    st.drift_g += fabs(d) * ((fabs(uc) + fabs(ua)) / (sc + sa))
+    # Z += ((c - t)^2 - (a - t)^2) / t
+    ua = a - t
+    uc = c - t
+    core.he_csum_add(&st.Z, d * ((uc + ua) / t))
+    st.drift_z += fabs(d) * ((fabs(uc) + fabs(ua)) / t)
 
 
 cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil:
@@ -251,7 +333,11 @@ cdef void settle_bin(State* st, Py_ssize_t b, double a, double c) noexcept nogil
     if st.ref != NULL:
         if st.ref[b] == 0.0:
             st.unbounded += (c > 0.0) - (a > 0.0)
+            if st.k_valid and st.track_f:  # t_b = 0: G's term is s
+                core.he_csum_add(&st.G, d)
+                st.drift_g += fabs(d)
         else:
+            st.missing += (c == 0.0) - (a == 0.0)
             t1 = d * st.logy[b]
             core.he_csum_add(&st.C, t1)
             st.c_abs += d * fabs(st.logy[b])
@@ -273,12 +359,19 @@ cdef void settle_marks(State* st) noexcept nogil:
     st.nmarks = 0
 
 
+cdef void clear_marks(State* st) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(st.nmarks):
+        st.touched[st.marks[j]] = 0
+    st.nmarks = 0
+
+
 cdef void recompute(State* st) noexcept nogil:
     """Running sums afresh from the counts (the batch functions' first read)."""
     cdef core.he_entropy_sums es
-    cdef Py_ssize_t i, start, stop, n = st.n
-    cdef double block, block_abs, c_abs = 0.0, x
-    cdef int64_t unbounded = 0
+    cdef Py_ssize_t i, n = st.n
+    cdef double c_abs = 0.0, x
+    cdef int64_t unbounded = 0, missing = 0
     core.he_entropy_sums_t(0, st.s, n, &es)  # type code 0: float64
     st.S.hi = es.total_hi
     st.S.lo = es.total_lo
@@ -289,21 +382,17 @@ cdef void recompute(State* st) noexcept nogil:
     st.neg.lo = 0.0
     core.he_csum_init(&st.C)
     if st.ref != NULL:
-        start = 0
-        while start < n:
-            stop = start + core.HE_BLOCK if start + core.HE_BLOCK < n else n
-            block = 0.0
-            block_abs = 0.0
-            for i in range(start, stop):
-                x = st.s[i] * st.logy[i]
-                block += x
-                block_abs += fabs(x)
-                unbounded += (st.s[i] > 0.0) & (st.ref[i] == 0.0)
-            core.he_csum_add(&st.C, block)
-            c_abs += block_abs
-            start = stop
+        # Compensated term by term: C's error is then a few ulp of c_abs, as
+        # its bound says (plain sums of blocks of 256 terms were not).
+        for i in range(n):
+            x = st.s[i] * st.logy[i]
+            core.he_csum_add(&st.C, x)
+            c_abs += fabs(x)
+            unbounded += (st.s[i] > 0.0) & (st.ref[i] == 0.0)
+            missing += (st.s[i] == 0.0) & (st.ref[i] > 0.0)
     st.c_abs = c_abs
     st.unbounded = unbounded
+    st.missing = missing
     st.drift_a = 0.0
     st.drift_c = 0.0
     if st.track_k:
@@ -317,29 +406,50 @@ cdef void anchor_k(State* st) noexcept nogil:
 
     Each phi(s, t) = s log(s/t) - s + t >= 0 is the batch functions'
     second-read term (he_divergence_term: the atanh series for s near t), so
-    K is accurate relative to itself. O(n_bins), one log a bin.
+    K is accurate relative to itself. O(n_bins), one log a bin. With
+    `track_f`, the family's sums K2, G and Z at the same t too (the same log,
+    two square roots and a division more).
     """
     cdef Py_ssize_t i
-    cdef double S = core.he_csum_value(&st.S), x, t, kb
+    cdef double S = core.he_csum_value(&st.S), x, t, kb, l, u
+    cdef bint fam = st.track_f
     core.he_csum_init(&st.K)
     core.he_csum_init(&st.T)
+    core.he_csum_init(&st.K2)
+    core.he_csum_init(&st.G)
+    core.he_csum_init(&st.Z)
     st.drift_k = 0.0
+    st.drift_k2 = 0.0
+    st.drift_g = 0.0
+    st.drift_z = 0.0
     st.k_valid = False
     if st.ref == NULL or not S > 0.0:
         return
     for i in range(st.n):
         t = st.y[i] * S
         st.t[i] = t
+        x = st.s[i]
         if st.ref[i] > 0.0:
             if not (t >= DBL_MIN and st.y[i] >= DBL_MIN):
                 return  # y or t subnormal (or 0): no longer proportional to r
             core.he_csum_add_exact(&st.T, t)
-            x = st.s[i]
             if x > 0.0:
-                kb = core.he_divergence_term(x, 0.0, t, 0.0, core.he_log_ratio(x, t))
+                l = core.he_log_ratio(x, t)
+                kb = core.he_divergence_term(x, 0.0, t, 0.0, l)
+                if fam:
+                    core.he_csum_add(&st.K2, core.he_divergence_term(t, 0.0, x, 0.0, -l))
+                    u = (x - t) / (sqrt(x) + sqrt(t))
+                    core.he_csum_add(&st.G, u * u)
+                    u = x - t
+                    core.he_csum_add(&st.Z, u * (u / t))
             else:
                 kb = t
+                if fam:
+                    core.he_csum_add(&st.G, t)
+                    core.he_csum_add(&st.Z, t)
             core.he_csum_add(&st.K, kb)
+        elif fam:
+            core.he_csum_add(&st.G, x)
     # t_b = y_b S (1 + delta_b): the errors of y_b and of the product, of S.
     st.t_error = st.y_error + fabs(((st.S.hi - S) + st.S.lo) / S)
     st.k_valid = True
@@ -353,17 +463,23 @@ cdef void rescale_decay(State* st) noexcept nogil:
     """
     cdef int e
     cdef Py_ssize_t i, b
-    cdef double f, shift
+    cdef double f, shift, x
     frexp(exp(st.E0 + st.k * st.lam), &e)
     e -= 1  # g / 2**e in [1, 2)
     if e <= 0:
         return
     f = ldexp(1.0, -e)
     for i in range(st.n):
-        st.s[i] *= f
+        x = st.s[i]
+        st.s[i] = x * f
+        if x > 0.0 and st.s[i] < DBL_MIN:  # inexact below the normal range
+            st.dirty = True
     for i in range(st.nmarks):
         b = st.marks[i]
-        st.old[b] *= f
+        x = st.old[b]
+        st.old[b] = x * f
+        if x > 0.0 and st.old[b] < DBL_MIN:
+            st.dirty = True
     shift = e * LN2
     # The sums describe the state before the batch's touched bins settle;
     # its total is st.S, so A' = f (A - shift S) refers to that same state.
@@ -389,6 +505,15 @@ cdef void rescale_decay(State* st) noexcept nogil:
         st.T.hi *= f
         st.T.lo *= f
         st.drift_k *= f
+        st.K2.hi *= f
+        st.K2.lo *= f
+        st.G.hi *= f
+        st.G.lo *= f
+        st.Z.hi *= f
+        st.Z.lo *= f
+        st.drift_k2 *= f
+        st.drift_g *= f
+        st.drift_z *= f
     # Bins may now fall below 1; a lower bound of sum min(s log s, 0) is enough.
     st.neg.hi = -st.n * INV_E
     st.neg.lo = 0.0
@@ -676,11 +801,14 @@ cdef void apply_events(State* st, const index_t* bp, Py_ssize_t bs,
         apply_decay(st, bp, bs, wp, ws, m)
     else:
         apply_plain(st, bp, bs, wp, ws, m)
-    if st.marking:
+    if st.marking and not st.dirty:
         settle_marks(st)
     else:
+        if st.marking:  # a rescale moved counts below the normal range
+            clear_marks(st)
         recompute(st)
     st.marking = False
+    st.dirty = False
     st.events = saturating_add(st.events, m)
     st.version += 1
 
@@ -781,7 +909,10 @@ cdef double kl_fast(State* st, bint* ok) noexcept nogil:
     x = -core.he_csum_value(&st.C) / S
     h = log_s - a / S
     kl = x - h + 0.0  # + 0.0: no -0.0
-    err = EPS * (fabs(log_s) + (fabs(a) - 2.0 * core.he_csum_value(&st.neg)
+    # A from a recomputation is the vectorised read's sum (16 lanes of up to
+    # 64 plain terms each, then compensated): up to A_SUM_ERROR * EPS of
+    # sum |s log s|, not EPS. Jeffreys relies on this query being within TOL.
+    err = EPS * (fabs(log_s) + (A_SUM_ERROR * (fabs(a) - 2.0 * core.he_csum_value(&st.neg))
                                 + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
                                 + 2.0 * st.drift_c) / S)
     ok[0] = err <= TOL * kl and core.he_total_in_range(S)
@@ -816,6 +947,62 @@ cdef double kl_anchored(State* st, bint* ok) noexcept nogil:
            + st.t_error * (2.0 * sqrt(kl if kl > 0.0 else 0.0) + 4.0 * st.t_error))
     ok[0] = err <= TOL * kl and core.he_total_in_range(S)
     return kl
+
+
+# The family's anchored queries (see the header). Each needs track_f,
+# k_valid, an accurate total S > 0 and no +inf case (the caller checks).
+
+cdef inline double anchor_error(State* st, double v) noexcept nogil:
+    """How far the t_b's relative error t_error can move a measure v >= 0 of
+    P against t / T from the measure against the reference itself."""
+    if not v > 0.0:
+        v = 0.0
+    return st.t_error * (2.0 * v + 4.0 * sqrt(v) + 8.0 * st.t_error * (1.0 + v))
+
+
+cdef inline bint accepted(double v, double err, double S) noexcept nogil:
+    # v < INFINITY: also false for NaN (an overflowed or spoilt sum)
+    return err <= TOL * v and v < INFINITY and core.he_total_in_range(S)
+
+
+cdef double reverse_kl_anchored(State* st, bint* ok) noexcept nogil:
+    """KL(Q||P) = K2/T - psi(S/T)."""
+    cdef double S = core.he_csum_value(&st.S), T = core.he_csum_value(&st.T)
+    cdef double v, psi, k2 = core.he_csum_value(&st.K2), kl, err
+    v = ((st.S.hi - st.T.hi) + (st.S.lo - st.T.lo)) / T
+    psi = -core.he_log1p_minus(v, log1p(v))
+    kl = k2 / T - psi
+    err = EPS * ((fabs(k2) + 2.0 * st.drift_k2) / T + psi) + anchor_error(st, kl)
+    ok[0] = accepted(kl, err, S)
+    return kl
+
+
+cdef double hellinger2_anchored(State* st, bint* ok) noexcept nogil:
+    """Hellinger^2 = (G - (sqrt S - sqrt T)^2) / (2 sqrt(S T))."""
+    cdef double S = core.he_csum_value(&st.S), T = core.he_csum_value(&st.T)
+    cdef double g = core.he_csum_value(&st.G), delta, gap, den, h2, err
+    delta = (st.S.hi - st.T.hi) + (st.S.lo - st.T.lo)
+    gap = delta / (sqrt(S) + sqrt(T))
+    gap *= gap
+    den = 2.0 * sqrt(S) * sqrt(T)
+    h2 = (g - gap) / den
+    err = EPS * (fabs(g) + 2.0 * st.drift_g + gap) / den + anchor_error(st, h2)
+    ok[0] = accepted(h2, err, S)
+    return h2
+
+
+cdef double chi_square_anchored(State* st, bint* ok) noexcept nogil:
+    """chi2 = (T Z - (S - T)^2) / S^2 = (T/S) (Z/S) - ((S - T)/S)^2."""
+    cdef double S = core.he_csum_value(&st.S), T = core.he_csum_value(&st.T)
+    cdef double z = core.he_csum_value(&st.Z), delta, main, gap, chi, err
+    delta = ((st.S.hi - st.T.hi) + (st.S.lo - st.T.lo)) / S
+    gap = delta * delta
+    main = (T / S) * (z / S)
+    chi = main - gap
+    err = (EPS * ((T / S) * ((fabs(z) + 2.0 * st.drift_z) / S) + gap)
+           + anchor_error(st, chi))
+    ok[0] = accepted(chi, err, S)
+    return chi
 
 
 cdef inline void acquire(PyThread_type_lock lock):
@@ -918,13 +1105,22 @@ def _as_event_weights(weights, length):
 
 
 cdef class StreamingHistogram:
-    """A histogram fed by a stream of events, with O(1) entropy and divergence.
+    """A histogram fed by a stream of events, with O(1) entropy and divergences.
 
-    Counts arrive as bin indices (optionally weighted); at any moment the
-    entropy of the current distribution, and its cross entropy and KL
-    divergence against a fixed `reference`, are answered from running sums
-    in O(1) -- equal to the batch functions applied to `counts` to within
-    1e-10 relative, however long the stream.
+    Counts arrive as bin indices (optionally weighted); at any moment
+    measures of the current distribution P (against a fixed `reference` Q
+    for all but the entropy) are answered -- equal to the batch functions
+    applied to `counts` (and `reference`) to within 1e-10 relative, however
+    long the stream:
+
+    - O(1) per query, from running sums: `entropy`, `cross_entropy`,
+      `kl_divergence`, `decompose`, `jeffreys_divergence` (alias
+      `population_stability_index`), `hellinger_distance`,
+      `chi_square_divergence`;
+    - O(n_bins) per query, by the batch kernel on the counts (cached until
+      the next update): `js_divergence`, `js_distance`, `total_variation`.
+
+    Every update is O(1) per event.
 
     Parameters
     ----------
@@ -932,8 +1128,8 @@ cdef class StreamingHistogram:
         Number of bins (positive).
     reference : array_like, optional
         Non-negative finite weights of length `n_bins`, normalised internally,
-        against which `cross_entropy`, `kl_divergence` and `decompose` measure
-        the current histogram. Without it those methods raise ValueError.
+        against which every query but `entropy` measures the current
+        histogram. Without it those methods raise ValueError.
     window : int, optional
         Keep only the last `window` events (events, not update calls): older
         events are subtracted as new ones arrive. Memory O(window + n_bins).
@@ -968,6 +1164,17 @@ cdef class StreamingHistogram:
     outside [2**-600, 2**600]) does a query fall back to the batch kernels:
     O(n_bins), cached until the next update.
 
+    Jeffreys (KL(P||Q) + KL(Q||P)), Hellinger and chi-square keep, from the
+    first query of one of them on, anchored sums of non-negative per-bin
+    terms at the same expected counts t = y S: t log(t/s) - t + s,
+    (sqrt s - sqrt t)^2 and (s - t)^2 / t, updated per event and accurate
+    relative to the measure, with the same error bounds and fallbacks (a
+    measure below about 1e-9 goes to the batch kernel). Their +inf cases
+    (counts where the reference is 0; for Jeffreys also reference weight
+    where the counts are 0) are counts of bins, O(1). Jensen-Shannon and
+    total variation have no such sums and run the batch kernel on the
+    counts.
+
     A window keeps each count as a double-double and the number of its
     events, so float weights leave no residue and emptied bins are exactly 0;
     a bin whose weights span more than a double-double holds (1e40, 1e20 and
@@ -994,6 +1201,8 @@ cdef class StreamingHistogram:
     (1.918296, 6.0)
     >>> round(h.kl_divergence(base=2), 6)
     0.081704
+    >>> round(h.population_stability_index(), 6), round(h.js_distance(base=2), 6)
+    (0.115525, 0.143947)
     >>> w = histentropy.StreamingHistogram(3, window=2)
     >>> w.update([0, 1, 2])
     >>> w.counts
@@ -1007,6 +1216,9 @@ cdef class StreamingHistogram:
     cdef object _touched, _old, _marks
     cdef int64_t _cached_version_h, _cached_version_kl
     cdef double _cached_h, _cached_kl
+    # the family's results, by measure code (family.h), for one version
+    cdef int64_t _cached_version_f[N_MEASURES]
+    cdef double _cached_f[N_MEASURES]
 
     def __cinit__(self, *args, **kwargs):
         self._lock = PyThread_allocate_lock()
@@ -1024,6 +1236,7 @@ cdef class StreamingHistogram:
 
     def __init__(self, n_bins, *, reference=None, window=None, decay=None):
         cdef cnp.ndarray ref, logy
+        cdef int i
         n = _check_positive_int(n_bins, "n_bins", False)
         window = _check_positive_int(window, "window", True)
         if decay is not None:
@@ -1088,7 +1301,11 @@ cdef class StreamingHistogram:
             self.st.logy = <const double*>cnp.PyArray_DATA(logy)
         self._cached_version_h = -1
         self._cached_version_kl = -1
+        for i in range(N_MEASURES):
+            self._cached_version_f[i] = -1
         self.st.g = 1.0
+        # the empty histogram: every bin with reference weight lacks counts
+        self.st.missing = 0 if reference is None else np.count_nonzero(reference)
 
     @staticmethod
     def _check_reference(reference, n):
@@ -1337,6 +1554,10 @@ cdef class StreamingHistogram:
         if self._cached_version_kl == self.st.version:
             return self._cached_kl
         kl = kl_fast(&self.st, &ok)
+        if not ok and self.st.k_valid:
+            # Near the reference: the anchored sums, before any O(n_bins) work
+            # (a recomputation would not help kl_fast there).
+            kl = kl_anchored(&self.st, &ok)
         if not ok and (self.st.drift_a > 0.0 or self.st.drift_c > 0.0
                        or self.st.s_err > 0.0):
             recompute(&self.st)
@@ -1456,6 +1677,322 @@ cdef class StreamingHistogram:
         PyThread_release_lock(self._lock)
         return _Decomposition()((h + kl) / lb, h / lb, kl / lb)
 
+    # -- the family against the reference -------------------------------------
+
+    cdef double _batch(self, int measure) noexcept nogil:
+        """`measure` by the batch functions' kernel (family.h) on the counts
+        and the reference: O(n_bins)."""
+        cdef core.he_params params
+        cdef double v = NAN
+        params.alpha = 1.0
+        params.pseudocount = 0.0
+        core.he_family_slice_t(0, measure, &params, self.st.s, 1, self.st.ref, 1,
+                               self.st.n, 0, False, &v)
+        return v
+
+    cdef double _anchored(self, int measure, bint* ok) noexcept nogil:
+        """`measure` from the anchored sums (the caller has excluded the empty
+        histogram and the +inf cases); ok: within the bound."""
+        cdef double kl
+        ok[0] = False
+        if measure == core.HE_JEFFREYS:
+            kl = self._kl()  # KL(P||Q): its own accuracy control
+            if not (self.st.track_f and self.st.k_valid):
+                return NAN
+            return kl + reverse_kl_anchored(&self.st, ok)
+        if not (self.st.track_f and self.st.k_valid):
+            return NAN
+        if measure == core.HE_HELLINGER:
+            return hellinger2_anchored(&self.st, ok)
+        return chi_square_anchored(&self.st, ok)
+
+    cdef double _family(self, int measure) noexcept nogil:
+        """`measure` of the counts against the reference, cached by version.
+
+        Jeffreys, Hellinger (its square here) and chi-square from the anchored
+        sums, O(1); re-anchored when their bound fails (O(n_bins)), the batch
+        kernel when even fresh sums fail. The others: the batch kernel.
+        """
+        cdef State* st = &self.st
+        cdef bint ok = False
+        cdef double v = NAN, S, drift
+        if self._cached_version_f[measure] == st.version:
+            return self._cached_f[measure]
+        if measure == core.HE_JEFFREYS or measure == core.HE_HELLINGER \
+                or measure == core.HE_CHI_SQUARE:
+            S = total_of(st)
+            if not total_known(st, S):
+                recompute(st)
+                S = total_of(st)
+            if not S > 0.0:
+                v = NAN
+                ok = True
+            elif st.unbounded > 0 and measure != core.HE_HELLINGER:
+                v = INFINITY
+                ok = True
+            elif st.missing > 0 and measure == core.HE_JEFFREYS:
+                v = INFINITY
+                ok = True
+            else:
+                v = self._anchored(measure, &ok)
+                drift = (st.drift_k2 if measure == core.HE_JEFFREYS else
+                         st.drift_g if measure == core.HE_HELLINGER else st.drift_z)
+                if not ok and (not (st.track_f and st.k_valid) or drift > 0.0):
+                    st.track_k = True
+                    st.track_f = True
+                    anchor_k(st)
+                    v = self._anchored(measure, &ok)
+            if ok and measure == core.HE_HELLINGER and v == v:
+                v = sqrt(v if v < 1.0 else 1.0) if v > 0.0 else 0.0
+        if not ok:
+            v = self._batch(measure)
+        self._cached_f[measure] = v
+        self._cached_version_f[measure] = st.version
+        return v
+
+    cdef double _family_query(self, int measure, name, base) except? -1.0:
+        cdef double v, lb = 1.0
+        self._need_reference(name)
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        v = self._family(measure)
+        PyThread_release_lock(self._lock)
+        return v / lb
+
+    def jeffreys_divergence(self, base=None):
+        """Jeffreys divergence (population stability index) of the counts
+        against `reference`, O(1).
+
+        J(P, Q) = KL(P || Q) + KL(Q || P) = sum_i (x_i - y_i) log(x_i / y_i).
+        Equals ``histentropy.jeffreys_divergence(h.counts, reference)`` to
+        within 1e-10 relative; +inf where a bin holds mass on one side only
+        (counts > 0 = reference, or reference > 0 = counts); NaN while the
+        histogram is empty. ``population_stability_index`` is this same
+        method.
+
+        Parameters
+        ----------
+        base : float, optional
+            Base of the logarithm: None (default) for nats, 2 for bits.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference, or a bad `base`.
+
+        Notes
+        -----
+        O(1) per query and per event: KL(P || Q) as `kl_divergence`, and
+        KL(Q || P) = K2/T - psi(S/T) from an anchored sum of non-negative
+        terms t log(t/s) - t + s (t = y S0, the expected counts at an anchor),
+        kept up to date per event from the first query on. The +inf cases are
+        two counts of bins. A query whose error bound fails re-anchors
+        (O(n_bins), rarely), and a divergence below about 1e-9 is answered by
+        the batch kernel on the counts (O(n_bins), cached until the next
+        update).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.population_stability_index(), 6)
+        0.115525
+        >>> h2 = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h2.update([0, 1, 2])  # bin 3 has reference weight but no counts
+        >>> h2.jeffreys_divergence()
+        inf
+        """
+        return self._family_query(core.HE_JEFFREYS, "jeffreys_divergence", base)
+
+    population_stability_index = jeffreys_divergence
+
+    def hellinger_distance(self):
+        """Hellinger distance of the counts from `reference`, O(1).
+
+        H(P, Q) = sqrt(1 - sum_i sqrt(x_i y_i)), in [0, 1]. Equals
+        ``histentropy.hellinger_distance(h.counts, reference)`` to within
+        1e-10 relative; always finite; NaN while the histogram is empty.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+
+        Notes
+        -----
+        O(1) per query and per event: H^2 = (G - (sqrt S - sqrt T)^2) /
+        (2 sqrt(S T)) from the anchored sum G = sum (sqrt s - sqrt t)^2 of
+        non-negative terms (t = y S0, the expected counts at an anchor). A
+        query whose error bound fails re-anchors (O(n_bins), rarely), and a
+        distance below about 5e-5 is answered by the batch kernel on the
+        counts (O(n_bins), cached until the next update).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.hellinger_distance(), 6)
+        0.120006
+        """
+        return self._family_query(core.HE_HELLINGER, "hellinger_distance", None)
+
+    def chi_square_divergence(self):
+        """Pearson chi-square divergence of the counts from `reference`, O(1).
+
+        chi2(P || Q) = sum_i (x_i - y_i)^2 / y_i. Equals
+        ``histentropy.chi_square_divergence(h.counts, reference)`` to within
+        1e-10 relative; +inf when a bin with counts has zero reference weight;
+        NaN while the histogram is empty.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+
+        Notes
+        -----
+        O(1) per query and per event: chi2 = (T Z - (S - T)^2) / S^2 from the
+        anchored sum Z = sum (s - t)^2 / t of non-negative terms (t = y S0,
+        the expected counts at an anchor). A query whose error bound fails
+        re-anchors (O(n_bins), rarely), and a divergence below about 1e-9 (or
+        one so large that Z overflows) is answered by the batch kernel on the
+        counts (O(n_bins), cached until the next update).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.chi_square_divergence(), 6)
+        0.111111
+        >>> h2 = histentropy.StreamingHistogram(2, reference=[1, 0])
+        >>> h2.update([0, 1])
+        >>> h2.chi_square_divergence()
+        inf
+        """
+        return self._family_query(core.HE_CHI_SQUARE, "chi_square_divergence", None)
+
+    def js_divergence(self, base=None):
+        """Jensen-Shannon divergence of the counts and `reference`, O(n_bins).
+
+        JS(P, Q) = (KL(P || M) + KL(Q || M)) / 2 with M = (P + Q) / 2, in
+        [0, log 2] ([0, 1] with ``base=2``). Equals
+        ``histentropy.js_divergence(h.counts, reference)`` (it is computed by
+        the same kernel); always finite; NaN while the histogram is empty.
+
+        Parameters
+        ----------
+        base : float, optional
+            Base of the logarithm: None (default) for nats, 2 for bits.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference, or a bad `base`.
+
+        Notes
+        -----
+        O(n_bins) per query (no running sum: its terms mix the counts and the
+        reference inside a log), cached until the next update; updates stay
+        O(1).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.js_divergence(base=2), 6)
+        0.020721
+        """
+        return self._family_query(core.HE_JS_DIVERGENCE, "js_divergence", base)
+
+    def js_distance(self, base=None):
+        """Jensen-Shannon distance of the counts and `reference`: the square
+        root of `js_divergence`, O(n_bins).
+
+        Equals ``histentropy.js_distance(h.counts, reference)`` (the quantity
+        of ``scipy.spatial.distance.jensenshannon``); in [0, sqrt(log 2)],
+        [0, 1] with ``base=2``; NaN while the histogram is empty.
+
+        Parameters
+        ----------
+        base : float, optional
+            Base of the logarithm: None (default) for nats, 2 for bits.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference, or a bad `base`.
+
+        Notes
+        -----
+        O(n_bins) per query, as `js_divergence` (cached until the next
+        update).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.js_distance(base=2), 6)
+        0.143947
+        """
+        return math.sqrt(self._family_query(core.HE_JS_DIVERGENCE, "js_distance", base))
+
+    def total_variation(self):
+        """Total variation distance of the counts and `reference`, O(n_bins).
+
+        TV(P, Q) = sum_i |x_i - y_i| / 2, in [0, 1]. Equals
+        ``histentropy.total_variation(h.counts, reference)`` (it is computed
+        by the same kernel); NaN while the histogram is empty.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The histogram has no reference.
+
+        Notes
+        -----
+        O(n_bins) per query (no running sum: its terms are |x - y|), cached
+        until the next update; updates stay O(1).
+
+        Examples
+        --------
+        >>> import histentropy
+        >>> h = histentropy.StreamingHistogram(4, reference=[1, 1, 1, 1])
+        >>> h.update([0, 1, 2, 3, 0, 1])
+        >>> round(h.total_variation(), 6)
+        0.166667
+        """
+        return self._family_query(core.HE_TOTAL_VARIATION, "total_variation", None)
+
     # -- copies and pickles ----------------------------------------------------
 
     def __getstate__(self):
@@ -1474,6 +2011,10 @@ cdef class StreamingHistogram:
                 "track_k": st.track_k, "k_valid": st.k_valid,
                 "K": (st.K.hi, st.K.lo), "T": (st.T.hi, st.T.lo),
                 "drift_k": st.drift_k, "t_error": st.t_error,
+                "missing": st.missing, "track_f": st.track_f,
+                "K2": (st.K2.hi, st.K2.lo), "G": (st.G.hi, st.G.lo),
+                "Z": (st.Z.hi, st.Z.lo), "drift_k2": st.drift_k2,
+                "drift_g": st.drift_g, "drift_z": st.drift_z,
                 "t": None if self._t is None else self._t.copy(),
             }
             if st.W > 0:
@@ -1511,6 +2052,18 @@ cdef class StreamingHistogram:
             self.st.T.hi, self.st.T.lo = state["T"]
             self.st.drift_k = state["drift_k"]
             self.st.t_error = state.get("t_error", EPS)
+            # The family's sums (absent from states of before them: not kept)
+            self.st.track_f = state.get("track_f", False)
+            self.st.K2.hi, self.st.K2.lo = state.get("K2", (0.0, 0.0))
+            self.st.G.hi, self.st.G.lo = state.get("G", (0.0, 0.0))
+            self.st.Z.hi, self.st.Z.lo = state.get("Z", (0.0, 0.0))
+            self.st.drift_k2 = state.get("drift_k2", 0.0)
+            self.st.drift_g = state.get("drift_g", 0.0)
+            self.st.drift_z = state.get("drift_z", 0.0)
+            if "missing" in state:
+                self.st.missing = state["missing"]
+            elif self._ref is not None:
+                self.st.missing = np.count_nonzero((self._ref > 0) & (self._s == 0))
             if self._t is not None:
                 self._t[:] = state["t"]
             if self.st.W > 0:

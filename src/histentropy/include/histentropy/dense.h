@@ -109,6 +109,41 @@ static void he_lanes_pair_sums(const double *pt_hi, const double *pt_lo,
     out->ratio_exact = ratio_exact;
 }
 
+/* Sums of the measure family's vectorised first read (family.h). */
+typedef struct {
+    double p_hi, p_lo, q_hi, q_lo;  /* totals, hi + lo exactly */
+    double p_only, q_only;          /* non-zero: some p > 0 = q; some q > 0 = p */
+    double bad;                     /* non-zero: the general read must take over */
+} he_family_sums;
+
+/* What the family's vectorised second read needs: the normalised totals,
+ * their reciprocals, the pseudocount. */
+typedef struct {
+    double sp, sp_lo, isp, sq, sq_lo, isq, c;
+} he_family_consts;
+
+static void he_lanes_family_sums(const double *pt_hi, const double *pt_lo,
+                                 const double *qt_hi, const double *qt_lo,
+                                 const double *p_only, const double *q_only,
+                                 const double *bad, he_family_sums *out)
+{
+    he_csum p_total = he_lanes_total(pt_hi, pt_lo);
+    he_csum q_total = he_lanes_total(qt_hi, qt_lo);
+    int j;
+    out->p_hi = p_total.hi;
+    out->p_lo = p_total.lo;
+    out->q_hi = q_total.hi;
+    out->q_lo = q_total.lo;
+    out->p_only = out->q_only = out->bad = 0.0;
+    for (j = 0; j < HE_LANES; j++) {
+        out->p_only += p_only[j];
+        out->q_only += q_only[j];
+        out->bad += bad[j];
+    }
+    /* a total that overflowed is out of range: the general read rescales */
+    out->bad = (out->bad != 0.0 || !isfinite(out->p_hi + out->q_hi)) ? 1.0 : 0.0;
+}
+
 #define HE_CPU_BODY "dense_simd.h"
 #include "instantiate.h"
 
@@ -157,6 +192,27 @@ HE_ALWAYS_INLINE double he_fast_kl_accurate(int type, const void *p, const void 
 {
 #define HE_CALL_T(T, tname) HE_CPU_CALL(he_kl_accurate_##tname, \
                                         ((const T *)p, (const T *)q, n, sp, sq, unbounded, bad))
+    HE_SWITCH_TYPE_T(type)
+#undef HE_CALL_T
+    return NAN;
+}
+
+HE_ALWAYS_INLINE int he_fast_family_sums(int type, const void *p, const void *q, ptrdiff_t n,
+                                        he_family_sums *out)
+{
+#define HE_CALL_T(T, tname) (HE_CPU_CALL(he_family_sums_##tname, \
+                                         ((const T *)p, (const T *)q, n, out)), 0)
+    HE_SWITCH_TYPE_T(type)
+#undef HE_CALL_T
+    return 0;
+}
+
+HE_ALWAYS_INLINE double he_fast_family_accurate(int type, int measure, const void *p,
+                                                const void *q, ptrdiff_t n,
+                                                const he_family_consts *c, double *bad)
+{
+#define HE_CALL_T(T, tname) HE_CPU_CALL(he_family_accurate_##tname, \
+                                        (measure, (const T *)p, (const T *)q, n, c, bad))
     HE_SWITCH_TYPE_T(type)
 #undef HE_CALL_T
     return NAN;

@@ -242,9 +242,156 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
     return kl.hi + kl.lo;                                                      \
 }
 
+/* ---- the measure family (family.h) --------------------------------------- */
+
+/* First read: the totals by TwoSum per lane, the support violations, bad
+ * weights.  q NULL (a measure of p alone) reads b = 0. */
+#define HE_FAMILY_SUMS_ELEMENT(k, l, NEED_Q)                                   \
+    do {                                                                       \
+        double a = (double)p[k], b = NEED_Q ? (double)q[k] : 0.0;              \
+        bad[l] += (fabs(a) - a) + (fabs(b) - b);                               \
+        he_two_sum(&pt_hi[l], &pt_lo[l], a);                                   \
+        he_two_sum(&qt_hi[l], &qt_lo[l], b);                                   \
+        p_only[l] += (b == 0.0) ? a : 0.0;                                     \
+        q_only[l] += (a == 0.0) ? b : 0.0;                                     \
+    } while (0)
+#define HE_FAMILY_SUMS_ELEMENT_PQ(k, l) HE_FAMILY_SUMS_ELEMENT(k, l, 1)
+#define HE_FAMILY_SUMS_ELEMENT_P(k, l) HE_FAMILY_SUMS_ELEMENT(k, l, 0)
+
+/* One side of a bin: w + c as hi + lo, its quotient by the total as hi + lo
+ * (FMA remainder, the total's low part included). */
+HE_ALWAYS_INLINE void HE_ISA(he_family_quotient)(double w, double c, double s,
+                                                 double s_lo, double inv, double *xh,
+                                                 double *xl, double *bad)
+{
+    double h = w + c, z = h - w, e = (w - (h - z)) + (c - z);
+    *xh = h * inv;
+    *xl = (fma(-*xh, s, h) + (e - *xh * s_lo)) * inv;
+    /* a quotient below the normal range: the general read forms its logs */
+    *bad += (*xh < DBL_MIN) ? h : 0.0;
+}
+
+/* x log(x/m) - x + m >= 0, m = (x + y)/2 (he_js_part of terms.h), with
+ * the series and the direct form both computed and one selected. */
+HE_ALWAYS_INLINE double HE_ISA(he_js_part)(double x, double y, double d)
+{
+    double s = 1.5 * x + 0.5 * y, u = 0.5 * d / (s + HE_TINY);
+    double series = he_divergence_series(s, u);
+    double direct = x * HE_LOG((x + HE_TINY) / (0.5 * (x + y) + HE_TINY)) - 0.5 * d;
+    direct = 0.5 * (direct + fabs(direct));
+    return he_select(fabs(u) <= 0.125, series, direct);
+}
+
+/* The family's second-read term of one bin (he_family_term of terms.h),
+ * branch-free; `measure` is a constant in each loop. */
+HE_ALWAYS_INLINE double HE_ISA(he_family_element_term)(int measure, double a, double b,
+                                                       const he_family_consts *k,
+                                                       double *bad)
+{
+    double xh, xl, yh, yl, d, t, r, L;
+    HE_ISA(he_family_quotient)(a, k->c, k->sp, k->sp_lo, k->isp, &xh, &xl, bad);
+    HE_ISA(he_family_quotient)(b, k->c, k->sq, k->sq_lo, k->isq, &yh, &yl, bad);
+    d = (xh - yh) + (xl - yl);
+    switch (measure) {
+    case HE_KL_DIVERGENCE:  /* x log(x/y) - x + y (he_divergence_term) */
+        r = (xh + HE_TINY) / (yh + HE_TINY);
+        L = HE_LOG(r + HE_TINY) + (xl / (xh + HE_TINY) - yl / (yh + HE_TINY));
+#if HE_RATIO_EXACT
+        L += fma(-r, yh, xh) / (xh + HE_TINY);
+#endif
+        t = xh * L - d;
+        r = d / (xh + yh + HE_TINY);
+        return he_select(fabs(r) <= 0.125, he_divergence_series(xh + yh, r),
+                         0.5 * (t + fabs(t)));
+    case HE_JS_DIVERGENCE:
+        return 0.5 * (HE_ISA(he_js_part)(xh, yh, d) + HE_ISA(he_js_part)(yh, xh, -d));
+    case HE_HELLINGER:
+        t = d / (sqrt(xh) + sqrt(yh) + HE_TINY);
+        return 0.5 * t * t;
+    case HE_TOTAL_VARIATION:
+        return 0.5 * fabs(d);
+    case HE_CHI_SQUARE:
+        return d * d / ((yh + yl) + HE_TINY);
+    default:  /* HE_JEFFREYS: d log(x/y), both factors accurate */
+        r = (xh + HE_TINY) / (yh + HE_TINY);
+        L = HE_LOG(r + HE_TINY) + (xl / (xh + HE_TINY) - yl / (yh + HE_TINY));
+#if HE_RATIO_EXACT
+        L += fma(-r, yh, xh) / (xh + HE_TINY);
+#endif
+        t = d * L;
+        return 0.5 * (t + fabs(t));
+    }
+}
+
+#define HE_FAMILY_TERM_ELEMENT(k, l, M)                                        \
+    acc[l] += HE_ISA(he_family_element_term)(M, (double)p[k], (double)q[k], c, &bd[l])
+#define HE_FAMILY_ENTROPY(k, l)                                                \
+    acc[l] += HE_ISA(he_neg_x_log_x)((double)p[k] + c->c, c->sp, c->sp_lo, c->isp)
+#define HE_FAMILY_KL(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_KL_DIVERGENCE)
+#define HE_FAMILY_JS(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_JS_DIVERGENCE)
+#define HE_FAMILY_HELLINGER(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_HELLINGER)
+#define HE_FAMILY_TV(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_TOTAL_VARIATION)
+#define HE_FAMILY_JEFFREYS(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_JEFFREYS)
+#define HE_FAMILY_CHI_SQUARE(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_CHI_SQUARE)
+#define HE_FAMILY_LOOP(ELEMENT)                                                \
+    HE_LANE_LOOP(HE_ZERO_LANES(acc), ELEMENT, he_csum_add(&sum, he_lanes_sum(acc)))
+
+#define HE_FAMILY(T, tname, code)                                              \
+static void HE_ISA(he_family_sums_##tname)(                                    \
+        const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
+        he_family_sums *out)                                                   \
+{                                                                              \
+    double pt_hi[HE_LANES] = {0}, pt_lo[HE_LANES] = {0};                       \
+    double qt_hi[HE_LANES] = {0}, qt_lo[HE_LANES] = {0};                       \
+    double p_only[HE_LANES] = {0}, q_only[HE_LANES] = {0};                     \
+    double bad[HE_LANES] = {0};                                                \
+    ptrdiff_t start, i, stop;                                                  \
+    int j;                                                                     \
+    if (q != NULL)                                                             \
+        HE_LANE_LOOP((void)0, HE_FAMILY_SUMS_ELEMENT_PQ, (void)0)              \
+    else                                                                       \
+        HE_LANE_LOOP((void)0, HE_FAMILY_SUMS_ELEMENT_P, (void)0)               \
+    he_lanes_family_sums(pt_hi, pt_lo, qt_hi, qt_lo, p_only, q_only, bad, out); \
+}                                                                              \
+static double HE_ISA(he_family_accurate_##tname)(                              \
+        int measure, const T *restrict p, const T *restrict q, ptrdiff_t n,    \
+        const he_family_consts *c, double *bad)                                \
+{                                                                              \
+    double acc[HE_LANES], bd[HE_LANES] = {0};                                  \
+    he_csum sum = {0.0, 0.0};                                                  \
+    ptrdiff_t start, i, stop;                                                  \
+    int j;                                                                     \
+    switch (measure) {                                                         \
+    case HE_ENTROPY: HE_FAMILY_LOOP(HE_FAMILY_ENTROPY) break;                  \
+    case HE_KL_DIVERGENCE: HE_FAMILY_LOOP(HE_FAMILY_KL) break;                 \
+    case HE_JS_DIVERGENCE: HE_FAMILY_LOOP(HE_FAMILY_JS) break;                 \
+    case HE_HELLINGER: HE_FAMILY_LOOP(HE_FAMILY_HELLINGER) break;              \
+    case HE_TOTAL_VARIATION: HE_FAMILY_LOOP(HE_FAMILY_TV) break;               \
+    case HE_JEFFREYS: HE_FAMILY_LOOP(HE_FAMILY_JEFFREYS) break;                \
+    default: HE_FAMILY_LOOP(HE_FAMILY_CHI_SQUARE) break;                       \
+    }                                                                          \
+    *bad = 0.0;                                                                \
+    for (j = 0; j < HE_LANES; j++) *bad += bd[j];                              \
+    return sum.hi + sum.lo;                                                    \
+}
+
 HE_FOR_EACH_TYPE(HE_SUMS_ENTROPY)
 HE_FOR_EACH_TYPE(HE_SUMS_PAIR)
 HE_FOR_EACH_TYPE(HE_ACCURATE)
+HE_FOR_EACH_TYPE(HE_FAMILY)
+#undef HE_FAMILY
+#undef HE_FAMILY_LOOP
+#undef HE_FAMILY_TERM_ELEMENT
+#undef HE_FAMILY_JS
+#undef HE_FAMILY_ENTROPY
+#undef HE_FAMILY_KL
+#undef HE_FAMILY_HELLINGER
+#undef HE_FAMILY_TV
+#undef HE_FAMILY_JEFFREYS
+#undef HE_FAMILY_CHI_SQUARE
+#undef HE_FAMILY_SUMS_ELEMENT
+#undef HE_FAMILY_SUMS_ELEMENT_PQ
+#undef HE_FAMILY_SUMS_ELEMENT_P
 #undef HE_SUMS_ENTROPY
 #undef HE_SUMS_PAIR
 #undef HE_ACCURATE

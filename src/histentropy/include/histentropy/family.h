@@ -45,8 +45,10 @@ HE_ALWAYS_INLINE int he_totals_read(int type, const void *p, ptrdiff_t p_stride,
     double a, b;
     int flags = 0;
     for (i = 0; i < n; i++) {
-        a = he_weight_at(type, p, i, p_stride) * p_scale;
-        b = q != NULL ? he_weight_at(type, q, i, q_stride) * q_scale : 0.0;
+        /* classified raw: a weight scaled below the range of doubles is
+         * still a bin with mass */
+        a = he_weight_at(type, p, i, p_stride);
+        b = q != NULL ? he_weight_at(type, q, i, q_stride) : 0.0;
         if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY)) {
             if (!(0.0 <= a && a < INFINITY))
                 flags |= he_classify(a, HE_FLAG_NEGATIVE_P, HE_FLAG_INFINITE_P);
@@ -56,12 +58,12 @@ HE_ALWAYS_INLINE int he_totals_read(int type, const void *p, ptrdiff_t p_stride,
         }
         t->kept++;
         if (a > 0.0) {
-            he_csum_add_exact(&t->p_total, a);
-            t->p_largest = fmax(t->p_largest, a);
+            he_csum_add_exact(&t->p_total, a * p_scale);
+            t->p_largest = fmax(t->p_largest, a * p_scale);
         }
         if (b > 0.0) {
-            he_csum_add_exact(&t->q_total, b);
-            t->q_largest = fmax(t->q_largest, b);
+            he_csum_add_exact(&t->q_total, b * q_scale);
+            t->q_largest = fmax(t->q_largest, b * q_scale);
         }
         t->p_only |= a > 0.0 && b == 0.0;
         t->q_only |= b > 0.0 && a == 0.0;
@@ -178,15 +180,13 @@ HE_ALWAYS_INLINE double he_family_lse(int type, int measure, const void *p,
                 continue;
             w = he_power_lse_term(measure, a, b, sr);
             if (w == w)
-                he_power_lse_add(&l, w);
+                he_power_lse_add(&l, w, 1.0);
         }
     }
     if (zero_bins > 0 && sr->pseudo > 0.0) {
         w = he_power_lse_term(measure, 0.0, 0.0, sr);
-        for (i = 0; i < zero_bins && i < 2; i++)   /* the extreme, then the rest at once */
-            he_power_lse_add(&l, w);
-        if (zero_bins > 2)
-            l.s += (double)(zero_bins - 2) * exp(l.k * (w - l.m));
+        if (w == w)
+            he_power_lse_add(&l, w, (double)zero_bins);
     }
     return he_power_lse_finish(&l, sr->alpha);
 }
@@ -209,50 +209,88 @@ HE_ALWAYS_INLINE double he_family_value(int type, int measure, const void *p,
     return v;
 }
 
+/* Totals with the pseudocounts of `count` bins added; 0 when p (or q, if
+ * read) has no mass, else 1 with *in_range telling whether they need no
+ * rescaling. */
+HE_ALWAYS_INLINE int he_family_totals(he_totals *t, ptrdiff_t count, double c, double p_scale,
+                                      double q_scale, int one, int *in_range)
+{
+    double sp, sq;
+    he_add_pseudocounts(&t->p_total, count, c * p_scale);
+    if (!one)
+        he_add_pseudocounts(&t->q_total, count, c * q_scale);
+    sp = he_csum_value(&t->p_total);
+    sq = one ? 1.0 : he_csum_value(&t->q_total);
+    *in_range = he_total_in_range(sp) && he_total_in_range(sq);
+    return sp != 0.0 && sq != 0.0;
+}
+
+/* The measures with a vectorised second read (dense_simd.h). */
+HE_ALWAYS_INLINE int he_family_vectorised(int measure)
+{
+    return measure == HE_ENTROPY || measure == HE_KL_DIVERGENCE
+           || measure == HE_JS_DIVERGENCE || measure == HE_HELLINGER
+           || measure == HE_TOTAL_VARIATION || measure == HE_JEFFREYS
+           || measure == HE_CHI_SQUARE;
+}
+
 /* `measure` (terms.h) of all the slices of p (and q) as one histogram, plus
  * zero_bins unstored bins holding 0.  Flags as he_divergence_slice; NaN for
  * bad weights (unless omitted NaN) or a histogram without mass.  q is NULL
  * for a measure of p alone; given to one, it only decides which bins are
  * kept (omitted NaN) and that q has mass, as for the entropy of
- * he_divergence_slice. */
+ * he_divergence_slice.  One contiguous slice takes the vectorised reads of
+ * dense_simd.h unless they meet anything unusual. */
 HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *params,
                                      const void *p, const he_slices *ps, const void *q,
                                      const he_slices *qs, ptrdiff_t zero_bins,
                                      int omit_nan, double *out)
 {
-    ptrdiff_t r, rows = ps->shape0 * ps->shape1, count = 0;
-    int one, flags = 0, attempt;
-    double c = params->pseudocount, p_scale = 1.0, q_scale = 1.0, sp, sq;
+    ptrdiff_t r, rows = ps->shape0 * ps->shape1;
+    int one = q == NULL, flags = 0, attempt, in_range = 0, fast = 0;
+    double c = params->pseudocount, p_scale = 1.0, q_scale = 1.0, bad, sum;
     he_totals t;
     he_second_read sr;
+    he_family_sums f;
     measure = he_family_measure(measure, params);
-    one = q == NULL;
-    for (attempt = 0; attempt < 2; attempt++) {
+    if (rows == 1 && ps->stride == 1 && (one || qs->stride == 1)) {
+        he_fast_family_sums(type, p, q, ps->n, &f);
+        if (f.bad == 0.0) {
+            memset(&t, 0, sizeof t);
+            t.p_total.hi = f.p_hi;
+            t.p_total.lo = f.p_lo;
+            t.q_total.hi = f.q_hi;
+            t.q_total.lo = f.q_lo;
+            t.kept = ps->n;
+            t.p_only = f.p_only > 0.0;
+            t.q_only = f.q_only > 0.0;
+            if (!he_family_totals(&t, t.kept + zero_bins, c, 1.0, 1.0, one, &in_range)) {
+                *out = NAN;
+                return 0;
+            }
+            fast = in_range;
+        }
+    }
+    for (attempt = 0; attempt < 2 && !fast; attempt++) {
         memset(&t, 0, sizeof t);
         flags = 0;
         for (r = 0; r < rows; r++)
             flags |= he_totals_read(type, he_slice_at(p, ps, r), ps->stride,
                                     one ? NULL : he_slice_at(q, qs, r),
                                     one ? 0 : qs->stride, ps->n, p_scale, q_scale, &t);
-        if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)) {
+        if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)
+                || !he_family_totals(&t, t.kept + zero_bins, c, p_scale, q_scale, one,
+                                     &in_range)) {
             *out = NAN;
             return flags;
         }
-        count = t.kept + zero_bins;
-        he_add_pseudocounts(&t.p_total, count, c * p_scale);
-        if (!one)
-            he_add_pseudocounts(&t.q_total, count, c * q_scale);
-        sp = he_csum_value(&t.p_total);
-        sq = one ? 1.0 : he_csum_value(&t.q_total);
-        if (sp == 0.0 || sq == 0.0) {
-            *out = NAN;
-            return flags;
-        }
-        if (attempt == 1 || (he_total_in_range(sp) && he_total_in_range(sq)))
+        if (attempt == 1 || in_range)
             break;
-        p_scale = he_rescale_factor(sp, t.p_largest + c, count);
+        p_scale = he_rescale_factor(he_csum_value(&t.p_total), t.p_largest + c,
+                                    t.kept + zero_bins);
         if (!one)
-            q_scale = he_rescale_factor(sq, t.q_largest + c, count);
+            q_scale = he_rescale_factor(he_csum_value(&t.q_total), t.q_largest + c,
+                                        t.kept + zero_bins);
     }
     if (he_family_unbounded(measure, params, &t)) {
         *out = INFINITY;
@@ -260,6 +298,18 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
     }
     sr = he_second_read_with(measure, params, p_scale, q_scale, &t.p_total,
                              one ? NULL : &t.q_total);
+    if (fast && he_family_vectorised(measure)) {
+        he_family_consts k = {sr.p_total.hi, sr.p_total.lo, 1.0 / sr.p_total.hi,
+                              sr.q_total.hi, sr.q_total.lo, 1.0 / sr.q_total.hi, c};
+        sum = he_fast_family_accurate(type, measure, p, q, ps->n, &k, &bad);
+        if (bad == 0.0) {
+            int lse;
+            if (zero_bins > 0 && c > 0.0)
+                sum += (double)zero_bins * he_second_term(measure, 0.0, 0.0, &sr);
+            *out = he_family_finish(measure, sum, &sr, &lse);
+            return flags;
+        }
+    }
     *out = he_family_value(type, measure, p, ps, q, qs, zero_bins, &sr);
     return flags;
 }
@@ -275,12 +325,28 @@ HE_ALWAYS_INLINE int he_family_slice(int type, int measure, const he_params *par
                            out);
 }
 
+/* The bins of a reference row where q > 0 (for he_family_rest). */
+HE_ALWAYS_INLINE ptrdiff_t he_count_positive(int type, const void *q, ptrdiff_t n,
+                                             ptrdiff_t stride)
+{
+    ptrdiff_t i, count = 0;
+    double y;
+    for (i = 0; i < n; i++) {
+        y = he_weight_at(type, q, i, stride);
+        count += 0.0 < y && y < INFINITY;
+    }
+    return count;
+}
+
 /* `measure` of a sparse row against a reference row, without pseudocount:
  * the gathered pairs (a: p's stored values, b: q at their bins) and the
- * reference's total (scaled by q_scale) and flags, as he_divergence_rest. */
+ * reference's total (scaled by q_scale), flags and number of bins with
+ * q > 0 (he_count_positive: whether some q > 0 meets p = 0 is counted, not
+ * read from a rounded rest), as he_divergence_rest. */
 HE_UNUSED static int he_family_rest(int measure, const he_params *params, const double *a,
                                     const double *b, ptrdiff_t m, const he_csum *reference,
-                                    double q_scale, int q_flags, int omit_nan, double *out)
+                                    double q_scale, ptrdiff_t q_positive, int q_flags,
+                                    int omit_nan, double *out)
 {
     he_totals t;
     he_csum q_total;
@@ -316,6 +382,10 @@ HE_UNUSED static int he_family_rest(int measure, const he_params *params, const 
             break;
         p_scale = he_rescale_factor(sp, t.p_largest, m);
     }
+    /* q > 0 where p = 0: all q > 0 bins but those where p > 0 or was omitted */
+    for (i = 0; i < m; i++)
+        q_positive -= 0.0 < b[i] && b[i] < INFINITY && !(0.0 <= a[i] && a[i] <= 0.0);
+    t.q_only = q_positive > 0;
     if (he_family_unbounded(measure, params, &t)) {
         *out = INFINITY;
         return flags;

@@ -434,7 +434,10 @@ HE_ALWAYS_INLINE double he_family_term(int measure, double a, double b,
     case HE_CHI_SQUARE:
         if (y.w == 0.0)
             return x.w > 0.0 ? INFINITY : 0.0;
-        return d * d / (y.xh + y.xl);
+        if (y.xh >= DBL_MIN)
+            return d * d / (y.xh + y.xl);
+        /* y below the normal range (d^2 would underflow first) */
+        return exp(2.0 * log(fabs(d)) - he_quotient_log(&y, r->q_scale, &r->q_total));
     default:
         break;
     }
@@ -481,8 +484,10 @@ HE_ALWAYS_INLINE double he_second_term(int measure, double a, double b,
 }
 
 /* The second-read term of bins where p = 0, whose y add up to y_sum (no
- * pseudocount): linear in y for every measure (or +inf), so that the bins a
- * sparse row does not store are one term of their total. */
+ * pseudocount): linear in y for every measure, so that the bins a sparse
+ * row does not store are one term of their total.  (Jeffreys is +inf there
+ * if any y > 0, which the first read decides by counting, not from the
+ * rounded y_sum.) */
 HE_ALWAYS_INLINE double he_second_term_p_zero(int measure, double y_sum,
                                               const he_second_read *r)
 {
@@ -495,8 +500,6 @@ HE_ALWAYS_INLINE double he_second_term_p_zero(int measure, double y_sum,
     case HE_HELLINGER:
     case HE_TOTAL_VARIATION:
         return 0.5 * y_sum;
-    case HE_JEFFREYS:
-        return y_sum > 0.0 ? INFINITY : 0.0;
     case HE_RENYI_DIVERGENCE:
         return fabs(r->alpha - 1.0) * y_sum;
     default:
@@ -540,7 +543,8 @@ HE_ALWAYS_INLINE double he_family_finish(int measure, double sum, const he_secon
     *lse = 0;
     if (sum == INFINITY && measure != HE_RENYI_ENTROPY && measure != HE_RENYI_DIVERGENCE)
         return INFINITY;
-    sum = sum > 0.0 ? sum : 0.0;
+    if (sum < 0.0)
+        sum = 0.0;
     switch (measure) {
     case HE_JS_DIVERGENCE:
         return sum < 0.69314718055994530942 ? sum : 0.69314718055994530942;
@@ -557,6 +561,8 @@ HE_ALWAYS_INLINE double he_family_finish(int measure, double sum, const he_secon
             *lse = 1;
             return NAN;
         }
+        if (measure == HE_RENYI_ENTROPY && r->alpha == 0.0)
+            return log(nearbyint(t + 1.0));  /* T + 1 counts the bins with x > 0 */
         t = log1p(t) / k;
         return t > 0.0 ? t : 0.0;
     default:
@@ -572,23 +578,29 @@ HE_ALWAYS_INLINE double he_family_finish(int measure, double sum, const he_secon
  *   divergence:  k = alpha - 1,  w = log(x/y) + log(x)/(alpha - 1).
  * alpha = inf is the extreme itself: -log max x, log max x/y. */
 typedef struct {
-    double k, m, s;
+    double k, m;
+    he_csum s;                  /* compensated: many terms of similar size */
 } he_power_lse;
 
 HE_ALWAYS_INLINE void he_power_lse_init(he_power_lse *l, double k)
 {
     l->k = k;
     l->m = k > 0.0 ? -INFINITY : INFINITY;
-    l->s = 0.0;
+    he_csum_init(&l->s);
 }
 
-HE_ALWAYS_INLINE void he_power_lse_add(he_power_lse *l, double w)
+/* Adds count bins of w. */
+HE_ALWAYS_INLINE void he_power_lse_add(he_power_lse *l, double w, double count)
 {
+    double f;
     if (l->k > 0.0 ? w > l->m : w < l->m) {
-        l->s = l->s * exp(l->k * (l->m - w)) + 1.0;
+        f = exp(l->k * (l->m - w));
+        l->s.hi *= f;
+        l->s.lo *= f;
+        he_csum_add(&l->s, count);
         l->m = w;
     } else {
-        l->s += exp(l->k * (w - l->m));
+        he_csum_add(&l->s, count * exp(l->k * (w - l->m)));
     }
 }
 
@@ -612,10 +624,10 @@ HE_ALWAYS_INLINE double he_power_lse_term(int measure, double a, double b,
 
 HE_ALWAYS_INLINE double he_power_lse_finish(const he_power_lse *l, double alpha)
 {
-    double v;
-    if (l->s == 0.0)  /* no bin: supports disjoint */
+    double v, s = he_csum_value(&l->s);
+    if (s == 0.0)  /* no bin: supports disjoint */
         return INFINITY;
-    v = isinf(alpha) ? l->m : l->m + log(l->s) / l->k;
+    v = isinf(alpha) ? l->m : l->m + log(s) / l->k;
     return v > 0.0 ? v : 0.0;
 }
 
