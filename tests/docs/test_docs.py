@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 
 import histentropy
-from histentropy import _api
+from histentropy import _api, _family_api
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_api_docstrings():
-    result = doctest.testmod(_api, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [_api, _family_api], ids=lambda m: m.__name__)
+def test_api_docstrings(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -47,5 +48,8 @@ def test_public_names():
     for name in ("entropy", "cross_entropy", "kl_divergence", "decompose",
                  "Decomposition", "entropy_from_logits", "kl_divergence_from_logits",
                  "cross_entropy_from_logits", "StreamingHistogram", "get_include",
-                 "cpu_path"):
+                 "cpu_path", "js_divergence", "js_distance", "hellinger_distance",
+                 "total_variation", "jeffreys_divergence", "population_stability_index",
+                 "chi_square_divergence", "renyi_entropy", "renyi_divergence"):
         assert name in histentropy.__all__ and hasattr(histentropy, name)
+    assert histentropy.population_stability_index is histentropy.jeffreys_divergence

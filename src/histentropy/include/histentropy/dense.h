@@ -120,6 +120,7 @@ typedef struct {
  * their reciprocals, the pseudocount. */
 typedef struct {
     double sp, sp_lo, isp, sq, sq_lo, isq, c;
+    double alpha, beta, sign, coef[HE_RENYI_COEFS];     /* Renyi (terms.h) */
 } he_family_consts;
 
 static void he_lanes_family_sums(const double *pt_hi, const double *pt_lo,

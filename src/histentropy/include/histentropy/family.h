@@ -231,7 +231,8 @@ HE_ALWAYS_INLINE int he_family_vectorised(int measure)
     return measure == HE_ENTROPY || measure == HE_KL_DIVERGENCE
            || measure == HE_JS_DIVERGENCE || measure == HE_HELLINGER
            || measure == HE_TOTAL_VARIATION || measure == HE_JEFFREYS
-           || measure == HE_CHI_SQUARE;
+           || measure == HE_CHI_SQUARE || measure == HE_RENYI_ENTROPY
+           || measure == HE_RENYI_DIVERGENCE;
 }
 
 /* `measure` (terms.h) of all the slices of p (and q) as one histogram, plus
@@ -298,15 +299,19 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
     }
     sr = he_second_read_with(measure, params, p_scale, q_scale, &t.p_total,
                              one ? NULL : &t.q_total);
-    if (fast && he_family_vectorised(measure)) {
+    if (fast && he_family_vectorised(measure) && !isinf(sr.alpha)) {
         he_family_consts k = {sr.p_total.hi, sr.p_total.lo, 1.0 / sr.p_total.hi,
-                              sr.q_total.hi, sr.q_total.lo, 1.0 / sr.q_total.hi, c};
+                              sr.q_total.hi, sr.q_total.lo, 1.0 / sr.q_total.hi, c,
+                              sr.alpha, sr.beta, sr.sign, {0.0}};
+        memcpy(k.coef, sr.coef, sizeof k.coef);
         sum = he_fast_family_accurate(type, measure, p, q, ps->n, &k, &bad);
         if (bad == 0.0) {
             int lse;
             if (zero_bins > 0 && c > 0.0)
                 sum += (double)zero_bins * he_second_term(measure, 0.0, 0.0, &sr);
             *out = he_family_finish(measure, sum, &sr, &lse);
+            if (lse)
+                *out = he_family_lse(type, measure, p, ps, q, qs, zero_bins, &sr);
             return flags;
         }
     }

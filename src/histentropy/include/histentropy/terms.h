@@ -27,6 +27,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "config.h"
 #include "sum.h"
@@ -312,6 +313,8 @@ HE_ALWAYS_INLINE he_second_read he_second_read_with(int measure, const he_params
     if (measure == HE_RENYI_DIVERGENCE) {
         r.sign = r.alpha > 1.0 ? 1.0 : -1.0;
         he_renyi_coefficients(r.beta, r.coef);
+    } else {
+        memset(r.coef, 0, sizeof r.coef);
     }
     return r;
 }

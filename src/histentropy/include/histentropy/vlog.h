@@ -524,6 +524,56 @@ HE_ALWAYS_INLINE double he__xlogx_notable(double x, const int use_fma)
 /* Portable version (no FMA): natural logarithm, max error < 0.7 ulp. */
 HE_ALWAYS_INLINE double he_log_notable(double x) { return he__log_notable(x, 0); }
 
+/* ---- exp and expm1 ------------------------------------------------------ */
+
+/* e^r - 1 for |r| <= log(2)/2 + tiny: Taylor to degree 14 (the first term
+ * left out is below 2^-62 relative), Horner; 1-2 ulp. */
+HE_ALWAYS_INLINE double he__expm1_poly(double r)
+{
+    double p = 1.0 / 87178291200.0;                   /* 1/14! */
+    p = p * r + 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    return r + (r * r) * p;
+}
+
+/* 2^k for an integer-valued k in [-1022, 1023], from its bits: k + 1023
+ * lands in the low bits of t = k + 1023 + 1.5 * 2^52, shifted into the
+ * exponent field (no double-to-integer conversion, which AVX2 lacks). */
+HE_ALWAYS_INLINE double he__pow2i(double k)
+{
+    return he__asdouble(he__asuint64(k + (1023.0 + 0x1.8p52)) << 52);
+}
+
+/* e^x - 1 (*expm1) and e^x (*exp) for any x, branch-free: x = k log 2 + r,
+ * |r| <= log(2)/2 (Cody-Waite, log 2 in two parts), e^r - 1 by he__expm1_poly,
+ * then the scale 2^k in two factors (so that 2^k below or above the normal
+ * range over/underflows as the result does).  expm1 is the polynomial itself
+ * where k = 0 (|x| < log(2)/2); elsewhere e^x - 1 cancels by at most 4x.
+ * NaN gives NaN; a few ulp. */
+HE_ALWAYS_INLINE void he__exp_expm1(double x, double *exp_out, double *expm1_out)
+{
+    const double shifter = 0x1.8p52;
+    double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
+    double k = (xc * 0x1.71547652b82fep0 + shifter) - shifter;   /* round(x / log 2) */
+    double r = (xc - k * 0x1.62e42fee00000p-1) - k * 0x1.a39ef35793c76p-33;
+    double p = he__expm1_poly(he_select(x == x, r, x));
+    double k1 = (k * 0.5 + shifter) - shifter, k2 = k - k1;
+    double e = ((1.0 + p) * he__pow2i(k1)) * he__pow2i(k2);
+    *exp_out = e;
+    *expm1_out = he_select(k == 0.0, p, e - 1.0);
+}
+
+
 #endif /* HISTENTROPY_VLOG_H */
 
 
