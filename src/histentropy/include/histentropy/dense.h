@@ -113,6 +113,7 @@ static void he_lanes_pair_sums(const double *pt_hi, const double *pt_lo,
 typedef struct {
     double p_hi, p_lo, q_hi, q_lo;  /* totals, hi + lo exactly */
     double p_only, q_only;          /* non-zero: some p > 0 = q; some q > 0 = p */
+    double p_largest;
     double bad;                     /* non-zero: the general read must take over */
 } he_family_sums;
 
@@ -121,12 +122,14 @@ typedef struct {
 typedef struct {
     double sp, sp_lo, isp, sq, sq_lo, isq, c;
     double alpha, beta, sign, coef[HE_RENYI_COEFS];     /* Renyi (terms.h) */
+    double largest, log_largest;    /* Renyi entropy, scaled sum: max w + c, log max x */
 } he_family_consts;
 
 static void he_lanes_family_sums(const double *pt_hi, const double *pt_lo,
                                  const double *qt_hi, const double *qt_lo,
                                  const double *p_only, const double *q_only,
-                                 const double *bad, he_family_sums *out)
+                                 const double *p_max, const double *bad,
+                                 he_family_sums *out)
 {
     he_csum p_total = he_lanes_total(pt_hi, pt_lo);
     he_csum q_total = he_lanes_total(qt_hi, qt_lo);
@@ -135,8 +138,9 @@ static void he_lanes_family_sums(const double *pt_hi, const double *pt_lo,
     out->p_lo = p_total.lo;
     out->q_hi = q_total.hi;
     out->q_lo = q_total.lo;
-    out->p_only = out->q_only = out->bad = 0.0;
+    out->p_only = out->q_only = out->bad = out->p_largest = 0.0;
     for (j = 0; j < HE_LANES; j++) {
+        out->p_largest = fmax(out->p_largest, p_max[j]);
         out->p_only += p_only[j];
         out->q_only += q_only[j];
         out->bad += bad[j];

@@ -253,6 +253,7 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
         he_two_sum(&pt_hi[l], &pt_lo[l], a);                                   \
         he_two_sum(&qt_hi[l], &qt_lo[l], b);                                   \
         p_only[l] += (b == 0.0) ? a : 0.0;                                     \
+        p_max[l] = (a > p_max[l]) ? a : p_max[l];                              \
         q_only[l] += (a == 0.0) ? b : 0.0;                                     \
     } while (0)
 #define HE_FAMILY_SUMS_ELEMENT_PQ(k, l) HE_FAMILY_SUMS_ELEMENT(k, l, 1)
@@ -341,6 +342,20 @@ HE_ALWAYS_INLINE double HE_ISA(he_renyi_entropy_term)(double a, const he_family_
     return 0.5 * (t + fabs(t));
 }
 
+/* Renyi entropy as a scaled power sum, one bin: (x / max x)^alpha, from
+ * the ratio of the raw weights (exactly 1 for the largest). */
+HE_ALWAYS_INLINE double HE_ISA(he_renyi_power_term)(double a, const he_family_consts *k)
+{
+    double w = a + k->c, r = w / k->largest, lr, ex, em;
+    lr = HE_LOG(r + HE_TINY);
+#if HE_RATIO_EXACT
+    lr += fma(-r, k->largest, w) / (w + HE_TINY);
+#endif
+    lr = lr < 0.0 ? lr : 0.0;
+    he__exp_expm1(k->alpha * lr, &ex, &em);
+    return he_select(w == 0.0, 0.0, ex);
+}
+
 /* Renyi divergence, one bin (he_renyi_pair of terms.h), times the sign;
  * the series near x = y, else x expm1(beta L) - beta (y - x).  An exponent
  * beyond 700 is left to the general read (`bad`). */
@@ -381,6 +396,8 @@ HE_ALWAYS_INLINE double HE_ISA(he_renyi_divergence_term)(double a, double b,
 #define HE_FAMILY_KL(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_KL_DIVERGENCE)
 #define HE_FAMILY_RENYI_ENTROPY(k, l)                                          \
     acc[l] += HE_ISA(he_renyi_entropy_term)((double)p[k], c, &bd[l])
+#define HE_FAMILY_RENYI_POWER(k, l)                                            \
+    acc[l] += HE_ISA(he_renyi_power_term)((double)p[k], c)
 #define HE_FAMILY_RENYI_DIVERGENCE(k, l)                                       \
     acc[l] += HE_ISA(he_renyi_divergence_term)((double)p[k], (double)q[k], c, &bd[l])
 #define HE_FAMILY_JS(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_JS_DIVERGENCE)
@@ -399,6 +416,7 @@ static void HE_ISA(he_family_sums_##tname)(                                    \
     double pt_hi[HE_LANES] = {0}, pt_lo[HE_LANES] = {0};                       \
     double qt_hi[HE_LANES] = {0}, qt_lo[HE_LANES] = {0};                       \
     double p_only[HE_LANES] = {0}, q_only[HE_LANES] = {0};                     \
+    double p_max[HE_LANES] = {0};                                              \
     double bad[HE_LANES] = {0};                                                \
     ptrdiff_t start, i, stop;                                                  \
     int j;                                                                     \
@@ -406,7 +424,8 @@ static void HE_ISA(he_family_sums_##tname)(                                    \
         HE_LANE_LOOP((void)0, HE_FAMILY_SUMS_ELEMENT_PQ, (void)0)              \
     else                                                                       \
         HE_LANE_LOOP((void)0, HE_FAMILY_SUMS_ELEMENT_P, (void)0)               \
-    he_lanes_family_sums(pt_hi, pt_lo, qt_hi, qt_lo, p_only, q_only, bad, out); \
+    he_lanes_family_sums(pt_hi, pt_lo, qt_hi, qt_lo, p_only, q_only, p_max, bad, \
+                         out);                                                 \
 }                                                                              \
 static double HE_ISA(he_family_accurate_##tname)(                              \
         int measure, const T *restrict p, const T *restrict q, ptrdiff_t n,    \
@@ -420,6 +439,7 @@ static double HE_ISA(he_family_accurate_##tname)(                              \
     case HE_ENTROPY: HE_FAMILY_LOOP(HE_FAMILY_ENTROPY) break;                  \
     case HE_KL_DIVERGENCE: HE_FAMILY_LOOP(HE_FAMILY_KL) break;                 \
     case HE_RENYI_ENTROPY: HE_FAMILY_LOOP(HE_FAMILY_RENYI_ENTROPY) break;      \
+    case HE_RENYI_POWER_SUM: HE_FAMILY_LOOP(HE_FAMILY_RENYI_POWER) break;     \
     case HE_RENYI_DIVERGENCE: HE_FAMILY_LOOP(HE_FAMILY_RENYI_DIVERGENCE) break; \
     case HE_JS_DIVERGENCE: HE_FAMILY_LOOP(HE_FAMILY_JS) break;                 \
     case HE_HELLINGER: HE_FAMILY_LOOP(HE_FAMILY_HELLINGER) break;              \
@@ -443,6 +463,7 @@ HE_FOR_EACH_TYPE(HE_FAMILY)
 #undef HE_FAMILY_ENTROPY
 #undef HE_FAMILY_KL
 #undef HE_FAMILY_RENYI_ENTROPY
+#undef HE_FAMILY_RENYI_POWER
 #undef HE_FAMILY_RENYI_DIVERGENCE
 #undef HE_FAMILY_HELLINGER
 #undef HE_FAMILY_TV

@@ -265,6 +265,7 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
             t.kept = ps->n;
             t.p_only = f.p_only > 0.0;
             t.q_only = f.q_only > 0.0;
+            t.p_largest = f.p_largest;
             if (!he_family_totals(&t, t.kept + zero_bins, c, 1.0, 1.0, one, &in_range)) {
                 *out = NAN;
                 return 0;
@@ -303,18 +304,37 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
         he_family_consts k = {sr.p_total.hi, sr.p_total.lo, 1.0 / sr.p_total.hi,
                               sr.q_total.hi, sr.q_total.lo, 1.0 / sr.q_total.hi, c,
                               sr.alpha, sr.beta, sr.sign, {0.0}};
+        int lse = 1;
         memcpy(k.coef, sr.coef, sizeof k.coef);
-        sum = he_fast_family_accurate(type, measure, p, q, ps->n, &k, &bad);
-        if (bad == 0.0) {
-            int lse;
+        /* Renyi entropy away from alpha = 1 as log(sum (x / max x)^alpha):
+         * no cancellation there, and no log-sum-exp read */
+        he_quotient big = he_quotient_of(t.p_largest, c, 1.0, &sr.p_total);
+        k.log_largest = he_quotient_log(&big, 1.0, &sr.p_total);
+        k.largest = big.w;
+        /* ... and where sum x^alpha <= (max x)^(alpha - 1) < 1/2 for sure */
+        if (!(measure == HE_RENYI_ENTROPY
+              && (fabs(sr.alpha - 1.0) >= 0.5
+                  || (sr.alpha - 1.0) * k.log_largest < -0.6931471805599453))) {
+            sum = he_fast_family_accurate(type, measure, p, q, ps->n, &k, &bad);
+            if (bad != 0.0)
+                goto general;
             if (zero_bins > 0 && c > 0.0)
                 sum += (double)zero_bins * he_second_term(measure, 0.0, 0.0, &sr);
             *out = he_family_finish(measure, sum, &sr, &lse);
-            if (lse)
-                *out = he_family_lse(type, measure, p, ps, q, qs, zero_bins, &sr);
-            return flags;
         }
+        if (lse && measure == HE_RENYI_ENTROPY && zero_bins == 0) {
+            sum = he_fast_family_accurate(type, HE_RENYI_POWER_SUM, p, q, ps->n, &k, &bad);
+            if (bad != 0.0)
+                goto general;
+            *out = (sr.alpha * k.log_largest + log(sum)) / (1.0 - sr.alpha);
+            *out = *out > 0.0 ? *out : 0.0;
+            lse = 0;
+        }
+        if (lse)
+            *out = he_family_lse(type, measure, p, ps, q, qs, zero_bins, &sr);
+        return flags;
     }
+general:
     *out = he_family_value(type, measure, p, ps, q, qs, zero_bins, &sr);
     return flags;
 }

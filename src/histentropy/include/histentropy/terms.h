@@ -237,7 +237,8 @@ enum he_measure {
     HE_JEFFREYS = 5,
     HE_CHI_SQUARE = 6,
     HE_RENYI_ENTROPY = 7,
-    HE_RENYI_DIVERGENCE = 8
+    HE_RENYI_DIVERGENCE = 8,
+    HE_RENYI_POWER_SUM = 9      /* a read, not a measure: sum (x / max x)^alpha */
 };
 #define HE_N_MEASURES 9
 
