@@ -141,7 +141,9 @@ _OPTIONS = """\
         additive (Laplace / Lidstone) smoothing, so that empty bins do not make
         a divergence infinite. The unstored bins of a sparse row count too.
     workers : int, optional
-        Threads: None (all cores for large input), 1, k, or -1 (all cores)."""
+        Threads: None (all cores for large input), 1, k, or -1 (all cores).
+        Many histograms are split across threads; one long histogram is
+        read by one thread."""
 
 _BASE = """\
     base : float, optional
