@@ -308,9 +308,11 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
         memcpy(k.coef, sr.coef, sizeof k.coef);
         /* Renyi entropy away from alpha = 1 as log(sum (x / max x)^alpha):
          * no cancellation there, and no log-sum-exp read */
-        he_quotient big = he_quotient_of(t.p_largest, c, 1.0, &sr.p_total);
-        k.log_largest = he_quotient_log(&big, 1.0, &sr.p_total);
-        k.largest = big.w;
+        if (measure == HE_RENYI_ENTROPY) {
+            he_quotient big = he_quotient_of(t.p_largest, c, 1.0, &sr.p_total);
+            k.log_largest = he_quotient_log(&big, 1.0, &sr.p_total);
+            k.largest = big.w;
+        }
         /* ... and where sum x^alpha <= (max x)^(alpha - 1) < 1/2 for sure */
         if (!(measure == HE_RENYI_ENTROPY
               && (fabs(sr.alpha - 1.0) >= 0.5

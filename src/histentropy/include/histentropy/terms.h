@@ -299,7 +299,9 @@ HE_ALWAYS_INLINE he_second_read he_second_read_with(int measure, const he_params
     r.alpha = params != NULL ? params->alpha : 1.0;
     r.beta = 1.0 - r.alpha;
     r.sign = 1.0;
-    if (q_total != NULL)
+    /* log(S_q/S_p): for the log ratios of quotients below the normal range */
+    if (q_total != NULL && (measure == HE_KL_DIVERGENCE || measure == HE_JEFFREYS
+                            || measure == HE_RENYI_DIVERGENCE))
         r.log_totals = he_csum_log_ratio(q_total, p_total) + (log(p_scale) - log(q_scale));
     he_csum_normalise(p_total);
     r.p_total = *p_total;
