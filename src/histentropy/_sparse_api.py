@@ -113,22 +113,30 @@ def _axis_2d(axis, ndim):
     return 1 if ndim == 1 else axis
 
 
-def entropy(p, axis, keepdims, omit, log_base, nan_policy, workers):
-    """Entropy of sparse p, options checked (see histentropy.entropy)."""
-    from histentropy import _sparse
-
+def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args):
+    """Runs driver(data, indptr, *args(n_cols), out, nthreads, whole) over
+    the canonical rows of sparse p alone; the result shaped as for dense
+    input."""
     _check_sparse_ndim(p, "p")
     ndim, shape = p.ndim, _as_2d(p).shape
     axis = _axis_2d(axis, ndim)
     P = _as_2d(p)
     whole = axis is None
     transpose = axis == 0 or (whole and P.format == "csc")
-    data, indices, indptr, n_rows, _ = _rows(P, "p", transpose)
+    data, indices, indptr, n_rows, n_cols = _rows(P, "p", transpose)
     out = np.empty(1 if whole else n_rows)
-    flags = _run(_sparse.entropy_rows, (data, indptr, omit, out), n_rows,
+    flags = _run(driver, (data, indptr) + args(n_cols) + (out,), n_rows,
                  data.shape[0], workers, whole)
     raise_for_flags(flags, nan_policy, pair=False)
     return _Shape(ndim, axis, shape, keepdims).finish(out, log_base)
+
+
+def entropy(p, axis, keepdims, omit, log_base, nan_policy, workers):
+    """Entropy of sparse p, options checked (see histentropy.entropy)."""
+    from histentropy import _sparse
+
+    return _one(p, axis, keepdims, log_base, nan_policy, workers, _sparse.entropy_rows,
+                lambda n_cols: (omit,))
 
 
 def broadcast_pair(p, q):
@@ -256,19 +264,8 @@ def family_one(p, measure, alpha, pseudocount, axis, keepdims, omit, log_base,
     """A measure of sparse p alone (family.h), options checked."""
     from histentropy import _sparse
 
-    _check_sparse_ndim(p, "p")
-    ndim, shape = p.ndim, _as_2d(p).shape
-    axis = _axis_2d(axis, ndim)
-    P = _as_2d(p)
-    whole = axis is None
-    transpose = axis == 0 or (whole and P.format == "csc")
-    data, indices, indptr, n_rows, n_cols = _rows(P, "p", transpose)
-    out = np.empty(1 if whole else n_rows)
-    flags = _run(_sparse.family_rows,
-                 (data, indptr, n_cols, measure, alpha, pseudocount, omit, out),
-                 n_rows, data.shape[0], workers, whole)
-    raise_for_flags(flags, nan_policy, pair=False)
-    return _Shape(ndim, axis, shape, keepdims).finish(out, log_base)
+    return _one(p, axis, keepdims, log_base, nan_policy, workers, _sparse.family_rows,
+                lambda n_cols: (n_cols, measure, alpha, pseudocount, omit))
 
 
 def family_pair(p, q, shape, measure, alpha, pseudocount, axis, keepdims, omit,

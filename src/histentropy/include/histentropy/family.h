@@ -130,15 +130,7 @@ HE_ALWAYS_INLINE double he_family_second_sum(int type, int measure, const void *
                                       one ? NULL : he_slice_at(q, qs, r),      \
                                       one ? 0 : qs->stride, ps->n, sr);        \
             break;
-        HE_MEASURE_CASE(HE_ENTROPY)
-        HE_MEASURE_CASE(HE_KL_DIVERGENCE)
-        HE_MEASURE_CASE(HE_JS_DIVERGENCE)
-        HE_MEASURE_CASE(HE_HELLINGER)
-        HE_MEASURE_CASE(HE_TOTAL_VARIATION)
-        HE_MEASURE_CASE(HE_JEFFREYS)
-        HE_MEASURE_CASE(HE_CHI_SQUARE)
-        HE_MEASURE_CASE(HE_RENYI_ENTROPY)
-        HE_MEASURE_CASE(HE_RENYI_DIVERGENCE)
+        HE_FOR_EACH_MEASURE(HE_MEASURE_CASE)
 #undef HE_MEASURE_CASE
         default:
             part = NAN;
@@ -425,15 +417,7 @@ HE_UNUSED static int he_family_rest(int measure, const he_params *params, const 
         double sum;
         switch (measure) {
 #define HE_MEASURE_CASE(M) case M: sum = he_rest_second_read_sum(M, a, b, m, &sr); break;
-        HE_MEASURE_CASE(HE_ENTROPY)
-        HE_MEASURE_CASE(HE_KL_DIVERGENCE)
-        HE_MEASURE_CASE(HE_JS_DIVERGENCE)
-        HE_MEASURE_CASE(HE_HELLINGER)
-        HE_MEASURE_CASE(HE_TOTAL_VARIATION)
-        HE_MEASURE_CASE(HE_JEFFREYS)
-        HE_MEASURE_CASE(HE_CHI_SQUARE)
-        HE_MEASURE_CASE(HE_RENYI_ENTROPY)
-        HE_MEASURE_CASE(HE_RENYI_DIVERGENCE)
+        HE_FOR_EACH_MEASURE(HE_MEASURE_CASE)
 #undef HE_MEASURE_CASE
         default:
             sum = NAN;

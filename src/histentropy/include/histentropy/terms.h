@@ -241,6 +241,11 @@ enum he_measure {
     HE_RENYI_POWER_SUM = 9      /* a read, not a measure: sum (x / max x)^alpha */
 };
 #define HE_N_MEASURES 9
+/* The measures as X(id), for switches that give each its own copy of a loop. */
+#define HE_FOR_EACH_MEASURE(X)                                                 \
+    X(HE_ENTROPY) X(HE_KL_DIVERGENCE) X(HE_JS_DIVERGENCE) X(HE_HELLINGER)      \
+    X(HE_TOTAL_VARIATION) X(HE_JEFFREYS) X(HE_CHI_SQUARE) X(HE_RENYI_ENTROPY)  \
+    X(HE_RENYI_DIVERGENCE)
 
 /* The parameters of a measure: Renyi's order alpha in [0, inf], and the
  * pseudocount added to every bin of p and q (as counts) before they are
