@@ -132,6 +132,24 @@ cdef extern from "histentropy/family.h" nogil:
         HE_RENYI_DIVERGENCE
     ctypedef struct he_params:
         double alpha, pseudocount
+    ctypedef struct he_family_sums:
+        double p_hi, p_lo, q_hi, q_lo, p_only, q_only, p_largest, bad
+    ctypedef struct he_family_consts:
+        pass
+    ctypedef struct he_family_plan:
+        he_family_consts k
+        int measure, read
+    # One long contiguous histogram in phases (family.h), for threads.
+    int he_family_sums_t(int type, const void* p, const void* q, Py_ssize_t n,
+                         he_family_sums* out)
+    void he_combine_family_sums(const he_family_sums* parts, Py_ssize_t count,
+                                he_family_sums* out)
+    int he_family_plan_of(int measure, const he_params* params, const he_family_sums* f,
+                          Py_ssize_t n, Py_ssize_t zero_bins, int one,
+                          he_family_plan* plan, double* out)
+    double he_family_accurate_t(int type, int read, const void* p, const void* q,
+                                Py_ssize_t n, const he_family_consts* k, double* bad)
+    int he_family_conclude(he_family_plan* plan, double sum, double bad, double* out)
     # `measure` of all the slices as one histogram, plus zero_bins unstored
     # bins holding 0 (q NULL for a measure of p alone).
     int he_family_whole_t(int type, int measure, const he_params* params,

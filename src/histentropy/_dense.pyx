@@ -369,6 +369,46 @@ MEASURES = {
 }
 
 
+cdef int _family_long(int code, int measure, const c.he_params* params, const char* p,
+                      const char* q, Py_ssize_t size, Py_ssize_t n, bint omit_nan,
+                      int nthreads, double* out) noexcept nogil:
+    """One long contiguous histogram: each read in chunks on the threads (the
+    phases of family.h; dynamic, so that a thread the OS deschedules does not
+    hold up the others); anything unusual goes to the one-thread kernel."""
+    cdef c.he_family_sums parts[MAX_CHUNKS]
+    cdef c.he_family_sums total
+    cdef double sums[MAX_CHUNKS]
+    cdef double bads[MAX_CHUNKS]
+    cdef c.he_family_plan plan
+    cdef c.he_csum sum
+    cdef double bad
+    cdef Py_ssize_t nchunks = _chunks(n, nthreads), length, i, offset
+    cdef int status
+    length = (n + nchunks - 1) // nchunks
+    for i in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
+        offset = i * length * size
+        c.he_family_sums_t(code, p + offset, q + offset if q != NULL else NULL,
+                           length if (i + 1) * length <= n else n - i * length,
+                           &parts[i])
+    c.he_combine_family_sums(parts, nchunks, &total)
+    status = c.he_family_plan_of(measure, params, &total, n, 0, q == NULL, &plan, out)
+    while status == 1:
+        for i in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
+            offset = i * length * size
+            sums[i] = c.he_family_accurate_t(
+                code, plan.read, p + offset, q + offset if q != NULL else NULL,
+                length if (i + 1) * length <= n else n - i * length, &plan.k, &bads[i])
+        c.he_csum_init(&sum)
+        bad = 0.0
+        for i in range(nchunks):
+            c.he_csum_add(&sum, sums[i])
+            bad += bads[i]
+        status = c.he_family_conclude(&plan, c.he_csum_value(&sum), bad, out)
+    if status == 0:
+        return 0
+    return c.he_family_slice_t(code, measure, params, p, 1, q, 1, n, 0, omit_nan, out)
+
+
 def family(cnp.ndarray p not None, object q, int measure, double alpha,
            double pseudocount, bint omit_nan, int nthreads=1, bint whole=False):
     """`measure` (MEASURES) in nats of each slice of p (against q, None for a
@@ -398,6 +438,10 @@ def family(cnp.ndarray p not None, object q, int measure, double alpha,
         if whole:
             flags = c.he_family_whole_t(code, measure, &params, a, &ps, b, &qs, 0,
                                         omit_nan, o)
+        elif (rows == 1 and ps.stride == 1 and (b == NULL or qs.stride == 1)
+                and nthreads > 1 and ps.n >= 2 * MIN_CHUNK):
+            flags = _family_long(code, measure, &params, <const char*>a, <const char*>b,
+                                 cnp.PyArray_ITEMSIZE(p), ps.n, omit_nan, nthreads, o)
         else:
             for r in prange(rows, num_threads=max(nthreads, 1), schedule="static"):
                 flags |= c.he_family_slice_t(

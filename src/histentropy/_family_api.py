@@ -66,6 +66,8 @@ def measure(name, p, q=None, *, alpha=1.0, base=None, axis=-1, keepdims=False,
         arrays, args = (p_slices, q_slices), ()
     if whole and arrays[0].ndim > 3:
         arrays = tuple(a.ravel() for a in arrays)  # one histogram over > 3 dimensions: a copy
+    if whole and arrays[0].ndim == 1:
+        whole = False  # one flat histogram: a single row, which threads can split
     nthreads = 1 if whole else threads_for(workers, arrays[0].size)
     out, flags = run_driver(_dense.family, arrays,
                             *args, code, alpha, c, omit, nthreads, whole)
@@ -142,8 +144,8 @@ _OPTIONS = """\
         a divergence infinite. The unstored bins of a sparse row count too.
     workers : int, optional
         Threads: None (all cores for large input), 1, k, or -1 (all cores).
-        Many histograms are split across threads; one long histogram is
-        read by one thread."""
+        Many histograms are split across threads; one long contiguous
+        histogram is read in chunks on the threads."""
 
 _BASE = """\
     base : float, optional

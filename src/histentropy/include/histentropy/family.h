@@ -227,6 +227,141 @@ HE_ALWAYS_INLINE int he_family_vectorised(int measure)
            || measure == HE_RENYI_DIVERGENCE;
 }
 
+/* The vectorised path of one clean contiguous histogram, in phases that a
+ * driver can also run over chunks on threads: the first read's sums
+ * (he_fast_family_sums, per chunk, then he_combine_family_sums), the plan
+ * (he_family_plan_of), the second read (he_fast_family_accurate of
+ * plan.read, per chunk, sums added), the conclusion (he_family_conclude). */
+typedef struct {
+    he_second_read sr;
+    he_family_consts k;
+    int measure, read;          /* read: what the vectorised second read sums */
+    ptrdiff_t zero_bins;
+} he_family_plan;
+
+HE_UNUSED static void he_combine_family_sums(const he_family_sums *parts, ptrdiff_t count,
+                                             he_family_sums *out)
+{
+    he_csum p_total, q_total;
+    ptrdiff_t i;
+    he_csum_init(&p_total);
+    he_csum_init(&q_total);
+    out->p_only = out->q_only = out->bad = out->p_largest = 0.0;
+    for (i = 0; i < count; i++) {
+        he_csum p_part = {parts[i].p_hi, parts[i].p_lo};
+        he_csum q_part = {parts[i].q_hi, parts[i].q_lo};
+        he_csum_merge(&p_total, &p_part);
+        he_csum_merge(&q_total, &q_part);
+        out->p_only += parts[i].p_only;
+        out->q_only += parts[i].q_only;
+        out->bad += parts[i].bad;
+        out->p_largest = fmax(out->p_largest, parts[i].p_largest);
+    }
+    he_csum_normalise(&p_total);
+    he_csum_normalise(&q_total);
+    out->p_hi = p_total.hi;
+    out->p_lo = p_total.lo;
+    out->q_hi = q_total.hi;
+    out->q_lo = q_total.lo;
+    if (!isfinite(out->p_hi + out->q_hi))
+        out->bad = 1.0;
+}
+
+/* From the first read's sums of n bins (plus zero_bins unstored ones):
+ * 0 when *out is the answer (no mass: NaN; unbounded: +inf), 1 with a plan
+ * for the vectorised second read, -1 when the general path must answer. */
+HE_ALWAYS_INLINE int he_family_plan_of(int measure, const he_params *params,
+                                       const he_family_sums *f, ptrdiff_t n,
+                                       ptrdiff_t zero_bins, int one, he_family_plan *plan,
+                                       double *out)
+{
+    he_totals t;
+    he_second_read *sr = &plan->sr;
+    he_family_consts *k = &plan->k;
+    double c = params->pseudocount;
+    int in_range;
+    measure = he_family_measure(measure, params);
+    if (f->bad != 0.0)
+        return -1;
+    memset(&t, 0, sizeof t);
+    t.p_total.hi = f->p_hi;
+    t.p_total.lo = f->p_lo;
+    t.q_total.hi = f->q_hi;
+    t.q_total.lo = f->q_lo;
+    t.p_only = f->p_only > 0.0;
+    t.q_only = f->q_only > 0.0;
+    if (!he_family_totals(&t, n + zero_bins, c, 1.0, 1.0, one, &in_range)) {
+        *out = NAN;
+        return 0;
+    }
+    if (!in_range)
+        return -1;
+    if (he_family_unbounded(measure, params, &t)) {
+        *out = INFINITY;
+        return 0;
+    }
+    if (!he_family_vectorised(measure) || isinf(params->alpha))
+        return -1;
+    *sr = he_second_read_with(measure, params, 1.0, 1.0, &t.p_total,
+                              one ? NULL : &t.q_total);
+    memset(k, 0, sizeof *k);
+    k->sp = sr->p_total.hi;
+    k->sp_lo = sr->p_total.lo;
+    k->isp = 1.0 / sr->p_total.hi;
+    k->sq = sr->q_total.hi;
+    k->sq_lo = sr->q_total.lo;
+    k->isq = one ? 0.0 : 1.0 / sr->q_total.hi;
+    k->c = c;
+    k->alpha = sr->alpha;
+    k->beta = sr->beta;
+    k->sign = sr->sign;
+    memcpy(k->coef, sr->coef, sizeof k->coef);
+    plan->measure = plan->read = measure;
+    plan->zero_bins = zero_bins;
+    if (measure == HE_RENYI_ENTROPY) {
+        he_quotient big = he_quotient_of(f->p_largest, c, 1.0, &sr->p_total);
+        k->log_largest = he_quotient_log(&big, 1.0, &sr->p_total);
+        k->largest = big.w;
+        /* log(sum (x / max x)^alpha) away from alpha = 1 (no cancellation,
+         * no log-sum-exp read), and where sum x^alpha <= (max x)^(alpha-1)
+         * < 1/2 for sure (log1p of T = sum x^alpha - 1 would not do) */
+        if (fabs(sr->alpha - 1.0) >= 0.5
+                || (sr->alpha - 1.0) * k->log_largest < -0.6931471805599453) {
+            if (zero_bins > 0)
+                return -1;
+            plan->read = HE_RENYI_POWER_SUM;
+        }
+    }
+    return 1;
+}
+
+/* From the vectorised second read's sum (and its `bad`): 0 when *out is the
+ * answer, 1 when plan.read has changed and that read must run, -1 when the
+ * general path must answer. */
+HE_ALWAYS_INLINE int he_family_conclude(he_family_plan *plan, double sum, double bad,
+                                        double *out)
+{
+    int lse;
+    double v;
+    if (bad != 0.0)
+        return -1;
+    if (plan->read == HE_RENYI_POWER_SUM) {
+        v = (plan->sr.alpha * plan->k.log_largest + log(sum)) / (1.0 - plan->sr.alpha);
+        *out = v > 0.0 ? v : 0.0;
+        return 0;
+    }
+    if (plan->zero_bins > 0 && plan->sr.pseudo > 0.0)
+        sum += (double)plan->zero_bins * he_second_term(plan->measure, 0.0, 0.0, &plan->sr);
+    *out = he_family_finish(plan->measure, sum, &plan->sr, &lse);
+    if (!lse)
+        return 0;
+    if (plan->measure == HE_RENYI_ENTROPY && plan->zero_bins == 0) {
+        plan->read = HE_RENYI_POWER_SUM;
+        return 1;
+    }
+    return -1;
+}
+
 /* `measure` (terms.h) of all the slices of p (and q) as one histogram, plus
  * zero_bins unstored bins holding 0.  Flags as he_divergence_slice; NaN for
  * bad weights (unless omitted NaN) or a histogram without mass.  q is NULL
@@ -240,32 +375,24 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
                                      int omit_nan, double *out)
 {
     ptrdiff_t r, rows = ps->shape0 * ps->shape1;
-    int one = q == NULL, flags = 0, attempt, in_range = 0, fast = 0;
+    int one = q == NULL, flags = 0, attempt, in_range = 0, status;
     double c = params->pseudocount, p_scale = 1.0, q_scale = 1.0, bad, sum;
     he_totals t;
     he_second_read sr;
     he_family_sums f;
-    measure = he_family_measure(measure, params);
+    he_family_plan plan;
     if (rows == 1 && ps->stride == 1 && (one || qs->stride == 1)) {
         he_fast_family_sums(type, p, q, ps->n, &f);
-        if (f.bad == 0.0) {
-            memset(&t, 0, sizeof t);
-            t.p_total.hi = f.p_hi;
-            t.p_total.lo = f.p_lo;
-            t.q_total.hi = f.q_hi;
-            t.q_total.lo = f.q_lo;
-            t.kept = ps->n;
-            t.p_only = f.p_only > 0.0;
-            t.q_only = f.q_only > 0.0;
-            t.p_largest = f.p_largest;
-            if (!he_family_totals(&t, t.kept + zero_bins, c, 1.0, 1.0, one, &in_range)) {
-                *out = NAN;
-                return 0;
-            }
-            fast = in_range;
+        status = he_family_plan_of(measure, params, &f, ps->n, zero_bins, one, &plan, out);
+        while (status == 1) {
+            sum = he_fast_family_accurate(type, plan.read, p, q, ps->n, &plan.k, &bad);
+            status = he_family_conclude(&plan, sum, bad, out);
         }
+        if (status == 0)
+            return 0;
     }
-    for (attempt = 0; attempt < 2 && !fast; attempt++) {
+    measure = he_family_measure(measure, params);
+    for (attempt = 0; attempt < 2; attempt++) {
         memset(&t, 0, sizeof t);
         flags = 0;
         for (r = 0; r < rows; r++)
@@ -292,43 +419,6 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
     }
     sr = he_second_read_with(measure, params, p_scale, q_scale, &t.p_total,
                              one ? NULL : &t.q_total);
-    if (fast && he_family_vectorised(measure) && !isinf(sr.alpha)) {
-        he_family_consts k = {sr.p_total.hi, sr.p_total.lo, 1.0 / sr.p_total.hi,
-                              sr.q_total.hi, sr.q_total.lo, 1.0 / sr.q_total.hi, c,
-                              sr.alpha, sr.beta, sr.sign, {0.0}};
-        int lse = 1;
-        memcpy(k.coef, sr.coef, sizeof k.coef);
-        /* Renyi entropy away from alpha = 1 as log(sum (x / max x)^alpha):
-         * no cancellation there, and no log-sum-exp read */
-        if (measure == HE_RENYI_ENTROPY) {
-            he_quotient big = he_quotient_of(t.p_largest, c, 1.0, &sr.p_total);
-            k.log_largest = he_quotient_log(&big, 1.0, &sr.p_total);
-            k.largest = big.w;
-        }
-        /* ... and where sum x^alpha <= (max x)^(alpha - 1) < 1/2 for sure */
-        if (!(measure == HE_RENYI_ENTROPY
-              && (fabs(sr.alpha - 1.0) >= 0.5
-                  || (sr.alpha - 1.0) * k.log_largest < -0.6931471805599453))) {
-            sum = he_fast_family_accurate(type, measure, p, q, ps->n, &k, &bad);
-            if (bad != 0.0)
-                goto general;
-            if (zero_bins > 0 && c > 0.0)
-                sum += (double)zero_bins * he_second_term(measure, 0.0, 0.0, &sr);
-            *out = he_family_finish(measure, sum, &sr, &lse);
-        }
-        if (lse && measure == HE_RENYI_ENTROPY && zero_bins == 0) {
-            sum = he_fast_family_accurate(type, HE_RENYI_POWER_SUM, p, q, ps->n, &k, &bad);
-            if (bad != 0.0)
-                goto general;
-            *out = (sr.alpha * k.log_largest + log(sum)) / (1.0 - sr.alpha);
-            *out = *out > 0.0 ? *out : 0.0;
-            lse = 0;
-        }
-        if (lse)
-            *out = he_family_lse(type, measure, p, ps, q, qs, zero_bins, &sr);
-        return flags;
-    }
-general:
     *out = he_family_value(type, measure, p, ps, q, qs, zero_bins, &sr);
     return flags;
 }
@@ -436,6 +526,13 @@ HE_BY_TYPE(int, he_family_whole_t, he_family_whole,
             const he_slices *ps, const void *q, const he_slices *qs, ptrdiff_t zero_bins,
             int omit_nan, double *out),
            (measure, params, p, ps, q, qs, zero_bins, omit_nan, out), HE_FLAG_NAN)
+HE_BY_TYPE(int, he_family_sums_t, he_fast_family_sums,
+           (int type, const void *p, const void *q, ptrdiff_t n, he_family_sums *out),
+           (p, q, n, out), 0)
+HE_BY_TYPE(double, he_family_accurate_t, he_fast_family_accurate,
+           (int type, int read, const void *p, const void *q, ptrdiff_t n,
+            const he_family_consts *k, double *bad),
+           (read, p, q, n, k, bad), NAN)
 HE_BY_TYPE(int, he_family_slice_t, he_family_slice,
            (int type, int measure, const he_params *params, const void *p,
             ptrdiff_t p_stride, const void *q, ptrdiff_t q_stride, ptrdiff_t n,
