@@ -162,6 +162,9 @@ cdef extern from "histentropy/family.h" nogil:
                           int omit_nan, double* out)
     Py_ssize_t he_count_positive(int type, const void* q, Py_ssize_t n,
                                  Py_ssize_t stride)
+    int he_family_slice_f64(int measure, const he_params* params, const double* p,
+                            Py_ssize_t p_stride, const double* q, Py_ssize_t q_stride,
+                            Py_ssize_t n, Py_ssize_t zero_bins, int omit_nan, double* out)
     int he_family_rest(int measure, const he_params* params, const double* a,
                        const double* b, Py_ssize_t m, const he_csum* reference,
                        double q_scale, Py_ssize_t q_positive, int q_flags,

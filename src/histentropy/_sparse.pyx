@@ -543,13 +543,13 @@ cdef int _family_rows(const void* p_rows, const void* unused, const Job* job,
     if job.whole:
         lo = _ptr(p, start)
         hi = _ptr(p, stop)
-        return c.he_family_slice_t(p.type, job.measure, &job.params, _values(p, lo), 1,
+        return c.he_family_slice_f64(job.measure, &job.params, <const double*>_values(p, lo), 1,
                                    NULL, 0, hi - lo, job.n_cols * (stop - start) - (hi - lo),
                                    job.omit_nan, out)
     for r in range(start, stop):
         lo = _ptr(p, r)
         hi = _ptr(p, r + 1)
-        flags |= c.he_family_slice_t(p.type, job.measure, &job.params, _values(p, lo), 1,
+        flags |= c.he_family_slice_f64(job.measure, &job.params, <const double*>_values(p, lo), 1,
                                      NULL, 0, hi - lo, job.n_cols - (hi - lo),
                                      job.omit_nan, &out[r])
     return flags
@@ -580,10 +580,10 @@ cdef int _family_sparse_sparse(const void* p_rows, const void* q_rows, const Job
                          _ptr(q, r + 1) - q0, a + m, b + m)
         m += k
         if not job.whole:
-            flags |= c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+            flags |= c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
                                          job.n_cols - m, job.omit_nan, &out[r])
     if job.whole:
-        flags = c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+        flags = c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
                                     job.n_cols * (stop - start) - m, job.omit_nan, out)
     free(a)
     return flags
@@ -612,10 +612,10 @@ cdef int _family_dense_sparse(const void* p_rows, const void* q_rows, const Job*
                                 _values(q, q0), _columns(q, q0), _ptr(q, r + 1) - q0,
                                 a + m, b + m)
         if not job.whole:
-            flags |= c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+            flags |= c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
                                          p.n - m, job.omit_nan, &out[r])
     if job.whole:
-        flags = c.he_family_slice_t(0, job.measure, &job.params, a, 1, b, 1, m,
+        flags = c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
                                     p.n * (stop - start) - m, job.omit_nan, out)
     free(a)
     return flags
@@ -659,10 +659,10 @@ cdef int _family_sparse_dense(const void* p_rows, const void* q_rows, const Job*
                                     q.stride, _values(p, p0), _columns(p, p0),
                                     _ptr(p, r + 1) - p0, a + m, b + m)
             if not job.whole:
-                flags |= c.he_family_slice_t(0, job.measure, &job.params, b, 1, a, 1, m,
+                flags |= c.he_family_slice_f64(job.measure, &job.params, b, 1, a, 1, m,
                                              q.n - m, job.omit_nan, &out[r])
         if job.whole:
-            flags = c.he_family_slice_t(0, job.measure, &job.params, b, 1, a, 1, m,
+            flags = c.he_family_slice_f64(job.measure, &job.params, b, 1, a, 1, m,
                                         q.n * (stop - start) - m, job.omit_nan, out)
     elif job.whole:
         q_flags = _whole_reference(q, start, stop, &reference, &q_scale)
@@ -720,8 +720,11 @@ cdef Job _job(int measure, double alpha, double pseudocount, bint omit_nan, bint
 def family_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
                 Py_ssize_t n_cols, int measure, double alpha, double pseudocount,
                 bint omit_nan, double[::1] out, int nthreads, bint whole):
-    """A measure of p alone (family.h) of each canonical row of n_cols bins."""
+    """A measure of p alone (family.h) of each canonical row of n_cols bins
+    (float64 data)."""
     cdef Rows s = _rows(data, indptr, indptr)
+    if s.type != 0:
+        raise TypeError("family_rows: float64 data expected")
     cdef Py_ssize_t rows = indptr.shape[0] - 1
     cdef Job job = _job(measure, alpha, pseudocount, omit_nan, whole, n_cols)
     _check(rows, rows, out.shape[0], whole)

@@ -113,10 +113,10 @@ def _axis_2d(axis, ndim):
     return 1 if ndim == 1 else axis
 
 
-def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args):
+def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args, dtype=None):
     """Runs driver(data, indptr, *args(n_cols), out, nthreads, whole) over
-    the canonical rows of sparse p alone; the result shaped as for dense
-    input."""
+    the canonical rows of sparse p alone (data converted to `dtype` if
+    given); the result shaped as for dense input."""
     _check_sparse_ndim(p, "p")
     ndim, shape = p.ndim, _as_2d(p).shape
     axis = _axis_2d(axis, ndim)
@@ -124,6 +124,8 @@ def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args):
     whole = axis is None
     transpose = axis == 0 or (whole and P.format == "csc")
     data, indices, indptr, n_rows, n_cols = _rows(P, "p", transpose)
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
     out = np.empty(1 if whole else n_rows)
     flags = _run(driver, (data, indptr) + args(n_cols) + (out,), n_rows,
                  data.shape[0], workers, whole)
@@ -265,7 +267,7 @@ def family_one(p, measure, alpha, pseudocount, axis, keepdims, omit, log_base,
     from histentropy import _sparse
 
     return _one(p, axis, keepdims, log_base, nan_policy, workers, _sparse.family_rows,
-                lambda n_cols: (n_cols, measure, alpha, pseudocount, omit))
+                lambda n_cols: (n_cols, measure, alpha, pseudocount, omit), np.float64)
 
 
 def family_pair(p, q, shape, measure, alpha, pseudocount, axis, keepdims, omit,

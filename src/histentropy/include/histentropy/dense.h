@@ -212,17 +212,6 @@ HE_ALWAYS_INLINE int he_fast_family_sums(int type, const void *p, const void *q,
     return 0;
 }
 
-HE_ALWAYS_INLINE double he_fast_family_accurate(int type, int measure, const void *p,
-                                                const void *q, ptrdiff_t n,
-                                                const he_family_consts *c, double *bad)
-{
-#define HE_CALL_T(T, tname) HE_CPU_CALL(he_family_accurate_##tname, \
-                                        (measure, (const T *)p, (const T *)q, n, c, bad))
-    HE_SWITCH_TYPE_T(type)
-#undef HE_CALL_T
-    return NAN;
-}
-
 /* ---- entropy of one slice ----------------------------------------------- */
 
 /* First read: total = sum w, plogp = sum w log w over w = scale p;
@@ -779,5 +768,34 @@ HE_BY_TYPE(int, he_divergence_whole_t, he_divergence_whole,
 HE_BY_TYPE(int, he_load_t, he_load,
            (int type, const void *src, ptrdiff_t stride, ptrdiff_t n, double *dst),
            (src, stride, n, dst), 0)
+
+/* The family's vectorised second read (dense_simd.h): float64 directly,
+ * other types converted to float64 by blocks on the stack. */
+HE_ALWAYS_INLINE double he_fast_family_accurate(int type, int measure, const void *p,
+                                                const void *q, ptrdiff_t n,
+                                                const he_family_consts *c, double *bad)
+{
+    double a[HE_SIMD_BLOCK], b[HE_SIMD_BLOCK], part_bad;
+    ptrdiff_t start, len, size;
+    he_csum sum;
+    if (type == 0)
+        return HE_CPU_CALL(he_family_accurate_f64,
+                           (measure, (const double *)p, (const double *)q, n, c, bad));
+    size = type == 1 ? 4 : (type == 2 || type == 6) ? 1 : (type == 3 || type == 7) ? 2
+           : (type == 4 || type == 8) ? 4 : 8;
+    he_csum_init(&sum);
+    *bad = 0.0;
+    for (start = 0; start < n; start += HE_SIMD_BLOCK) {
+        len = n - start < HE_SIMD_BLOCK ? n - start : HE_SIMD_BLOCK;
+        he_load_t(type, (const char *)p + start * size, 1, len, a);
+        if (q != NULL)
+            he_load_t(type, (const char *)q + start * size, 1, len, b);
+        he_csum_add(&sum, HE_CPU_CALL(he_family_accurate_f64,
+                                      (measure, a, q != NULL ? b : NULL, len, c,
+                                       &part_bad)));
+        *bad += part_bad;
+    }
+    return he_csum_value(&sum);
+}
 
 #endif /* HISTENTROPY_DENSE_H */

@@ -526,6 +526,16 @@ HE_BY_TYPE(int, he_family_whole_t, he_family_whole,
             const he_slices *ps, const void *q, const he_slices *qs, ptrdiff_t zero_bins,
             int omit_nan, double *out),
            (measure, params, p, ps, q, qs, zero_bins, omit_nan, out), HE_FLAG_NAN)
+/* float64 only (the sparse drivers: gathered pairs and float64 data). */
+HE_UNUSED static int he_family_slice_f64(int measure, const he_params *params,
+                                         const double *p, ptrdiff_t p_stride,
+                                         const double *q, ptrdiff_t q_stride, ptrdiff_t n,
+                                         ptrdiff_t zero_bins, int omit_nan, double *out)
+{
+    return he_family_slice(0, measure, params, p, p_stride, q, q_stride, n, zero_bins,
+                           omit_nan, out);
+}
+
 HE_BY_TYPE(int, he_family_sums_t, he_fast_family_sums,
            (int type, const void *p, const void *q, ptrdiff_t n, he_family_sums *out),
            (p, q, n, out), 0)
