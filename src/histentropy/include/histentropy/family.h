@@ -423,17 +423,6 @@ HE_ALWAYS_INLINE int he_family_whole(int type, int measure, const he_params *par
     return flags;
 }
 
-/* One slice of n bins, stride in elements (q NULL for a measure of p). */
-HE_ALWAYS_INLINE int he_family_slice(int type, int measure, const he_params *params,
-                                     const void *p, ptrdiff_t p_stride, const void *q,
-                                     ptrdiff_t q_stride, ptrdiff_t n, ptrdiff_t zero_bins,
-                                     int omit_nan, double *out)
-{
-    he_slices ps = {1, 1, n, 0, 0, p_stride}, qs = {1, 1, n, 0, 0, q_stride};
-    return he_family_whole(type, measure, params, p, &ps, q, &qs, zero_bins, omit_nan,
-                           out);
-}
-
 /* The bins of a reference row where q > 0 (for he_family_rest). */
 HE_ALWAYS_INLINE ptrdiff_t he_count_positive(int type, const void *q, ptrdiff_t n,
                                              ptrdiff_t stride)
@@ -526,14 +515,26 @@ HE_BY_TYPE(int, he_family_whole_t, he_family_whole,
             const he_slices *ps, const void *q, const he_slices *qs, ptrdiff_t zero_bins,
             int omit_nan, double *out),
            (measure, params, p, ps, q, qs, zero_bins, omit_nan, out), HE_FLAG_NAN)
+
+/* One slice of n bins, stride in elements (q NULL for a measure of p). */
+HE_UNUSED static int he_family_slice_t(int type, int measure, const he_params *params,
+                                       const void *p, ptrdiff_t p_stride, const void *q,
+                                       ptrdiff_t q_stride, ptrdiff_t n, ptrdiff_t zero_bins,
+                                       int omit_nan, double *out)
+{
+    he_slices ps = {1, 1, n, 0, 0, p_stride}, qs = {1, 1, n, 0, 0, q_stride};
+    return he_family_whole_t(type, measure, params, p, &ps, q, &qs, zero_bins, omit_nan,
+                             out);
+}
+
 /* float64 only (the sparse drivers: gathered pairs and float64 data). */
 HE_UNUSED static int he_family_slice_f64(int measure, const he_params *params,
                                          const double *p, ptrdiff_t p_stride,
                                          const double *q, ptrdiff_t q_stride, ptrdiff_t n,
                                          ptrdiff_t zero_bins, int omit_nan, double *out)
 {
-    return he_family_slice(0, measure, params, p, p_stride, q, q_stride, n, zero_bins,
-                           omit_nan, out);
+    he_slices ps = {1, 1, n, 0, 0, p_stride}, qs = {1, 1, n, 0, 0, q_stride};
+    return he_family_whole(0, measure, params, p, &ps, q, &qs, zero_bins, omit_nan, out);
 }
 
 HE_BY_TYPE(int, he_family_sums_t, he_fast_family_sums,
@@ -543,11 +544,5 @@ HE_BY_TYPE(double, he_family_accurate_t, he_fast_family_accurate,
            (int type, int read, const void *p, const void *q, ptrdiff_t n,
             const he_family_consts *k, double *bad),
            (read, p, q, n, k, bad), NAN)
-HE_BY_TYPE(int, he_family_slice_t, he_family_slice,
-           (int type, int measure, const he_params *params, const void *p,
-            ptrdiff_t p_stride, const void *q, ptrdiff_t q_stride, ptrdiff_t n,
-            ptrdiff_t zero_bins, int omit_nan, double *out),
-           (measure, params, p, p_stride, q, q_stride, n, zero_bins, omit_nan, out),
-           HE_FLAG_NAN)
 
 #endif /* HISTENTROPY_FAMILY_H */
