@@ -226,8 +226,8 @@ js_divergence.__doc__ = _doc(
     _PAIR + "\n" + _BASE + "\n" + _OPTIONS,
     "    Always finite. Each bin adds x log(x/m) - x + m and y log(y/m) - y + m,\n"
     "    both >= 0, with the atanh series of the log near m: never NaN or\n"
-    "    negative for near-identical input (scipy issue 20083), finite for\n"
-    "    subnormal weights (scipy issue 19436).",
+    "    negative for near-identical input, and finite for subnormal weights\n"
+    "    (where ``scipy.spatial.distance.jensenshannon`` can give NaN or inf).",
     "    >>> import histentropy\n"
     "    >>> float(histentropy.js_divergence([1, 0], [0, 1], base=2))\n"
     "    1.0\n"

@@ -543,15 +543,16 @@ cdef int _family_rows(const void* p_rows, const void* unused, const Job* job,
     if job.whole:
         lo = _ptr(p, start)
         hi = _ptr(p, stop)
-        return c.he_family_slice_f64(job.measure, &job.params, <const double*>_values(p, lo), 1,
-                                   NULL, 0, hi - lo, job.n_cols * (stop - start) - (hi - lo),
-                                   job.omit_nan, out)
+        return c.he_family_slice_f64(job.measure, &job.params,
+                                     <const double*>_values(p, lo), 1, NULL, 0, hi - lo,
+                                     job.n_cols * (stop - start) - (hi - lo),
+                                     job.omit_nan, out)
     for r in range(start, stop):
         lo = _ptr(p, r)
         hi = _ptr(p, r + 1)
-        flags |= c.he_family_slice_f64(job.measure, &job.params, <const double*>_values(p, lo), 1,
-                                     NULL, 0, hi - lo, job.n_cols - (hi - lo),
-                                     job.omit_nan, &out[r])
+        flags |= c.he_family_slice_f64(job.measure, &job.params,
+                                       <const double*>_values(p, lo), 1, NULL, 0, hi - lo,
+                                       job.n_cols - (hi - lo), job.omit_nan, &out[r])
     return flags
 
 
@@ -581,10 +582,10 @@ cdef int _family_sparse_sparse(const void* p_rows, const void* q_rows, const Job
         m += k
         if not job.whole:
             flags |= c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
-                                         job.n_cols - m, job.omit_nan, &out[r])
+                                           job.n_cols - m, job.omit_nan, &out[r])
     if job.whole:
         flags = c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
-                                    job.n_cols * (stop - start) - m, job.omit_nan, out)
+                                      job.n_cols * (stop - start) - m, job.omit_nan, out)
     free(a)
     return flags
 
@@ -613,10 +614,10 @@ cdef int _family_dense_sparse(const void* p_rows, const void* q_rows, const Job*
                                 a + m, b + m)
         if not job.whole:
             flags |= c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
-                                         p.n - m, job.omit_nan, &out[r])
+                                           p.n - m, job.omit_nan, &out[r])
     if job.whole:
         flags = c.he_family_slice_f64(job.measure, &job.params, a, 1, b, 1, m,
-                                    p.n * (stop - start) - m, job.omit_nan, out)
+                                      p.n * (stop - start) - m, job.omit_nan, out)
     free(a)
     return flags
 
@@ -660,10 +661,10 @@ cdef int _family_sparse_dense(const void* p_rows, const void* q_rows, const Job*
                                     _ptr(p, r + 1) - p0, a + m, b + m)
             if not job.whole:
                 flags |= c.he_family_slice_f64(job.measure, &job.params, b, 1, a, 1, m,
-                                             q.n - m, job.omit_nan, &out[r])
+                                               q.n - m, job.omit_nan, &out[r])
         if job.whole:
             flags = c.he_family_slice_f64(job.measure, &job.params, b, 1, a, 1, m,
-                                        q.n * (stop - start) - m, job.omit_nan, out)
+                                          q.n * (stop - start) - m, job.omit_nan, out)
     elif job.whole:
         q_flags = _whole_reference(q, start, stop, &reference, &q_scale)
         for r in range(start, stop):

@@ -48,6 +48,15 @@
 #define HE_SWITCH_TYPE(type) switch (type) { HE_FOR_EACH_TYPE(HE_TYPE_CASE) }
 #define HE_SWITCH_TYPE_T(type) switch (type) { HE_FOR_EACH_TYPE(HE_TYPE_CASE_T) }
 
+/* The size in bytes of a weight of type code `type` (0: unknown). */
+HE_ALWAYS_INLINE size_t he_type_size(int type)
+{
+#define HE_CALL_T(T, tname) sizeof(T)
+    HE_SWITCH_TYPE_T(type)
+#undef HE_CALL_T
+    return 0;
+}
+
 /* HE_BY_TYPE(ret, name, kernel, params, args, fail) defines
  *     static ret name params
  * (params starting with `int type`), which returns kernel(code, args...)

@@ -376,10 +376,7 @@ HE_ALWAYS_INLINE int he_pair_read(int type, const void *p, ptrdiff_t p_stride,
             x = a * p_scale;
             y = b * q_scale;
             if (!(0.0 <= x && x < INFINITY && 0.0 <= y && y < INFINITY)) {
-                if (!(0.0 <= x && x < INFINITY))
-                    flags |= he_classify(x, HE_FLAG_NEGATIVE_P, HE_FLAG_INFINITE_P);
-                if (!(0.0 <= y && y < INFINITY))
-                    flags |= he_classify(y, HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+                flags |= he_classify_pair(x, y);
                 continue;
             }
             he_csum_add_exact(&st->q_total, y);
@@ -776,13 +773,11 @@ HE_ALWAYS_INLINE double he_fast_family_accurate(int type, int measure, const voi
                                                 const he_family_consts *c, double *bad)
 {
     double a[HE_SIMD_BLOCK], b[HE_SIMD_BLOCK], part_bad;
-    ptrdiff_t start, len, size;
+    ptrdiff_t start, len, size = (ptrdiff_t)he_type_size(type);
     he_csum sum;
     if (type == 0)
         return HE_CPU_CALL(he_family_accurate_f64,
                            (measure, (const double *)p, (const double *)q, n, c, bad));
-    size = type == 1 ? 4 : (type == 2 || type == 6) ? 1 : (type == 3 || type == 7) ? 2
-           : (type == 4 || type == 8) ? 4 : 8;
     he_csum_init(&sum);
     *bad = 0.0;
     for (start = 0; start < n; start += HE_SIMD_BLOCK) {

@@ -50,10 +50,7 @@ HE_ALWAYS_INLINE int he_totals_read(int type, const void *p, ptrdiff_t p_stride,
         a = he_weight_at(type, p, i, p_stride);
         b = q != NULL ? he_weight_at(type, q, i, q_stride) : 0.0;
         if (!(0.0 <= a && a < INFINITY && 0.0 <= b && b < INFINITY)) {
-            if (!(0.0 <= a && a < INFINITY))
-                flags |= he_classify(a, HE_FLAG_NEGATIVE_P, HE_FLAG_INFINITE_P);
-            if (!(0.0 <= b && b < INFINITY))
-                flags |= he_classify(b, HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+            flags |= he_classify_pair(a, b);
             continue;
         }
         t->kept++;
@@ -450,7 +447,7 @@ HE_UNUSED static int he_family_rest(int measure, const he_params *params, const 
     he_csum q_total;
     he_second_read sr;
     he_slices pairs = {1, 1, m, 0, 0, 1};
-    double p_scale = 1.0, sp, x, y;
+    double p_scale = 1.0, sp;
     ptrdiff_t i;
     int flags = q_flags, attempt;
     measure = he_family_measure(measure, params);
@@ -462,14 +459,7 @@ HE_UNUSED static int he_family_rest(int measure, const he_params *params, const 
     for (attempt = 0; attempt < 2; attempt++) {
         memset(&t, 0, sizeof t);
         flags = q_flags | he_totals_read(0, a, 1, b, 1, m, p_scale, q_scale, &t);
-        /* q's total is the reference's, less the q of omitted bins */
-        q_total = *reference;
-        for (i = 0; i < m && (flags & (HE_FLAG_ERRORS | HE_FLAG_NAN)); i++) {
-            x = a[i] * p_scale;
-            y = b[i] * q_scale;
-            if (!(0.0 <= x && x < INFINITY) && 0.0 <= y && y < INFINITY)
-                he_csum_add_exact(&q_total, -y);
-        }
+        q_total = he_rest_q_total(a, b, m, p_scale, q_scale, reference, flags);
         sp = he_csum_value(&t.p_total);
         if ((flags & HE_FLAG_ERRORS) || ((flags & HE_FLAG_NAN) && !omit_nan)
                 || sp == 0.0 || !(he_csum_value(&q_total) > 0.0)) {

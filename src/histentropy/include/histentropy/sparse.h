@@ -189,6 +189,25 @@ HE_ALWAYS_INLINE int he_reference(int type, const void *q, ptrdiff_t n, ptrdiff_
 
 /* ---- a gathered row against its reference ------------------------------- */
 
+/* The reference's total less the q (scaled) of every gathered bin whose p
+ * is not a number (an omitted NaN bin); `flags` are the pairs' flags (no
+ * bad bin, nothing to take away). */
+HE_ALWAYS_INLINE he_csum he_rest_q_total(const double *a, const double *b, ptrdiff_t m,
+                                         double p_scale, double q_scale,
+                                         const he_csum *reference, int flags)
+{
+    ptrdiff_t i;
+    double x, y;
+    he_csum total = *reference;
+    for (i = 0; i < m && (flags & (HE_FLAG_ERRORS | HE_FLAG_NAN)); i++) {
+        x = a[i] * p_scale;
+        y = b[i] * q_scale;
+        if (!(0.0 <= x && x < INFINITY) && 0.0 <= y && y < INFINITY)
+            he_csum_add_exact(&total, -y);
+    }
+    return total;
+}
+
 /* First read of the pairs, as he_pair_read; q's total starts from the
  * reference's and loses the q of every bin dropped because p is not a
  * number there (omitted NaN). */
@@ -196,22 +215,14 @@ HE_UNUSED static int he_rest_read(const double *a, const double *b, ptrdiff_t m,
                         double q_scale, int need_entropy, const he_csum *reference,
                         he_pair_state *st)
 {
-    ptrdiff_t i;
-    int flags = 0;
+    int flags;
     he_pair_state part;
-    double x, y;
     /* Bins where one side is bad are left out of the pair read (which
      * classifies them); q's total comes from the reference, less the q of
      * the bins where p is bad. */
     flags = he_pair_read(0, a, 1, b, 1, m, p_scale, q_scale, need_entropy, &part);
     *st = part;
-    st->q_total = *reference;
-    for (i = 0; i < m && (flags & (HE_FLAG_ERRORS | HE_FLAG_NAN)); i++) {
-        x = a[i] * p_scale;
-        y = b[i] * q_scale;
-        if (!(0.0 <= x && x < INFINITY) && 0.0 <= y && y < INFINITY)
-            he_csum_add_exact(&st->q_total, -y);
-    }
+    st->q_total = he_rest_q_total(a, b, m, p_scale, q_scale, reference, flags);
     return flags;
 }
 

@@ -56,6 +56,17 @@ HE_ALWAYS_INLINE int he_classify(double w, int negative, int infinite)
     return infinite;
 }
 
+/* Flags of a bin whose weight x of p or y of q is not in [0, inf). */
+HE_ALWAYS_INLINE int he_classify_pair(double x, double y)
+{
+    int flags = 0;
+    if (!(0.0 <= x && x < INFINITY))
+        flags |= he_classify(x, HE_FLAG_NEGATIVE_P, HE_FLAG_INFINITE_P);
+    if (!(0.0 <= y && y < INFINITY))
+        flags |= he_classify(y, HE_FLAG_NEGATIVE_Q, HE_FLAG_INFINITE_Q);
+    return flags;
+}
+
 HE_ALWAYS_INLINE int he_total_in_range(double total)
 {
     return ldexp(1.0, -HE_LOG2_RANGE) <= total && total <= ldexp(1.0, HE_LOG2_RANGE);
@@ -240,7 +251,6 @@ enum he_measure {
     HE_RENYI_DIVERGENCE = 8,
     HE_RENYI_POWER_SUM = 9      /* a read, not a measure: sum (x / max x)^alpha */
 };
-#define HE_N_MEASURES 9
 /* The measures as X(id), for switches that give each its own copy of a loop. */
 #define HE_FOR_EACH_MEASURE(X)                                                 \
     X(HE_ENTROPY) X(HE_KL_DIVERGENCE) X(HE_JS_DIVERGENCE) X(HE_HELLINGER)      \
