@@ -27,6 +27,7 @@ from histentropy._logits_api import (
     entropy_from_logits,
     kl_divergence_from_logits,
 )
+from histentropy._pairwise_api import pairwise
 from histentropy._streaming import StreamingHistogram
 from histentropy import _dense as _dense_driver
 
@@ -113,6 +114,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "kl_divergence_from_logits",
+    "pairwise",
     "population_stability_index",
     "renyi_divergence",
     "renyi_entropy",

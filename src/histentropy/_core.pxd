@@ -233,3 +233,30 @@ cdef extern from "histentropy/logits.h" nogil:
                                             Py_ssize_t first, Py_ssize_t last,
                                             double* loss, void* grad,
                                             const he_logits_rows* gs)
+
+
+# ---- pairwise matrices (include/histentropy/pairwise.h) ----------------------
+cdef extern from "histentropy/pairwise.h" nogil:
+    enum:
+        HE_CROSS_ENTROPY
+        HE_ROW_NAN
+    ctypedef struct he_pair_row:
+        double s
+        Py_ssize_t zeros, tiny
+        int state
+    ctypedef struct he_pair_matrix:
+        int type
+        const char* data
+        Py_ssize_t row_step, stride
+    int he_pair_total(const he_pair_matrix* a, Py_ssize_t r, Py_ssize_t k, double c,
+                      double* total, int* state)
+    void he_pair_prepare(int metric, int side, const he_pair_matrix* a, Py_ssize_t r,
+                         Py_ssize_t k, double c, double total, int state, double* x,
+                         double* y, he_pair_row* row)
+    void he_pair_block(int metric, int root, const he_params* params, Py_ssize_t k,
+                       const he_pair_matrix* a, Py_ssize_t i0, Py_ssize_t ni,
+                       const double* px, const double* py, const he_pair_row* prow,
+                       const he_pair_matrix* b, Py_ssize_t j0, Py_ssize_t nj,
+                       const double* qx, const double* qy, const he_pair_row* qrow,
+                       int self, int symmetric, double* out, Py_ssize_t out_stride,
+                       double* scratch)

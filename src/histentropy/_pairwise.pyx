@@ -1,0 +1,148 @@
+# Layer 2: the driver of pairwise matrices (include/histentropy/pairwise.h).
+#
+# The Python layer hands over two 2-D arrays of one dtype (rows are
+# histograms; any strides) and a float64 result whose rows are contiguous,
+# or Q=None for P against itself. Every row's total is read once (in
+# parallel); then the rows of P are split into blocks, one task each, spread
+# over OpenMP threads (dynamic: the blocks of a symmetric metric differ in
+# work). A task prepares its block of P once, then each block of Q in turn,
+# into buffers of its own, and calls he_pair_block. Memory is those buffers
+# and the rows' totals: never O(m * n * k). Nothing here raises for bad
+# data: the rows' flags are returned, and nothing is computed when one has a
+# negative or infinite weight.
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdlib cimport calloc, free, malloc
+
+from histentropy cimport _core as c
+from histentropy._dense cimport type_code
+
+import numpy as np
+
+cnp.import_array()
+
+CROSS_ENTROPY = c.HE_CROSS_ENTROPY
+
+cdef enum:
+    # Doubles of prepared rows of Q a task holds at a time (two arrays of k
+    # per row): a block that stays in the L1 cache while the rows of P pass.
+    Q_BLOCK_DOUBLES = 1 << 12
+    # ... and of P, at most.
+    P_BLOCK_DOUBLES = 1 << 19
+    # Rows of P per task: enough that preparing the rows of Q is a small
+    # part of a task, few enough that there are tasks for every thread.
+    P_BLOCK_MIN = 16
+    P_BLOCK_MAX = 256
+
+
+cdef c.he_pair_matrix _matrix(cnp.ndarray a) noexcept:
+    cdef c.he_pair_matrix m
+    m.type = type_code(a)
+    m.data = <const char*>cnp.PyArray_DATA(a)
+    m.row_step = cnp.PyArray_STRIDES(a)[0]
+    m.stride = cnp.PyArray_STRIDES(a)[1] // cnp.PyArray_ITEMSIZE(a)
+    return m
+
+
+cdef int _totals(const c.he_pair_matrix* a, Py_ssize_t rows, Py_ssize_t k, double pseudocount,
+                 int nthreads, double* total, int* state) noexcept nogil:
+    """Every row's total and state; the OR of the rows' flags."""
+    cdef Py_ssize_t r
+    cdef int flags = 0
+    for r in prange(rows, num_threads=nthreads, schedule="static"):
+        flags |= c.he_pair_total(a, r, k, pseudocount, total + r, state + r)
+    return flags
+
+
+cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
+               const c.he_pair_matrix* a, const double* a_total, const int* a_state,
+               Py_ssize_t i0, Py_ssize_t ni, const c.he_pair_matrix* b,
+               const double* b_total, const int* b_state, Py_ssize_t n,
+               Py_ssize_t q_block, int self, int symmetric, double* out,
+               Py_ssize_t out_stride) noexcept nogil:
+    """Rows [i0, i0 + ni) of P against every row of Q (from i0 on when
+    symmetric). -1 when out of memory."""
+    cdef Py_ssize_t width = k if k > 0 else 1, r, j0, nj
+    # Q's block has room for a multiple of 4 rows (he_pair_block reads 4 at a time)
+    cdef Py_ssize_t q_room = (q_block + 3) // 4 * 4
+    cdef double* px = <double*>malloc(2 * ni * width * sizeof(double))
+    cdef double* qx = <double*>calloc(2 * q_room * width, sizeof(double))
+    cdef c.he_pair_row* prow = <c.he_pair_row*>malloc(ni * sizeof(c.he_pair_row))
+    cdef c.he_pair_row* qrow = <c.he_pair_row*>malloc(q_room * sizeof(c.he_pair_row))
+    cdef double* scratch = <double*>malloc(2 * width * sizeof(double))
+    cdef double* py = px + ni * width
+    cdef double* qy = qx + q_room * width
+    cdef double pc = params.pseudocount
+    cdef int status = 0
+    if px == NULL or qx == NULL or prow == NULL or qrow == NULL or scratch == NULL:
+        status = -1
+    else:
+        for r in range(ni):
+            c.he_pair_prepare(metric, 0, a, i0 + r, k, pc, a_total[i0 + r], a_state[i0 + r],
+                              px + r * width, py + r * width, prow + r)
+        j0 = i0 if symmetric else 0
+        while j0 < n:
+            nj = min(q_block, n - j0)
+            for r in range(nj):
+                c.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
+                                  b_state[j0 + r], qx + r * width, qy + r * width, qrow + r)
+            c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0, nj,
+                            qx, qy, qrow, self, symmetric, out, out_stride, scratch)
+            j0 += nj
+    free(px)
+    free(qx)
+    free(prow)
+    free(qrow)
+    free(scratch)
+    return status
+
+
+def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric,
+             double pseudocount, int nthreads, cnp.ndarray out):
+    """out[i, j] = metric(P[i], Q[j]) (Q None: P against itself; symmetric:
+    each pair once). `out` is a float64 (m, n) array whose rows are
+    contiguous. Returns (P's flags, Q's flags); nothing is computed when
+    either holds an error flag (negative or infinite weights)."""
+    cdef bint self = Q is None
+    if self:
+        Q = P
+    if type_code(P) < 0 or type_code(Q) != type_code(P):
+        raise TypeError(f"unsupported dtypes {P.dtype}, {Q.dtype}")
+    cdef c.he_pair_matrix a = _matrix(P), b = _matrix(Q)
+    cdef c.he_params params
+    cdef Py_ssize_t m = P.shape[0], n = Q.shape[0], k = P.shape[1]
+    cdef Py_ssize_t width = k if k > 0 else 1, q_block, p_block, tasks, t
+    cdef Py_ssize_t out_stride = out.strides[0] // sizeof(double)
+    cdef double* o = <double*>cnp.PyArray_DATA(out)
+    cdef int failed = 0, p_flags = 0, q_flags = 0
+    cdef double[::1] a_total = np.empty(m), b_total = a_total
+    cdef int[::1] a_state = np.empty(m, np.intc), b_state = a_state
+    nthreads = max(nthreads, 1)
+    params.alpha = 1.0
+    params.pseudocount = pseudocount
+    symmetric = symmetric and self
+    if not self:
+        b_total = np.empty(n)
+        b_state = np.empty(n, np.intc)
+    with nogil:
+        if m > 0:
+            p_flags = _totals(&a, m, k, pseudocount, nthreads, &a_total[0], &a_state[0])
+        if n > 0 and not self:
+            q_flags = _totals(&b, n, k, pseudocount, nthreads, &b_total[0], &b_state[0])
+    if ((p_flags | q_flags) & c.HE_FLAG_ERRORS) or m == 0 or n == 0:
+        return p_flags, q_flags
+    # a multiple of 4 rows (he_pair_block reads 4 at a time), or all of Q
+    q_block = min(n, max(4, Q_BLOCK_DOUBLES // (8 * width) * 4))
+    p_block = (m + 4 * nthreads - 1) // (4 * nthreads)
+    p_block = max(P_BLOCK_MIN, min(P_BLOCK_MAX, p_block))
+    p_block = max(1, min(p_block, P_BLOCK_DOUBLES // (2 * width), m))
+    tasks = (m + p_block - 1) // p_block
+    with nogil:
+        for t in prange(tasks, num_threads=nthreads, schedule="dynamic"):
+            if _task(metric, root, &params, k, &a, &a_total[0], &a_state[0], t * p_block,
+                     min(p_block, m - t * p_block), &b, &b_total[0], &b_state[0], n,
+                     q_block, self, symmetric, o, out_stride) != 0:
+                failed += 1
+    if failed:
+        raise MemoryError("pairwise: could not allocate the row blocks")
+    return p_flags, q_flags
