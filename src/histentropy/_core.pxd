@@ -239,6 +239,7 @@ cdef extern from "histentropy/logits.h" nogil:
 cdef extern from "histentropy/pairwise.h" nogil:
     enum:
         HE_CROSS_ENTROPY
+        HE_ROW_FAST
         HE_ROW_NAN
     ctypedef struct he_pair_row:
         double s
@@ -260,3 +261,20 @@ cdef extern from "histentropy/pairwise.h" nogil:
                        const double* qx, const double* qy, const he_pair_row* qrow,
                        int self, int symmetric, double* out, Py_ssize_t out_stride,
                        double* scratch)
+    ctypedef struct he_pair_csr:
+        const int64_t* indptr
+        const int64_t* indices
+        const double* w
+        const double* x
+        const double* lx
+        const double* s
+        const double* largest
+        const int* state
+    void he_pair_csr_prepare(const double* w, Py_ssize_t nnz, double total, double* x,
+                             double* lx, double* s, double* largest, int* state)
+    void he_pair_sparse_row(int metric, int root, const he_params* params, Py_ssize_t k,
+                            const he_pair_csr* a, Py_ssize_t i, const he_pair_csr* b,
+                            Py_ssize_t n, const int64_t* col_ptr, const int64_t* col_rows,
+                            const double* col_x, const double* col_lx, int self,
+                            int symmetric, int64_t* count, double* s1_hi, double* s1_lo,
+                            double* s2, double* scratch, double* out, Py_ssize_t out_stride)

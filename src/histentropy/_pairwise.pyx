@@ -12,6 +12,7 @@
 # negative or infinite weight.
 cimport numpy as cnp
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
 
 from histentropy cimport _core as c
@@ -146,3 +147,130 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
     if failed:
         raise MemoryError("pairwise: could not allocate the row blocks")
     return p_flags, q_flags
+
+
+# ---------------------------------------------------------------------------
+# sparse rows, without a pseudocount: their overlaps (pairwise.h)
+# ---------------------------------------------------------------------------
+
+cdef enum:
+    # Rows of P per task of the sparse kernel.
+    SPARSE_ROWS = 16
+
+
+def prepare_csr(const int64_t[::1] indptr, const double[::1] w, int nthreads):
+    """The normalised rows of compressed rows holding only non-zero values:
+    (x, log x, per row: sum x log x, max |log x|, state); and the OR of the
+    rows' flags."""
+    cdef Py_ssize_t rows = indptr.shape[0] - 1, nnz = w.shape[0], r
+    cdef double[::1] x = np.zeros(nnz), lx = np.zeros(nnz)
+    cdef double[::1] s = np.zeros(rows), largest = np.zeros(rows)
+    cdef int[::1] state = np.empty(rows, np.intc)
+    cdef int flags = 0
+    cdef double total
+    cdef c.he_pair_matrix row
+    row.type = 0
+    row.row_step = 0
+    row.stride = 1
+    with nogil:
+        for r in prange(rows, num_threads=max(nthreads, 1), schedule="static"):
+            flags |= _csr_row(&row, indptr[r], indptr[r + 1], &w[0] if nnz else NULL,
+                              &x[0] if nnz else NULL, &lx[0] if nnz else NULL, &s[r],
+                              &largest[r], &state[r])
+    return np.asarray(x), np.asarray(lx), np.asarray(s), np.asarray(largest), \
+        np.asarray(state), flags
+
+
+cdef int _csr_row(const c.he_pair_matrix* like, int64_t start, int64_t stop, const double* w,
+                  double* x, double* lx, double* s, double* largest,
+                  int* state) noexcept nogil:
+    cdef c.he_pair_matrix row = like[0]
+    cdef double total
+    cdef int flags
+    if stop == start:
+        state[0] = c.HE_ROW_NAN
+        return 0
+    row.data = <const char*>(w + start)
+    flags = c.he_pair_total(&row, 0, stop - start, 0.0, &total, state)
+    if state[0] == c.HE_ROW_FAST:
+        c.he_pair_csr_prepare(w + start, stop - start, total, x + start, lx + start, s,
+                              largest, state)
+    return flags
+
+
+cdef c.he_pair_csr _csr(tuple rows) noexcept:
+    """(indptr, indices, w, x, lx, s, largest, state) -> he_pair_csr."""
+    cdef c.he_pair_csr a
+    cdef int64_t[::1] indptr = rows[0], indices = rows[1]
+    cdef double[::1] w = rows[2], x = rows[3], lx = rows[4], s = rows[5], big = rows[6]
+    cdef int[::1] state = rows[7]
+    a.indptr = &indptr[0]
+    a.indices = &indices[0] if indices.shape[0] else NULL
+    a.w = &w[0] if w.shape[0] else NULL
+    a.x = &x[0] if x.shape[0] else NULL
+    a.lx = &lx[0] if lx.shape[0] else NULL
+    a.s = &s[0] if s.shape[0] else NULL
+    a.largest = &big[0] if big.shape[0] else NULL
+    a.state = &state[0] if state.shape[0] else NULL
+    return a
+
+
+def sparse_pairwise(tuple P, tuple Q, tuple columns, Py_ssize_t k, int metric, bint root,
+                    bint symmetric, int nthreads, cnp.ndarray out):
+    """out[i, j] = metric(P[i], Q[j]) for prepared compressed rows (tuples of
+    indptr, indices, w, x, lx, s, largest, state; Q None: P against itself),
+    Q also by columns (col_ptr, col_rows, col_x, col_lx)."""
+    cdef bint self = Q is None
+    if self:
+        Q = P
+    cdef c.he_pair_csr a = _csr(P), b = _csr(Q)
+    cdef int64_t[::1] col_ptr = columns[0], col_rows = columns[1]
+    cdef double[::1] col_x = columns[2], col_lx = columns[3]
+    cdef Py_ssize_t m = P[0].shape[0] - 1, n = Q[0].shape[0] - 1, tasks, t
+    cdef Py_ssize_t out_stride = out.strides[0] // sizeof(double)
+    cdef Py_ssize_t longest = 0
+    cdef double* o = <double*>cnp.PyArray_DATA(out)
+    cdef c.he_params params
+    cdef int failed = 0
+    if m == 0 or n == 0:
+        return
+    longest = int(np.diff(P[0]).max()) + int(np.diff(Q[0]).max())
+    params.alpha = 1.0
+    params.pseudocount = 0.0
+    symmetric = symmetric and self
+    tasks = (m + SPARSE_ROWS - 1) // SPARSE_ROWS
+    with nogil:
+        for t in prange(tasks, num_threads=max(nthreads, 1), schedule="dynamic"):
+            if _sparse_task(metric, root, &params, k, &a, t * SPARSE_ROWS,
+                            min(SPARSE_ROWS, m - t * SPARSE_ROWS), &b, n, &col_ptr[0],
+                            &col_rows[0] if col_rows.shape[0] else NULL,
+                            &col_x[0] if col_x.shape[0] else NULL,
+                            &col_lx[0] if col_lx.shape[0] else NULL, self, symmetric,
+                            longest, o, out_stride) != 0:
+                failed += 1
+    if failed:
+        raise MemoryError("pairwise: could not allocate the row workspace")
+
+
+cdef int _sparse_task(int metric, int root, const c.he_params* params, Py_ssize_t k,
+                      const c.he_pair_csr* a, Py_ssize_t i0, Py_ssize_t ni,
+                      const c.he_pair_csr* b, Py_ssize_t n, const int64_t* col_ptr,
+                      const int64_t* col_rows, const double* col_x, const double* col_lx,
+                      int self, int symmetric, Py_ssize_t longest, double* out,
+                      Py_ssize_t out_stride) noexcept nogil:
+    cdef int64_t* count = <int64_t*>calloc(n, sizeof(int64_t))
+    cdef double* sums = <double*>calloc(3 * n, sizeof(double))
+    cdef double* scratch = <double*>malloc((2 * longest + 2) * sizeof(double))
+    cdef Py_ssize_t i
+    cdef int status = 0
+    if count == NULL or sums == NULL or scratch == NULL:
+        status = -1
+    else:
+        for i in range(i0, i0 + ni):
+            c.he_pair_sparse_row(metric, root, params, k, a, i, b, n, col_ptr, col_rows,
+                                 col_x, col_lx, self, symmetric, count, sums, sums + n,
+                                 sums + 2 * n, scratch, out, out_stride)
+    free(count)
+    free(sums)
+    free(scratch)
+    return status

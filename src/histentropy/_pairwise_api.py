@@ -230,8 +230,44 @@ class _SparseRows:
         return block
 
 
+def _compressed(operand):
+    """Compressed rows of int64 indices and float64 values with no stored
+    zero (a dense operand converted)."""
+    import scipy.sparse
+
+    if operand.dense:
+        X = scipy.sparse.csr_matrix(operand.array)
+    else:
+        X = scipy.sparse.csr_matrix((operand.data, operand.indices, operand.indptr),
+                                    shape=operand.shape, copy=True)
+        X.eliminate_zeros()
+    return (np.ascontiguousarray(X.indptr, dtype=np.int64),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.data, dtype=np.float64))
+
+
+def _by_columns(rows, k):
+    """Q's prepared rows by column: (col_ptr, col_rows, col_x, col_lx)."""
+    indptr, indices, _, x, lx = rows[:5]
+    order = np.argsort(indices, kind="stable")
+    row_of = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    col_ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(indices, minlength=k), out=col_ptr[1:])
+    return (col_ptr, np.ascontiguousarray(row_of[order]), np.ascontiguousarray(x[order]),
+            np.ascontiguousarray(lx[order]))
+
+
+def _prepared(operand, nthreads):
+    indptr, indices, data = _compressed(operand)
+    x, lx, s, largest, state, flags = _pairwise.prepare_csr(indptr, data, nthreads)
+    return (indptr, indices, data, x, lx, s, largest, state)
+
+
 def _pairwise_sparse(P, Q, code, root, symmetric, c, log_base, workers, out):
-    """Sparse rows on either side, densified a bounded block at a time."""
+    """Sparse rows on either side: without a pseudocount, through the overlaps
+    of the rows (`_pairwise.sparse_pairwise`; a dense operand is converted to
+    compressed rows); with one, every bin holds mass, and the rows are
+    densified a bounded block at a time for the dense kernel."""
     self = Q is None
     A = _SparseRows(P, "P")
     B = A if self else _SparseRows(Q, "Q")
@@ -246,6 +282,23 @@ def _pairwise_sparse(P, Q, code, root, symmetric, c, log_base, workers, out):
     A.check()
     if not self:
         B.check()
+    if c == 0.0:
+        a = _prepared(A, nthreads)
+        b = a if self else _prepared(B, nthreads)
+        _pairwise.sparse_pairwise(a, None if self else b, _by_columns(b, k), k, code, root,
+                                  symmetric, nthreads, out)
+    else:
+        _dense_blocks(A, B, self, code, root, symmetric, c, nthreads, out)
+    if log_base != 1.0:
+        out /= np.sqrt(log_base) if root else log_base
+    return out
+
+
+def _dense_blocks(A, B, self, code, root, symmetric, c, nthreads, out):
+    """out from dense blocks of A's and B's rows, each at most
+    _DENSE_BLOCK_DOUBLES."""
+    m, k = A.shape
+    n = B.shape[0]
     rows = max(1, _DENSE_BLOCK_DOUBLES // max(k, 1))
     for i0 in range(0, m, rows):
         i1 = min(m, i0 + rows)
@@ -259,6 +312,3 @@ def _pairwise_sparse(P, Q, code, root, symmetric, c, log_base, workers, out):
             _pairwise.pairwise(a, B.block(j0, j1), code, root, False, c, nthreads, target)
             if self and symmetric:
                 out[j0:j1, i0:i1] = target.T
-    if log_base != 1.0:
-        out /= np.sqrt(log_base) if root else log_base
-    return out

@@ -299,4 +299,271 @@ HE_UNUSED static void he_pair_block(int metric, int root, const he_params *param
     }
 }
 
+/* ---- sparse rows --------------------------------------------------------
+ *
+ * Without a pseudocount, a pair of sparse rows differs from (1, 1, ...)
+ * disjointness only on their overlap, the bins both store: every metric is
+ * a closed form of the rows' scalars and of sums over the overlap,
+ *   KL = sum x log x - sum_ov x log y      (+inf unless P's row lies in Q's)
+ *   CE = -sum_ov x log y                   (idem)
+ *   JS = log 2 - D/2,  D = sum_ov (m log m - x log x - y log y), m = x + y
+ *   Hellinger^2 = 1 - sum_ov sqrt(x y),    TV = 1 - sum_ov min(x, y)
+ *   Jeffreys = sum_ov (x - y)(log x - log y)   (+inf unless equal supports)
+ *   chi-square = sum_ov (x - y)^2/y + 1 - sum_ov y  (+inf unless P's in Q's)
+ * so all pairs of a row of P come from one pass over Q's rows by column
+ * (Gustavson's sparse product): O(overlaps) per row, plus O(n) to finish
+ * it.  The sums are compensated; he_pair_sparse_finish bounds their error
+ * as he_pair_finish does, and the 1-D kernel takes the pair (over the union
+ * of its stored bins) where the bound is not small.  Rows hold only their
+ * positive values (the caller drops stored zeros). */
+
+/* Compressed rows, normalised: row r holds indptr[r] .. indptr[r + 1] - 1
+ * of indices, w (raw weights), x = w / S and lx = log x; per row, its
+ * state (he_pair_row), s = sum x log x and largest = max |log x|. */
+typedef struct {
+    const int64_t *indptr, *indices;
+    const double *w, *x, *lx;
+    const double *s, *largest;
+    const int *state;
+} he_pair_csr;
+
+/* Row r's normalised values and scalars (its raw weights w[0..nnz), all
+ * positive and finite, with their exact total). */
+HE_UNUSED static void he_pair_csr_prepare(const double *w, ptrdiff_t nnz, double total,
+                                          double *x, double *lx, double *s,
+                                          double *largest, int *state)
+{
+    he_csum sum;
+    double inv = 1.0 / total, big = 0.0;
+    ptrdiff_t t;
+    he_csum_init(&sum);
+    *state = HE_ROW_FAST;
+    for (t = 0; t < nnz; t++) {
+        x[t] = w[t] * inv;
+        if (x[t] < DBL_MIN)
+            *state = HE_ROW_EXACT;
+        lx[t] = log(x[t]);
+        he_csum_add(&sum, x[t] * lx[t]);
+        big = fabs(lx[t]) > big ? fabs(lx[t]) : big;
+    }
+    *s = he_csum_value(&sum);
+    *largest = big;
+}
+
+/* The value of a metric for a pair of rows that share no bin. */
+HE_ALWAYS_INLINE double he_pair_disjoint(int metric)
+{
+    switch (metric) {
+    case HE_JS_DIVERGENCE:
+        return 0.69314718055994530942;
+    case HE_HELLINGER:
+    case HE_TOTAL_VARIATION:
+        return 1.0;
+    default:
+        return INFINITY;
+    }
+}
+
+/* A pair of sparse rows from its overlap: count bins, sums s1 (the metric's
+ * sum over the overlap, see above) and s2 (chi-square: sum_ov y); 0 where
+ * the error bound is too large. */
+HE_ALWAYS_INLINE int he_pair_sparse_finish(int metric, int root, ptrdiff_t count,
+                                           ptrdiff_t p_nnz, ptrdiff_t q_nnz, double p_s,
+                                           double q_s, double p_largest, double q_largest,
+                                           double s1, double s2, double *out)
+{
+    double gamma = 0x1p-53 * 12.0, u = 0x1p-53, v, bound, d;
+    switch (metric) {
+    case HE_CROSS_ENTROPY:
+        if (count < p_nnz) {
+            *out = INFINITY;
+            return 1;
+        }
+        v = -s1;
+        bound = gamma * (v + 2.0);
+        break;
+    case HE_KL_DIVERGENCE:
+        if (count < p_nnz) {
+            *out = INFINITY;
+            return 1;
+        }
+        v = p_s - s1;
+        bound = gamma * (fabs(p_s) + fabs(s1) + 2.0);
+        break;
+    case HE_JS_DIVERGENCE:
+        v = 0.69314718055994530942 - 0.5 * s1;
+        bound = gamma * (fabs(p_s) + fabs(q_s) + 4.0);
+        break;
+    case HE_HELLINGER:
+    case HE_TOTAL_VARIATION:
+        v = 1.0 - s1;
+        bound = gamma * 2.0;
+        break;
+    case HE_JEFFREYS:
+        if (count < p_nnz || count < q_nnz) {
+            *out = INFINITY;
+            return 1;
+        }
+        v = s1;
+        bound = gamma * v + 8.0 * u * (p_largest + q_largest + 4.0);
+        break;
+    case HE_CHI_SQUARE:
+        if (count < p_nnz) {
+            *out = INFINITY;
+            return 1;
+        }
+        v = s1 + (1.0 - s2);
+        bound = gamma * (v + 2.0) + 8.0 * u * sqrt(fabs(v) * (fabs(v) + 4.0));
+        break;
+    default:
+        return 0;
+    }
+    if (!isfinite(v) || !isfinite(bound))
+        return 0;
+    v = v < 0.0 ? 0.0 : v;
+    if (metric == HE_JS_DIVERGENCE && v > 0.69314718055994530942)
+        v = 0.69314718055994530942;
+    if ((metric == HE_HELLINGER || metric == HE_TOTAL_VARIATION) && v > 1.0)
+        v = 1.0;
+    if (root || metric == HE_HELLINGER) {
+        d = sqrt(v);
+        bound = bound / (d + sqrt(bound));
+        v = d;
+    }
+    if (!he_pair_accepts(v, bound))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The metric's terms of one bin both rows store (x, y > 0). */
+HE_ALWAYS_INLINE void he_pair_overlap_terms(int metric, double x, double lx, double y,
+                                            double ly, double *t1, double *t2)
+{
+    double m, d;
+    *t2 = 0.0;
+    switch (metric) {
+    case HE_CROSS_ENTROPY:
+    case HE_KL_DIVERGENCE:
+        *t1 = x * ly;
+        break;
+    case HE_JS_DIVERGENCE:      /* x log(m/x) + y log(m/y) >= 0 */
+        m = x + y;
+        *t1 = m * log(m) - (x * lx + y * ly);   /* symmetric in x, y */
+        break;
+    case HE_HELLINGER:
+        *t1 = sqrt(x * y);
+        break;
+    case HE_TOTAL_VARIATION:
+        *t1 = x < y ? x : y;
+        break;
+    case HE_JEFFREYS:
+        *t1 = (x - y) * (lx - ly);
+        break;
+    case HE_CHI_SQUARE:
+        d = x - y;
+        *t1 = d * d / y;
+        *t2 = y;
+        break;
+    default:
+        *t1 = NAN;
+    }
+}
+
+/* The 1-D kernel's value of a pair of sparse rows, over the union of their
+ * stored bins (k bins in all); scratch holds 2 (nnz_i + nnz_j) doubles. */
+HE_ALWAYS_INLINE double he_pair_sparse_exact(int metric, int root, const he_params *params,
+                                             const he_pair_csr *a, ptrdiff_t i,
+                                             const he_pair_csr *b, ptrdiff_t j, ptrdiff_t k,
+                                             double *scratch)
+{
+    int64_t pa = a->indptr[i], pn = a->indptr[i + 1] - pa;
+    int64_t qa = b->indptr[j], qn = b->indptr[j + 1] - qa;
+    double *x = scratch, *y = scratch + pn + qn, v = NAN, h = NAN;
+    ptrdiff_t len = he_union(0, 5, a->w + pa, a->indices + pa, pn, b->w + qa,
+                             b->indices + qa, qn, x, y);
+    if (metric == HE_CROSS_ENTROPY) {
+        he_family_slice_f64(HE_KL_DIVERGENCE, params, x, 1, y, 1, len, k - len, 0, &v);
+        he_family_slice_f64(HE_ENTROPY, params, x, 1, NULL, 0, len, k - len, 0, &h);
+        return v + h;
+    }
+    he_family_slice_f64(metric, params, x, 1, y, 1, len, k - len, 0, &v);
+    return root ? sqrt(v) : v;
+}
+
+/* The same, of the pair (min(i, j), max(i, j)) when symmetric. */
+HE_ALWAYS_INLINE double he_pair_sparse_exact_in_order(int metric, int root,
+                                                      const he_params *params,
+                                                      const he_pair_csr *a, ptrdiff_t i,
+                                                      const he_pair_csr *b, ptrdiff_t j,
+                                                      ptrdiff_t k, int symmetric,
+                                                      double *scratch)
+{
+    if (symmetric && j < i)
+        return he_pair_sparse_exact(metric, root, params, b, j, a, i, k, scratch);
+    return he_pair_sparse_exact(metric, root, params, a, i, b, j, k, scratch);
+}
+
+/* Row i of P against every row of Q, Q given also by columns: col_ptr
+ * (k + 1), and for each stored value its row col_rows, its x and log x.
+ * symmetric (Q is P, a symmetric metric): every term and finish is
+ * symmetric in the pair and the 1-D kernel is given the pair in the order
+ * (min(i, j), max(i, j)), so that out[i, j] == out[j, i] exactly while each
+ * row is written in order.  Workspace: count, s1_hi, s1_lo, s2 of n entries
+ * each (zero on entry, left zero), scratch of 2 (largest nnz of P + of Q)
+ * doubles. */
+HE_UNUSED static void he_pair_sparse_row(int metric, int root, const he_params *params,
+                                         ptrdiff_t k, const he_pair_csr *a, ptrdiff_t i,
+                                         const he_pair_csr *b, ptrdiff_t n,
+                                         const int64_t *col_ptr, const int64_t *col_rows,
+                                         const double *col_x, const double *col_lx,
+                                         int self, int symmetric, int64_t *count,
+                                         double *s1_hi, double *s1_lo, double *s2,
+                                         double *scratch, double *out, ptrdiff_t out_stride)
+{
+    int64_t t, u, c, j;
+    int64_t p_nnz = a->indptr[i + 1] - a->indptr[i], q_nnz;
+    int p_state = a->state[i], q_state;
+    double x, lx, y, t1, t2, v, hi;
+    if (p_state == HE_ROW_FAST) {
+        for (t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+            c = a->indices[t];
+            x = a->x[t];
+            lx = a->lx[t];
+            for (u = col_ptr[c]; u < col_ptr[c + 1]; u++) {
+                j = col_rows[u];
+                y = col_x[u];
+                he_pair_overlap_terms(metric, x, lx, y, col_lx[u], &t1, &t2);
+                count[j]++;
+                hi = s1_hi[j] + t1;  /* Neumaier */
+                s1_lo[j] += fabs(s1_hi[j]) >= fabs(t1) ? (s1_hi[j] - hi) + t1
+                                                       : (t1 - hi) + s1_hi[j];
+                s1_hi[j] = hi;
+                s2[j] += t2;
+            }
+        }
+    }
+    for (j = 0; j < n; j++) {
+        q_state = b->state[j];
+        q_nnz = b->indptr[j + 1] - b->indptr[j];
+        if (p_state == HE_ROW_NAN || q_state == HE_ROW_NAN)
+            v = NAN;
+        else if (self && j == i && metric != HE_CROSS_ENTROPY)
+            v = 0.0;
+        else if (p_state == HE_ROW_EXACT || q_state == HE_ROW_EXACT)
+            v = he_pair_sparse_exact_in_order(metric, root, params, a, i, b, j, k,
+                                              symmetric, scratch);
+        else if (count[j] == 0)
+            v = root ? sqrt(he_pair_disjoint(metric)) : he_pair_disjoint(metric);
+        else if (!he_pair_sparse_finish(metric, root, count[j], p_nnz, q_nnz, a->s[i],
+                                        b->s[j], a->largest[i], b->largest[j],
+                                        s1_hi[j] + s1_lo[j], s2[j], &v))
+            v = he_pair_sparse_exact_in_order(metric, root, params, a, i, b, j, k,
+                                              symmetric, scratch);
+        count[j] = 0;
+        s1_hi[j] = s1_lo[j] = s2[j] = 0.0;
+        out[i * out_stride + j] = v;
+    }
+}
+
 #endif /* HISTENTROPY_PAIRWISE_H */
