@@ -150,8 +150,8 @@ def pairwise(P, Q=None, *, metric="kl_divergence", base=None, pseudocount=0.0,
     >>> import histentropy
     >>> P = np.array([[1, 1, 2], [3, 0, 1]])
     >>> histentropy.pairwise(P, metric="total_variation")
-    array([[0.  , 0.5 ],
-           [0.5 , 0.  ]])
+    array([[0. , 0.5],
+           [0.5, 0. ]])
     >>> references = np.array([[1, 1, 1], [4, 1, 1]])
     >>> histentropy.pairwise(P, references, metric="js_distance").argmin(axis=1)
     array([0, 1])
