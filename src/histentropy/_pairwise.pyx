@@ -5,7 +5,8 @@
 # or Q=None for P against itself. Every row's total is read once (in
 # parallel); then the rows of P are split into blocks, one task each, spread
 # over OpenMP threads (dynamic: the blocks of a symmetric metric differ in
-# work). A task prepares its block of P once, then each block of Q in turn,
+# work), and, when P has few rows, Q's rows into ranges too. A task prepares
+# its block of P once, then each block of its range of Q in turn,
 # into buffers of its own, and calls he_pair_block. Memory is those buffers
 # and the rows' totals: never O(m * n * k). Nothing here raises for bad
 # data: the rows' flags are returned, and nothing is computed when one has a
@@ -58,11 +59,11 @@ cdef int _totals(const c.he_pair_matrix* a, Py_ssize_t rows, Py_ssize_t k, doubl
 cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
                const c.he_pair_matrix* a, const double* a_total, const int* a_state,
                Py_ssize_t i0, Py_ssize_t ni, const c.he_pair_matrix* b,
-               const double* b_total, const int* b_state, Py_ssize_t n,
-               Py_ssize_t q_block, int self, int symmetric, double* out,
+               const double* b_total, const int* b_state, Py_ssize_t j_start,
+               Py_ssize_t j_stop, Py_ssize_t q_block, int self, int symmetric, double* out,
                Py_ssize_t out_stride) noexcept nogil:
-    """Rows [i0, i0 + ni) of P against every row of Q (from i0 on when
-    symmetric). -1 when out of memory."""
+    """Rows [i0, i0 + ni) of P against rows [j_start, j_stop) of Q (from i0
+    on when symmetric). -1 when out of memory."""
     cdef Py_ssize_t width = k if k > 0 else 1, r, j0, nj
     # Q's block has room for a multiple of 4 rows (he_pair_block reads 4 at a time)
     cdef Py_ssize_t q_room = (q_block + 3) // 4 * 4
@@ -81,9 +82,9 @@ cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
         for r in range(ni):
             c.he_pair_prepare(metric, 0, a, i0 + r, k, pc, a_total[i0 + r], a_state[i0 + r],
                               px + r * width, py + r * width, prow + r)
-        j0 = i0 if symmetric else 0
-        while j0 < n:
-            nj = min(q_block, n - j0)
+        j0 = max(j_start, i0) if symmetric else j_start
+        while j0 < j_stop:
+            nj = min(q_block, j_stop - j0)
             for r in range(nj):
                 c.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
                                   b_state[j0 + r], qx + r * width, qy + r * width, qrow + r)
@@ -112,7 +113,8 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
     cdef c.he_pair_matrix a = _matrix(P), b = _matrix(Q)
     cdef c.he_params params
     cdef Py_ssize_t m = P.shape[0], n = Q.shape[0], k = P.shape[1]
-    cdef Py_ssize_t width = k if k > 0 else 1, q_block, p_block, tasks, t
+    cdef Py_ssize_t width = k if k > 0 else 1, q_block, p_block, row_tasks, tasks, t
+    cdef Py_ssize_t col_tasks, col_width, r0, c0
     cdef Py_ssize_t out_stride = out.strides[0] // sizeof(double)
     cdef double* o = <double*>cnp.PyArray_DATA(out)
     cdef int failed = 0, p_flags = 0, q_flags = 0
@@ -137,12 +139,23 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
     p_block = (m + 4 * nthreads - 1) // (4 * nthreads)
     p_block = max(P_BLOCK_MIN, min(P_BLOCK_MAX, p_block))
     p_block = max(1, min(p_block, P_BLOCK_DOUBLES // (2 * width), m))
-    tasks = (m + p_block - 1) // p_block
+    row_tasks = (m + p_block - 1) // p_block
+    # Few rows of P (a few references against many rows): Q's rows are split
+    # too, so that every thread has tasks.
+    col_tasks = 1
+    if row_tasks < 4 * nthreads:
+        col_tasks = min((4 * nthreads + row_tasks - 1) // row_tasks,
+                        (n + q_block - 1) // q_block)
+    col_width = (n + col_tasks - 1) // col_tasks
+    tasks = row_tasks * col_tasks
     with nogil:
         for t in prange(tasks, num_threads=nthreads, schedule="dynamic"):
-            if _task(metric, root, &params, k, &a, &a_total[0], &a_state[0], t * p_block,
-                     min(p_block, m - t * p_block), &b, &b_total[0], &b_state[0], n,
-                     q_block, self, symmetric, o, out_stride) != 0:
+            r0 = (t // col_tasks) * p_block
+            c0 = (t % col_tasks) * col_width
+            if _task(metric, root, &params, k, &a, &a_total[0], &a_state[0], r0,
+                     min(p_block, m - r0), &b, &b_total[0], &b_state[0], c0,
+                     min(n, c0 + col_width), q_block, self, symmetric, o,
+                     out_stride) != 0:
                 failed += 1
     if failed:
         raise MemoryError("pairwise: could not allocate the row blocks")

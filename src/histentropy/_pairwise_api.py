@@ -259,7 +259,7 @@ def _by_columns(rows, k):
 
 def _prepared(operand, nthreads):
     indptr, indices, data = _compressed(operand)
-    x, lx, s, largest, state, flags = _pairwise.prepare_csr(indptr, data, nthreads)
+    x, lx, s, largest, state, _ = _pairwise.prepare_csr(indptr, data, nthreads)
     return (indptr, indices, data, x, lx, s, largest, state)
 
 
