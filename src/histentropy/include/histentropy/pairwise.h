@@ -154,6 +154,31 @@ HE_ALWAYS_INLINE int he_pair_accepts(double value, double bound)
            && bound <= HE_PAIR_TOL_REL * value;
 }
 
+/* A fast value v (of the metric's square for Hellinger and root) with its
+ * error bound: clamped to the metric's range, its root taken, and kept in
+ * *out (1) if the bound is small enough, else 0. */
+HE_ALWAYS_INLINE int he_pair_conclude(int metric, int root, double v, double bound,
+                                      double *out)
+{
+    double d;
+    if (!isfinite(v) || !isfinite(bound))
+        return 0;
+    v = v < 0.0 ? 0.0 : v;
+    if (metric == HE_JS_DIVERGENCE && v > 0.69314718055994530942)
+        v = 0.69314718055994530942;
+    if ((metric == HE_HELLINGER || metric == HE_TOTAL_VARIATION) && v > 1.0)
+        v = 1.0;
+    if (root || metric == HE_HELLINGER) {
+        d = sqrt(v);
+        bound = bound / (d + sqrt(bound));
+        v = d;
+    }
+    if (!he_pair_accepts(v, bound))
+        return 0;
+    *out = v;
+    return 1;
+}
+
 /* The fast value of a pair from its sum and its rows; 0 where its error
  * bound is too large (the caller recomputes the pair). */
 HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_pair_row *ri,
@@ -163,7 +188,7 @@ HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_p
      * and across blocks, plus the roundings of its factors (x, its log) */
     double gamma = 0x1p-53 * ((double)(k < HE_PAIR_BLOCK ? k : HE_PAIR_BLOCK)
                               / HE_PAIR_SUM_LANES + 24.0);
-    double u = 0x1p-53, v, bound, d;
+    double u = 0x1p-53, v, bound;
     switch (metric) {
     case HE_CROSS_ENTROPY:      /* -sum x log y, every term >= 0 */
         v = -sum;
@@ -176,20 +201,14 @@ HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_p
     case HE_JS_DIVERGENCE:      /* (sum x log x + sum y log y - sum m log m)/2 + log 2 */
         v = 0.5 * (ri->s + rj->s - sum) + 0.69314718055994530942;
         bound = gamma * (0.5 * (fabs(ri->s) + fabs(rj->s) + fabs(sum)) + 4.0);
-        if (v > 0.69314718055994530942)
-            v = 0.69314718055994530942;
         break;
     case HE_HELLINGER:          /* its square, 1 - sum sqrt(x y) */
         v = 1.0 - sum;
         bound = gamma * 2.0;
-        if (v > 1.0)
-            v = 1.0;
         break;
     case HE_TOTAL_VARIATION:
         v = 0.5 * sum;
         bound = gamma * 2.0;
-        if (v > 1.0)
-            v = 1.0;
         break;
     case HE_JEFFREYS:           /* the logs' errors times sum |x - y| <= 2 */
         v = sum;
@@ -202,19 +221,7 @@ HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_p
     default:
         return 0;
     }
-    if (!isfinite(v) || !isfinite(bound))
-        return 0;
-    if (v < 0.0)
-        v = 0.0;
-    if (root || metric == HE_HELLINGER) {
-        d = sqrt(v);
-        bound = bound / (d + sqrt(bound));
-        v = d;
-    }
-    if (!he_pair_accepts(v, bound))
-        return 0;
-    *out = v;
-    return 1;
+    return he_pair_conclude(metric, root, v, bound, out);
 }
 
 /* Whether the metric is +inf where some bin leaves its support. */
@@ -372,7 +379,7 @@ HE_ALWAYS_INLINE int he_pair_sparse_finish(int metric, int root, ptrdiff_t count
                                            double q_s, double p_largest, double q_largest,
                                            double s1, double s2, double *out)
 {
-    double gamma = 0x1p-53 * 12.0, u = 0x1p-53, v, bound, d;
+    double gamma = 0x1p-53 * 12.0, u = 0x1p-53, v, bound;
     switch (metric) {
     case HE_CROSS_ENTROPY:
         if (count < p_nnz) {
@@ -418,22 +425,7 @@ HE_ALWAYS_INLINE int he_pair_sparse_finish(int metric, int root, ptrdiff_t count
     default:
         return 0;
     }
-    if (!isfinite(v) || !isfinite(bound))
-        return 0;
-    v = v < 0.0 ? 0.0 : v;
-    if (metric == HE_JS_DIVERGENCE && v > 0.69314718055994530942)
-        v = 0.69314718055994530942;
-    if ((metric == HE_HELLINGER || metric == HE_TOTAL_VARIATION) && v > 1.0)
-        v = 1.0;
-    if (root || metric == HE_HELLINGER) {
-        d = sqrt(v);
-        bound = bound / (d + sqrt(bound));
-        v = d;
-    }
-    if (!he_pair_accepts(v, bound))
-        return 0;
-    *out = v;
-    return 1;
+    return he_pair_conclude(metric, root, v, bound, out);
 }
 
 /* The metric's terms of one bin both rows store (x, y > 0). */
