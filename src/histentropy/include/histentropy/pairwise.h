@@ -179,15 +179,21 @@ HE_ALWAYS_INLINE int he_pair_conclude(int metric, int root, double v, double bou
     return 1;
 }
 
-/* The fast value of a pair from its sum and its rows; 0 where its error
- * bound is too large (the caller recomputes the pair). */
-HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_pair_row *ri,
-                                    const he_pair_row *rj, ptrdiff_t k, double *out)
+/* The fast value of a pair from its sum and its rows (gamma:
+ * he_pair_gamma(k)); 0 where its error bound is too large (the caller
+ * recomputes the pair). */
+/* The relative error bound of a sum of k non-negative terms: unit
+ * roundoff times the additions a term goes through in its block and across
+ * blocks, plus the roundings of its factors (x, its log). */
+HE_ALWAYS_INLINE double he_pair_gamma(ptrdiff_t k)
 {
-    /* unit roundoff times the additions a term goes through in its block
-     * and across blocks, plus the roundings of its factors (x, its log) */
-    double gamma = 0x1p-53 * ((double)(k < HE_PAIR_BLOCK ? k : HE_PAIR_BLOCK)
-                              / HE_PAIR_SUM_LANES + 24.0);
+    return 0x1p-53 * ((double)(k < HE_PAIR_BLOCK ? k : HE_PAIR_BLOCK) / HE_PAIR_SUM_LANES
+                      + 24.0);
+}
+
+HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_pair_row *ri,
+                                    const he_pair_row *rj, double gamma, double *out)
+{
     double u = 0x1p-53, v, bound;
     switch (metric) {
     case HE_CROSS_ENTROPY:      /* -sum x log y, every term >= 0 */
@@ -238,6 +244,9 @@ HE_ALWAYS_INLINE int he_pair_plan(int metric, int check, int diagonal, const he_
                                   const he_pair_row *rj, const double *x, const double *u,
                                   ptrdiff_t k, double *out)
 {
+    if ((ri->state | rj->state) == HE_ROW_FAST && !diagonal
+            && !(check && (rj->zeros > 0 || (metric == HE_JEFFREYS && ri->zeros > 0))))
+        return HE_PAIR_SUM;     /* the usual pair: decided in one test */
     if (ri->state == HE_ROW_NAN || rj->state == HE_ROW_NAN) {
         *out = NAN;
         return HE_PAIR_DONE;
@@ -275,6 +284,7 @@ HE_UNUSED static void he_pair_block(int metric, int root, const he_params *param
     double sums[4], value[4];
     int plan[4], r, count, need;
     int check = he_pair_unbounded(metric) && params->pseudocount == 0.0;
+    double gamma = he_pair_gamma(k);
     for (i = 0; i < ni; i++) {
         gi = i0 + i;
         first = symmetric && gi > j0 ? gi - j0 : 0;
@@ -294,7 +304,7 @@ HE_UNUSED static void he_pair_block(int metric, int root, const he_params *param
                 gj = j0 + j + r;
                 if (plan[r] == HE_PAIR_SUM
                         && !he_pair_finish(metric, root, sums[r], prow + i,
-                                           qrow + j + r, k, &value[r]))
+                                           qrow + j + r, gamma, &value[r]))
                     plan[r] = HE_PAIR_EXACT;
                 if (plan[r] == HE_PAIR_EXACT)
                     value[r] = he_pair_exact(metric, root, params, a, gi, b, gj, k, scratch);
