@@ -6,7 +6,8 @@
 # parallel); then the rows of P are split into blocks, one task each, spread
 # over OpenMP threads (dynamic: the blocks of a symmetric metric differ in
 # work), and, when P has few rows, Q's rows into ranges too. A task prepares
-# its block of P once, then each block of its range of Q in turn,
+# its block of P once, then each block of its range of Q in turn (or, when
+# all of Q's prepared rows fit in 16 MB, they are prepared once for all),
 # into buffers of its own, and calls he_pair_block. Memory is those buffers
 # and the rows' totals: never O(m * n * k). Nothing here raises for bad
 # data: the rows' flags are returned, and nothing is computed when one has a
@@ -31,6 +32,8 @@ cdef enum:
     Q_BLOCK_DOUBLES = 1 << 12
     # ... and of P, at most.
     P_BLOCK_DOUBLES = 1 << 19
+    # Doubles of all of Q's prepared rows, when they are shared by the tasks.
+    Q_SHARED_DOUBLES = 1 << 21
     # Rows of P per task: enough that preparing the rows of Q is a small
     # part of a task, few enough that there are tasks for every thread.
     P_BLOCK_MIN = 16
@@ -60,23 +63,31 @@ cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
                const c.he_pair_matrix* a, const double* a_total, const int* a_state,
                Py_ssize_t i0, Py_ssize_t ni, const c.he_pair_matrix* b,
                const double* b_total, const int* b_state, Py_ssize_t j_start,
-               Py_ssize_t j_stop, Py_ssize_t q_block, int self, int symmetric, double* out,
-               Py_ssize_t out_stride) noexcept nogil:
+               Py_ssize_t j_stop, Py_ssize_t q_block, const double* shared_x,
+               const double* shared_y, const c.he_pair_row* shared_row, int self,
+               int symmetric, double* out, Py_ssize_t out_stride) noexcept nogil:
     """Rows [i0, i0 + ni) of P against rows [j_start, j_stop) of Q (from i0
-    on when symmetric). -1 when out of memory."""
+    on when symmetric); Q's rows prepared by the task, block by block, or
+    all of them beforehand (shared_*, NULL otherwise). -1 when out of
+    memory."""
     cdef Py_ssize_t width = k if k > 0 else 1, r, j0, nj
     # Q's block has room for a multiple of 4 rows (he_pair_block reads 4 at a time)
     cdef Py_ssize_t q_room = (q_block + 3) // 4 * 4
-    cdef double* px = <double*>malloc(2 * ni * width * sizeof(double))
-    cdef double* qx = <double*>calloc(2 * q_room * width, sizeof(double))
-    cdef c.he_pair_row* prow = <c.he_pair_row*>malloc(ni * sizeof(c.he_pair_row))
-    cdef c.he_pair_row* qrow = <c.he_pair_row*>malloc(q_room * sizeof(c.he_pair_row))
+    # P's block has room for a multiple of 4 rows too (dot products: 4 x 4 tiles)
+    cdef Py_ssize_t p_room = (ni + 3) // 4 * 4
+    cdef double* px = <double*>calloc(2 * p_room * width, sizeof(double))
+    cdef bint shared = shared_x != NULL
+    cdef double* qx = NULL if shared else <double*>calloc(2 * q_room * width, sizeof(double))
+    cdef c.he_pair_row* prow = <c.he_pair_row*>malloc(p_room * sizeof(c.he_pair_row))
+    cdef c.he_pair_row* qrow = NULL if shared else <c.he_pair_row*>malloc(
+        q_room * sizeof(c.he_pair_row))
     cdef double* scratch = <double*>malloc(2 * width * sizeof(double))
-    cdef double* py = px + ni * width
-    cdef double* qy = qx + q_room * width
+    cdef double* py = px + p_room * width
+    cdef double* qy = NULL if shared else qx + q_room * width
     cdef double pc = params.pseudocount
     cdef int status = 0
-    if px == NULL or qx == NULL or prow == NULL or qrow == NULL or scratch == NULL:
+    if px == NULL or prow == NULL or scratch == NULL or (
+            not shared and (qx == NULL or qrow == NULL)):
         status = -1
     else:
         for r in range(ni):
@@ -85,11 +96,17 @@ cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
         j0 = max(j_start, i0) if symmetric else j_start
         while j0 < j_stop:
             nj = min(q_block, j_stop - j0)
-            for r in range(nj):
-                c.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
-                                  b_state[j0 + r], qx + r * width, qy + r * width, qrow + r)
-            c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0, nj,
-                            qx, qy, qrow, self, symmetric, out, out_stride, scratch)
+            if shared:
+                c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
+                                nj, shared_x + j0 * width, shared_y + j0 * width,
+                                shared_row + j0, self, symmetric, out, out_stride, scratch)
+            else:
+                for r in range(nj):
+                    c.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
+                                      b_state[j0 + r], qx + r * width, qy + r * width,
+                                      qrow + r)
+                c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
+                                nj, qx, qy, qrow, self, symmetric, out, out_stride, scratch)
             j0 += nj
     free(px)
     free(qx)
@@ -148,15 +165,35 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
                         (n + q_block - 1) // q_block)
     col_width = (n + col_tasks - 1) // col_tasks
     tasks = row_tasks * col_tasks
+    # Q small enough: its rows are prepared once, for every task.
+    cdef Py_ssize_t n_room = (n + 3) // 4 * 4
+    cdef double* shared_x = NULL
+    cdef double* shared_y = NULL
+    cdef c.he_pair_row* shared_row = NULL
+    if row_tasks > 1 and 2 * n_room * width <= Q_SHARED_DOUBLES:
+        shared_x = <double*>calloc(2 * n_room * width, sizeof(double))
+        shared_row = <c.he_pair_row*>calloc(n_room, sizeof(c.he_pair_row))
+        if shared_x == NULL or shared_row == NULL:
+            free(shared_x)
+            free(shared_row)
+            raise MemoryError("pairwise: could not allocate the prepared rows")
+        shared_y = shared_x + n_room * width
+        with nogil:
+            for t in prange(n, num_threads=nthreads, schedule="static"):
+                c.he_pair_prepare(metric, 1, &b, t, k, pseudocount, b_total[t], b_state[t],
+                                  shared_x + t * width, shared_y + t * width,
+                                  shared_row + t)
     with nogil:
         for t in prange(tasks, num_threads=nthreads, schedule="dynamic"):
             r0 = (t // col_tasks) * p_block
             c0 = (t % col_tasks) * col_width
             if _task(metric, root, &params, k, &a, &a_total[0], &a_state[0], r0,
                      min(p_block, m - r0), &b, &b_total[0], &b_state[0], c0,
-                     min(n, c0 + col_width), q_block, self, symmetric, o,
-                     out_stride) != 0:
+                     min(n, c0 + col_width), q_block, shared_x, shared_y, shared_row,
+                     self, symmetric, o, out_stride) != 0:
                 failed += 1
+    free(shared_x)
+    free(shared_row)
     if failed:
         raise MemoryError("pairwise: could not allocate the row blocks")
     return p_flags, q_flags

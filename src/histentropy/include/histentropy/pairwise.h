@@ -180,15 +180,14 @@ HE_ALWAYS_INLINE int he_pair_conclude(int metric, int root, double v, double bou
 }
 
 /* The fast value of a pair from its sum and its rows (gamma:
- * he_pair_gamma(k)); 0 where its error bound is too large (the caller
+ * he_pair_gamma); 0 where its error bound is too large (the caller
  * recomputes the pair). */
-/* The relative error bound of a sum of k non-negative terms: unit
- * roundoff times the additions a term goes through in its block and across
- * blocks, plus the roundings of its factors (x, its log). */
-HE_ALWAYS_INLINE double he_pair_gamma(ptrdiff_t k)
+/* The relative error bound of a sum of k non-negative terms in `lanes`
+ * lanes: unit roundoff times the additions a term goes through in its block
+ * and across blocks, plus the roundings of its factors (x, its log). */
+HE_ALWAYS_INLINE double he_pair_gamma(ptrdiff_t k, int lanes)
 {
-    return 0x1p-53 * ((double)(k < HE_PAIR_BLOCK ? k : HE_PAIR_BLOCK) / HE_PAIR_SUM_LANES
-                      + 24.0);
+    return 0x1p-53 * ((double)(k < HE_PAIR_BLOCK ? k : HE_PAIR_BLOCK) / lanes + 24.0);
 }
 
 HE_ALWAYS_INLINE int he_pair_finish(int metric, int root, double sum, const he_pair_row *ri,
@@ -265,12 +264,22 @@ HE_ALWAYS_INLINE int he_pair_plan(int metric, int check, int diagonal, const he_
     return HE_PAIR_SUM;
 }
 
+/* Whether the metric's sum is a dot product of prepared rows (KL and cross
+ * entropy: x . log y; Hellinger: sqrt x . sqrt y): computed sixteen pairs
+ * at a time. */
+HE_ALWAYS_INLINE int he_pair_dot(int metric)
+{
+    return metric == HE_CROSS_ENTROPY || metric == HE_KL_DIVERGENCE
+           || metric == HE_HELLINGER;
+}
+
 /* A block of pairs: rows [i0, i0 + ni) of P (prepared in px, py, prow, k
- * doubles per row) against rows [j0, j0 + nj) of Q (qx, qy, qrow; room for
- * nj rounded up to 4 rows), into out[i * out_stride + j] (global i, j).
- * self: Q is P (the diagonal is 0 except for cross entropy); symmetric:
- * also, only j >= i is computed and out[j, i] written with it.  scratch:
- * 2k doubles. */
+ * doubles per row; room for ni rounded up to 4 rows) against rows
+ * [j0, j0 + nj) of Q (qx, qy, qrow; room for nj rounded up to 4 rows), into
+ * out[i * out_stride + j] (global i, j).  self: Q is P (the diagonal is 0
+ * except for cross entropy); symmetric: also, only j >= i is computed and
+ * out[j, i] written with it.  scratch: 2k doubles.  Pairs go by tiles of 4
+ * x 4 (dot products, he_pair_dot16) or 1 x 4 (he_pair_sum4). */
 HE_UNUSED static void he_pair_block(int metric, int root, const he_params *params,
                                     ptrdiff_t k, const he_pair_matrix *a, ptrdiff_t i0,
                                     ptrdiff_t ni, const double *px, const double *py,
@@ -280,38 +289,54 @@ HE_UNUSED static void he_pair_block(int metric, int root, const he_params *param
                                     int symmetric, double *out, ptrdiff_t out_stride,
                                     double *scratch)
 {
+    enum { SKIP = -1 };
     ptrdiff_t i, j, first, gi, gj;
-    double sums[4], value[4];
-    int plan[4], r, count, need;
+    double sums[16], value[16];
+    int plan[16], r, c, rows, count, need, t;
     int check = he_pair_unbounded(metric) && params->pseudocount == 0.0;
-    double gamma = he_pair_gamma(k);
-    for (i = 0; i < ni; i++) {
-        gi = i0 + i;
-        first = symmetric && gi > j0 ? gi - j0 : 0;
+    int dot = he_pair_dot(metric), tile = dot ? 4 : 1;
+    double gamma = he_pair_gamma(k, dot ? HE_PAIR_LANES : HE_PAIR_SUM_LANES);
+    const double *w = metric == HE_HELLINGER ? qx : qy;
+    for (i = 0; i < ni; i += tile) {
+        rows = ni - i < tile ? (int)(ni - i) : tile;
+        first = symmetric && i0 + i > j0 ? i0 + i - j0 : 0;
         for (j = first; j < nj; j += 4) {
             count = nj - j < 4 ? (int)(nj - j) : 4;
             need = 0;
-            for (r = 0; r < count; r++) {
-                plan[r] = he_pair_plan(metric, check, self && gi == j0 + j + r, prow + i,
-                                       qrow + j + r, px + i * k, qx + (j + r) * k, k,
-                                       &value[r]);
-                need |= plan[r] == HE_PAIR_SUM;
-            }
-            if (need)
+            for (r = 0; r < rows; r++)
+                for (c = 0; c < count; c++) {
+                    t = 4 * r + c;
+                    gi = i0 + i + r;
+                    gj = j0 + j + c;
+                    plan[t] = symmetric && gj < gi ? SKIP
+                              : he_pair_plan(metric, check, self && gi == gj, prow + i + r,
+                                             qrow + j + c, px + (i + r) * k,
+                                             qx + (j + c) * k, k, &value[t]);
+                    need |= plan[t] == HE_PAIR_SUM;
+                }
+            if (need && dot)
+                HE_CPU_CALL(he_pair_dot16, (px + i * k, w + j * k, k, k, sums));
+            else if (need)
                 HE_CPU_CALL(he_pair_sum4, (metric, px + i * k, py + i * k, qx + j * k,
                                            qy + j * k, k, k, sums));
-            for (r = 0; r < count; r++) {
-                gj = j0 + j + r;
-                if (plan[r] == HE_PAIR_SUM
-                        && !he_pair_finish(metric, root, sums[r], prow + i,
-                                           qrow + j + r, gamma, &value[r]))
-                    plan[r] = HE_PAIR_EXACT;
-                if (plan[r] == HE_PAIR_EXACT)
-                    value[r] = he_pair_exact(metric, root, params, a, gi, b, gj, k, scratch);
-                out[gi * out_stride + gj] = value[r];
-                if (symmetric)
-                    out[gj * out_stride + gi] = value[r];
-            }
+            for (r = 0; r < rows; r++)
+                for (c = 0; c < count; c++) {
+                    t = 4 * r + c;
+                    if (plan[t] == SKIP)
+                        continue;
+                    gi = i0 + i + r;
+                    gj = j0 + j + c;
+                    if (plan[t] == HE_PAIR_SUM
+                            && !he_pair_finish(metric, root, sums[t], prow + i + r,
+                                               qrow + j + c, gamma, &value[t]))
+                        plan[t] = HE_PAIR_EXACT;
+                    if (plan[t] == HE_PAIR_EXACT)
+                        value[t] = he_pair_exact(metric, root, params, a, gi, b, gj, k,
+                                                 scratch);
+                    out[gi * out_stride + gj] = value[t];
+                    if (symmetric)
+                        out[gj * out_stride + gi] = value[t];
+                }
         }
     }
 }

@@ -115,6 +115,91 @@ static HE_UNUSED void HE_ISA(he_pair_sum4)(int metric, const double *x, const do
         out[r] = he_csum_value(&total[r]);
 }
 
+/* One block (<= HE_PAIR_BLOCK bins) of the sums of sixteen pairs of a
+ * dot-product metric (cross entropy and KL: sum x log y; Hellinger:
+ * sum sqrt(x) sqrt(y)): four rows of P (x + r * ld) against four of Q
+ * (w + c * ld; w holds log y or sqrt y), out[4 r + c], eight lanes per
+ * pair.  Each value read serves four products, against one in
+ * he_pair_block_sum4. */
+#define HE_PAIR_REDUCE8(a)                                                     \
+    ((((a)[0] + (a)[4]) + ((a)[2] + (a)[6])) + (((a)[1] + (a)[5]) + ((a)[3] + (a)[7])))
+#define HE_PAIR_DOT_ROW(r)                                                     \
+    double acc##r##0[HE_PAIR_LANES] = {0}, acc##r##1[HE_PAIR_LANES] = {0};     \
+    double acc##r##2[HE_PAIR_LANES] = {0}, acc##r##3[HE_PAIR_LANES] = {0};     \
+    double tail##r[4] = {0}
+#define HE_PAIR_DOT_STEP(r, e, j)                                              \
+    acc##r##0[j] += x[(r) * ld + (e)] * w[(e)];                                \
+    acc##r##1[j] += x[(r) * ld + (e)] * w[ld + (e)];                           \
+    acc##r##2[j] += x[(r) * ld + (e)] * w[2 * ld + (e)];                       \
+    acc##r##3[j] += x[(r) * ld + (e)] * w[3 * ld + (e)]
+#define HE_PAIR_DOT_TAIL(r, e)                                                 \
+    for (c = 0; c < 4; c++)                                                    \
+        tail##r[c] += x[(r) * ld + (e)] * w[c * ld + (e)]
+#define HE_PAIR_DOT_OUT(r)                                                     \
+    out[4 * (r)] = HE_PAIR_REDUCE8(acc##r##0) + tail##r[0];                    \
+    out[4 * (r) + 1] = HE_PAIR_REDUCE8(acc##r##1) + tail##r[1];                \
+    out[4 * (r) + 2] = HE_PAIR_REDUCE8(acc##r##2) + tail##r[2];                \
+    out[4 * (r) + 3] = HE_PAIR_REDUCE8(acc##r##3) + tail##r[3]
+
+HE_ALWAYS_INLINE void HE_ISA(he_pair_block_dot16)(const double *HE_RESTRICT x,
+                                                  const double *HE_RESTRICT w,
+                                                  ptrdiff_t ld, ptrdiff_t n, double *out)
+{
+    HE_PAIR_DOT_ROW(0);
+    HE_PAIR_DOT_ROW(1);
+    HE_PAIR_DOT_ROW(2);
+    HE_PAIR_DOT_ROW(3);
+    ptrdiff_t i = 0;
+    int j, c;
+    for (; i + HE_PAIR_LANES <= n; i += HE_PAIR_LANES)
+        for (j = 0; j < HE_PAIR_LANES; j++) {
+            HE_PAIR_DOT_STEP(0, i + j, j);
+            HE_PAIR_DOT_STEP(1, i + j, j);
+            HE_PAIR_DOT_STEP(2, i + j, j);
+            HE_PAIR_DOT_STEP(3, i + j, j);
+        }
+    for (; i < n; i++) {
+        HE_PAIR_DOT_TAIL(0, i);
+        HE_PAIR_DOT_TAIL(1, i);
+        HE_PAIR_DOT_TAIL(2, i);
+        HE_PAIR_DOT_TAIL(3, i);
+    }
+    HE_PAIR_DOT_OUT(0);
+    HE_PAIR_DOT_OUT(1);
+    HE_PAIR_DOT_OUT(2);
+    HE_PAIR_DOT_OUT(3);
+}
+#undef HE_PAIR_REDUCE8
+#undef HE_PAIR_DOT_ROW
+#undef HE_PAIR_DOT_STEP
+#undef HE_PAIR_DOT_TAIL
+#undef HE_PAIR_DOT_OUT
+
+/* The sums of sixteen pairs of a dot-product metric over k bins (as
+ * he_pair_block_dot16), blocks added with compensation. */
+static HE_UNUSED void HE_ISA(he_pair_dot16)(const double *x, const double *w, ptrdiff_t ld,
+                                            ptrdiff_t k, double *out)
+{
+    he_csum total[16];
+    double part[16];
+    ptrdiff_t start, len;
+    int r;
+    if (k <= HE_PAIR_BLOCK) {
+        HE_ISA(he_pair_block_dot16)(x, w, ld, k, out);
+        return;
+    }
+    for (r = 0; r < 16; r++)
+        he_csum_init(&total[r]);
+    for (start = 0; start < k; start += HE_PAIR_BLOCK) {
+        len = k - start < HE_PAIR_BLOCK ? k - start : HE_PAIR_BLOCK;
+        HE_ISA(he_pair_block_dot16)(x + start, w + start, ld, len, part);
+        for (r = 0; r < 16; r++)
+            he_csum_add(&total[r], part[r]);
+    }
+    for (r = 0; r < 16; r++)
+        out[r] = he_csum_value(&total[r]);
+}
+
 /* The sum of one pair (P's row x against itself: the row scalars). */
 HE_ALWAYS_INLINE double HE_ISA(he_pair_sum)(int metric, const double *x, const double *y,
                                             const double *u, const double *v, ptrdiff_t k)
