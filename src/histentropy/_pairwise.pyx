@@ -166,7 +166,9 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
     col_width = (n + col_tasks - 1) // col_tasks
     tasks = row_tasks * col_tasks
     # Q small enough: its rows are prepared once, for every task.
-    cdef Py_ssize_t n_room = (n + 3) // 4 * 4
+    # room for 3 rows past the last (a block of Q may start at any row, and
+    # he_pair_block reads its rows by fours)
+    cdef Py_ssize_t n_room = n + 3
     cdef double* shared_x = NULL
     cdef double* shared_y = NULL
     cdef c.he_pair_row* shared_row = NULL

@@ -54,7 +54,7 @@ enum {
 typedef struct {
     double s;                   /* sum x log x (KL, JS); Jeffreys: max |log x|, x > 0 */
     ptrdiff_t zeros;            /* bins with x = 0 */
-    ptrdiff_t tiny;             /* bins with 0 < x < DBL_MIN */
+    ptrdiff_t tiny;             /* bins with mass whose x < DBL_MIN */
     int state;
 } he_pair_row;
 
@@ -299,7 +299,9 @@ HE_UNUSED static void he_pair_block(int metric, int root, const he_params *param
     const double *w = metric == HE_HELLINGER ? qx : qy;
     for (i = 0; i < ni; i += tile) {
         rows = ni - i < tile ? (int)(ni - i) : tile;
-        first = symmetric && i0 + i > j0 ? i0 + i - j0 : 0;
+        /* from the tile of 4 rows of Q holding the first j >= i (rows of Q
+         * are read by fours: their room is a multiple of 4 rows) */
+        first = symmetric && i0 + i > j0 ? (i0 + i - j0) / 4 * 4 : 0;
         for (j = first; j < nj; j += 4) {
             count = nj - j < 4 ? (int)(nj - j) : 4;
             need = 0;

@@ -242,17 +242,19 @@ static HE_UNUSED void HE_ISA(he_pair_transform)(int metric, int side, double *HE
     double t = 0.0, z = 0.0, small = 0.0, v, lv;
     ptrdiff_t i = 0;
     int j;
+    /* a bin with mass whose quotient is below the normal range (or
+     * underflows to 0) is "tiny": the row goes to the 1-D kernel */
     for (; i + HE_PAIR_LANES <= k; i += HE_PAIR_LANES)
         for (j = 0; j < HE_PAIR_LANES; j++) {
             v = (x[i + j] + c) * inv;
-            zeros[j] += v == 0.0 ? 1.0 : 0.0;
-            tiny[j] += (v > 0.0 && v < DBL_MIN) ? 1.0 : 0.0;
+            zeros[j] += x[i + j] + c == 0.0 ? 1.0 : 0.0;
+            tiny[j] += (x[i + j] + c > 0.0 && v < DBL_MIN) ? 1.0 : 0.0;
             x[i + j] = v;
         }
     for (; i < k; i++) {
         v = (x[i] + c) * inv;
-        z += v == 0.0 ? 1.0 : 0.0;
-        small += (v > 0.0 && v < DBL_MIN) ? 1.0 : 0.0;
+        z += x[i] + c == 0.0 ? 1.0 : 0.0;
+        small += (x[i] + c > 0.0 && v < DBL_MIN) ? 1.0 : 0.0;
         x[i] = v;
     }
     for (j = 0; j < HE_PAIR_LANES; j++) {
