@@ -32,6 +32,12 @@ from histentropy._family_api import (
     renyi_entropy,
     total_variation,
 )
+from histentropy._joint_api import (
+    conditional_entropy,
+    joint_entropy,
+    mutual_information,
+    variation_of_information,
+)
 from histentropy._logits_api import (
     cross_entropy_from_logits,
     entropy_from_logits,
@@ -113,6 +119,7 @@ __all__ = [
     "chi_square_divergence",
     "cross_entropy",
     "cross_entropy_from_logits",
+    "conditional_entropy",
     "cpu_path",
     "decompose",
     "entropy",
@@ -120,13 +127,16 @@ __all__ = [
     "get_include",
     "hellinger_distance",
     "jeffreys_divergence",
+    "joint_entropy",
     "js_distance",
     "js_divergence",
     "kl_divergence",
     "kl_divergence_from_logits",
+    "mutual_information",
     "pairwise",
     "population_stability_index",
     "renyi_divergence",
     "renyi_entropy",
     "total_variation",
+    "variation_of_information",
 ]

@@ -1,0 +1,391 @@
+"""Joint tables: joint and conditional entropy, mutual information and
+variation of information of contingency tables (layer 3).
+
+A table holds non-negative weights (counts or probabilities) of (X, Y) on two
+of its axes; every other axis is a batch of tables. Each function is built
+from the kernels of `_api` so that every result is a sum of non-negative
+terms, never a difference of entropies:
+
+* H(X, Y): the entropy of the table's cells;
+* H(Y | X) = sum_x p(x) H(Y | X = x): the entropy of each row of the table
+  (the slice along Y), weighted by the row's mass;
+* I(X; Y) = KL(P_XY || P_X P_Y): the KL divergence of the table from the
+  product of its marginals (the KL kernel's terms x log(x/y) - x + y are
+  formed from x - y exactly, so a near-independent table keeps its tiny
+  information to relative accuracy);
+* VI = H(X | Y) + H(Y | X).
+
+A 2-D scipy.sparse table is one table, computed from its stored cells.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from histentropy import _api
+from histentropy._validation import as_weights, axis_index, check_nan_policy, is_sparse
+
+NORMALIZATIONS = ("arithmetic", "geometric", "min", "max", "joint")
+ESTIMATORS = ("plugin",)
+_PLANNED_ESTIMATORS = ("miller_madow", "grassberger", "chao_shen", "james_stein")
+
+
+def _axes(axes, ndim):
+    """`axes` as two distinct non-negative axes of an ndim-D table."""
+    if ndim < 2:
+        raise ValueError(
+            f"joint must have at least 2 dimensions (a table); got {ndim}"
+        )
+    message = f"axes must name two distinct axes of joint; got {axes!r}"
+    try:
+        a, b = axes
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+               for v in (a, b)):
+        raise ValueError(message)
+    a, b = axis_index(a, ndim), axis_index(b, ndim)
+    if a == b:
+        raise ValueError(message)
+    return a, b
+
+
+def _renamed(error):
+    """The 1-D kernels' error for bad weights, naming `joint`."""
+    text = str(error)
+    for prefix in ("p or q ", "p ", "q "):
+        if text.startswith(prefix):
+            return ValueError("joint " + text[len(prefix):])
+    return error
+
+
+class _Table:
+    """A table (or a batch of tables) with X and Y on its last two axes."""
+
+    def __init__(self, joint, axes, nan_policy, base, workers):
+        check_nan_policy(nan_policy)
+        self.options = dict(base=base, nan_policy=nan_policy, workers=workers)
+        self.sparse = is_sparse(joint)
+        if self.sparse:
+            if joint.ndim != 2:
+                raise ValueError(
+                    f"a sparse joint must be 2-D (one table); got {joint.ndim} dimensions"
+                )
+            self.axes = _axes(axes, 2)
+            J = joint if self.axes == (0, 1) else joint.T
+            self.J = J.tocsr()
+            self.J.sum_duplicates()
+            self.batch = ()
+        else:
+            J = as_weights(joint, "joint")
+            self.axes = _axes(axes, J.ndim)
+            self.J = np.moveaxis(J, self.axes, (-2, -1))
+            self.batch = self.J.shape[:-2]
+        self.ndim = 2 if self.sparse else np.ndim(joint)
+
+    def run(self, fn, *args, **kwargs):
+        """fn(*args, **kwargs, **options), its weight errors naming joint."""
+        try:
+            return fn(*args, **kwargs, **self.options)
+        except ValueError as error:
+            raise _renamed(error) from None
+
+    def marginals(self):
+        """(r, c): the masses of the rows (x) and of the columns (y), float64,
+        NaN where a NaN is kept (nan_policy 'propagate'); scaled by a power of
+        two per table where they would overflow (every use is a ratio)."""
+        if self.sparse:
+            data = self.J.data.astype(np.float64)
+            if self.options["nan_policy"] == "omit":
+                data = np.where(np.isnan(data), 0.0, data)
+            J = self.J.__class__((data, self.J.indices, self.J.indptr), shape=self.J.shape)
+            r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
+            if np.isinf(r).any() or np.isinf(c).any():
+                J.data *= _power_of_two_below(np.max(data))
+                r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
+            return r, c
+        total = np.nansum if self.options["nan_policy"] == "omit" else np.sum
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = total(self.J, axis=-1, dtype=np.float64)
+            c = total(self.J, axis=-2, dtype=np.float64)
+            if np.isinf(r).any() or np.isinf(c).any():
+                J = self.J * _power_of_two_below(np.nanmax(self.J, axis=(-2, -1),
+                                                           keepdims=True))
+                r, c = total(J, axis=-1), total(J, axis=-2)
+        return r, c
+
+    def cells(self):
+        """The table's cells as one histogram (per table)."""
+        if self.sparse:
+            return self.J
+        return self.J.reshape(self.batch + (-1,))
+
+    def joint_entropy(self):
+        if self.sparse:
+            return self.run(_api.entropy, self.J, axis=None)
+        return self.run(_api.entropy, self.cells(), axis=-1)
+
+    def conditional(self, given_x):
+        """H(Y | X) (given_x) or H(X | Y): the entropies of the slices,
+        weighted by their masses (a slice without mass weighs 0)."""
+        if self.sparse:
+            h = self.run(_api.entropy, self.J, axis=1 if given_x else 0)
+        else:
+            h = self.run(_api.entropy, self.J, axis=-1 if given_x else -2)
+        r, c = self.marginals()
+        weight = r if given_x else c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            largest = np.max(np.where(np.isnan(weight), 0.0, weight), axis=-1,
+                             keepdims=True, initial=0.0)
+            weight = weight * _power_of_two_below(largest)   # <= 1: w h cannot overflow
+            terms = np.where(weight == 0, 0.0, weight * h)
+            return np.sum(terms, axis=-1) / np.sum(weight, axis=-1)
+
+    def marginal_entropies(self):
+        r, c = self.marginals()
+        return (self.run(_api.entropy, r, axis=-1), self.run(_api.entropy, c, axis=-1))
+
+    def mutual_information(self):
+        r, c = self.marginals()
+        # P_X P_Y up to a constant (the KL kernel normalises it): the marginals
+        # scaled by their largest entries, so that no product overflows
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rs = r / np.max(r, axis=-1, keepdims=True, initial=0.0)
+            cs = c / np.max(c, axis=-1, keepdims=True, initial=0.0)
+        if self.sparse:
+            return self._sparse_information(rs, cs)
+        q = rs[..., :, None] * cs[..., None, :]
+        return self.run(_api.kl_divergence, self.cells(), q.reshape(self.batch + (-1,)),
+                        axis=-1)
+
+    def _sparse_information(self, rs, cs):
+        """KL over the stored cells plus one bin holding the product's mass on
+        the cells the table does not store (computed exactly, so that the
+        product's total is right to rounding of its own size)."""
+        J = self.J
+        rows = np.repeat(np.arange(J.shape[0]), np.diff(J.indptr))
+        q = rs[rows] * cs[J.indices]
+        column_total = math.fsum(cs)
+        unstored = []
+        for x in range(J.shape[0]):
+            lo, hi = J.indptr[x], J.indptr[x + 1]
+            if rs[x] != 0:
+                rest = math.fsum([column_total, *(-q_y for q_y in cs[J.indices[lo:hi]])])
+                unstored.append(rs[x] * rest)
+        rest = max(math.fsum(unstored), 0.0) if np.all(np.isfinite(q)) else math.nan
+        p = np.append(J.data.astype(np.float64, copy=False), 0.0)
+        return self.run(_api.kl_divergence, p, np.append(q, rest), axis=-1)
+
+    def shaped(self, value, keepdims):
+        """A batch's values as the result: the table axes dropped (or kept as
+        length 1); a float64 scalar for one table."""
+        value = np.asarray(value, dtype=np.float64)
+        if keepdims:
+            return np.expand_dims(value, tuple(sorted(self.axes)))
+        if value.ndim == 0:
+            return np.float64(value)
+        return value
+
+
+def _power_of_two_below(x):
+    """2**-e with x * 2**-e in [0.5, 1) (1 where x is 0 or not finite): an
+    exact scale."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.frexp(np.where(np.isfinite(x) & (x > 0), x, 1.0))[1]
+    return np.ldexp(1.0, -e)
+
+
+def _check_normalized(normalized):
+    if normalized is not None and (not isinstance(normalized, str)
+                                   or normalized not in NORMALIZATIONS):
+        raise ValueError(
+            f"normalized must be None or one of {', '.join(map(repr, NORMALIZATIONS))}; "
+            f"got {normalized!r}"
+        )
+
+
+def _check_estimator(estimator):
+    if isinstance(estimator, str) and estimator in _PLANNED_ESTIMATORS:
+        raise NotImplementedError(
+            f"estimator {estimator!r} is not available yet; only 'plugin' is"
+        )
+    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
+        raise ValueError(
+            f"estimator must be one of {', '.join(map(repr, ESTIMATORS))}; got {estimator!r}"
+        )
+
+
+def joint_entropy(joint, *, base=None, axes=(-2, -1), keepdims=False,
+                  nan_policy="propagate", workers=None):
+    table = _Table(joint, axes, nan_policy, base, workers)
+    return table.shaped(table.joint_entropy(), keepdims)
+
+
+def conditional_entropy(joint, *, base=None, axes=(-2, -1), keepdims=False,
+                        nan_policy="propagate", workers=None):
+    table = _Table(joint, axes, nan_policy, base, workers)
+    return table.shaped(table.conditional(given_x=True), keepdims)
+
+
+def mutual_information(joint, *, base=None, axes=(-2, -1), keepdims=False,
+                       nan_policy="propagate", normalized=None, estimator="plugin",
+                       workers=None):
+    _check_normalized(normalized)
+    _check_estimator(estimator)
+    table = _Table(joint, axes, nan_policy, base, workers)
+    info = np.asarray(table.mutual_information(), dtype=np.float64)
+    if normalized is not None:
+        if normalized == "joint":
+            scale = np.asarray(table.joint_entropy(), dtype=np.float64)
+        else:
+            hx, hy = (np.asarray(h, dtype=np.float64) for h in table.marginal_entropies())
+            scale = {"arithmetic": lambda: (hx + hy) / 2,
+                     "geometric": lambda: np.sqrt(hx * hy),
+                     "min": lambda: np.minimum(hx, hy),
+                     "max": lambda: np.maximum(hx, hy)}[normalized]()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # sklearn's convention: 0 where the normalising entropy is 0 (and
+            # then I = 0); the ratio is clipped to [0, 1] against rounding
+            info = np.where(scale == 0, np.where(np.isnan(info), np.nan, 0.0),
+                            np.clip(info / scale, 0.0, 1.0))
+    return table.shaped(info, keepdims)
+
+
+def variation_of_information(joint, *, base=None, axes=(-2, -1), keepdims=False,
+                             nan_policy="propagate", workers=None):
+    table = _Table(joint, axes, nan_policy, base, workers)
+    return table.shaped(table.conditional(given_x=True) + table.conditional(given_x=False),
+                        keepdims)
+
+
+_PARAMETERS = """\
+    joint : array_like or 2-D scipy.sparse matrix or array
+        Non-negative weights (counts or probabilities) of any real or integer
+        dtype: X along ``axes[0]``, Y along ``axes[1]``, every other axis a
+        batch of tables. A sparse matrix is one table, read through its stored
+        cells.
+    base : float, optional
+        Logarithm base (None: nats, 2: bits).
+    axes : pair of int, default (-2, -1)
+        The axes of X and of Y.
+    keepdims : bool, default False
+        Keep the two table axes as dimensions of length 1.
+    nan_policy : {'propagate', 'raise', 'omit'}, default 'propagate'
+        'propagate': a table holding a NaN gives NaN. 'raise': a NaN raises
+        ValueError. 'omit': NaN cells are dropped."""
+
+_TAIL = """\
+    workers : int, optional
+        Threads: None (all cores for large input), 1, k, or -1 (all cores).
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        One value per table (float64; a scalar for one table). A table
+        without mass gives NaN.
+
+    Raises
+    ------
+    ValueError
+        Negative or infinite weights; `axes` not naming two distinct axes;
+        a joint of fewer than 2 dimensions; a bad option.
+    TypeError
+        A non-numeric dtype."""
+
+joint_entropy.__doc__ = f"""The joint entropy H(X, Y) of contingency tables.
+
+    Parameters
+    ----------
+{_PARAMETERS}
+{_TAIL}
+
+    Notes
+    -----
+    The entropy of the table's cells, -sum p_xy log p_xy, by the entropy
+    kernel (the table is one histogram).
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
+    >>> round(float(histentropy.joint_entropy(C, base=2)), 6)
+    2.374555
+    """
+
+conditional_entropy.__doc__ = f"""The conditional entropy H(Y | X) of contingency tables.
+
+    Parameters
+    ----------
+{_PARAMETERS}
+{_TAIL}
+
+    Notes
+    -----
+    H(Y | X) = H(X, Y) - H(X), computed as sum_x p(x) H(Y | X = x): the
+    entropy of each slice along Y, weighted by the slice's mass, a sum of
+    non-negative terms (no difference of entropies to cancel).
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
+    >>> round(float(histentropy.conditional_entropy(C, base=2)), 6)
+    0.808981
+    """
+
+mutual_information.__doc__ = f"""The mutual information I(X; Y) of contingency tables.
+
+    Parameters
+    ----------
+{_PARAMETERS}
+    normalized : {{None, 'arithmetic', 'geometric', 'min', 'max', 'joint'}}
+        Divide I by the mean of H(X) and H(Y), their geometric mean, their
+        minimum, their maximum, or by H(X, Y); the result lies in [0, 1], and
+        is 0 where the normalising entropy is 0 (then I = 0; scikit-learn's
+        convention).
+    estimator : {{'plugin'}}, default 'plugin'
+        The plug-in (maximum-likelihood) estimate. The bias-corrected
+        estimators are not available yet (NotImplementedError).
+{_TAIL}
+
+    Notes
+    -----
+    I = sum p_xy log(p_xy / (p_x p_y)) = KL(P_XY || P_X P_Y), computed by the
+    KL kernel against the product of the marginals: a sum of non-negative
+    terms formed from p_xy - p_x p_y exactly, never H(X) + H(Y) - H(X, Y), so
+    a nearly independent table keeps its tiny information to relative
+    accuracy, and the result is never negative. Integer, float or
+    probability tables alike (``sklearn.metrics.mutual_info_score`` takes
+    integer contingency tables only).
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
+    >>> round(float(histentropy.mutual_information(C, base=2)), 6)
+    0.756593
+    >>> round(float(histentropy.mutual_information(C, normalized="arithmetic")), 6)
+    0.483269
+    >>> histentropy.mutual_information(np.stack([C, np.ones((3, 3), int)]))
+    array([0.52443044, 0.        ])
+    """
+
+variation_of_information.__doc__ = f"""The variation of information H(X | Y) + H(Y | X).
+
+    Parameters
+    ----------
+{_PARAMETERS}
+{_TAIL}
+
+    Notes
+    -----
+    The sum of the two conditional entropies (see `conditional_entropy`), a
+    metric on partitions: 0 exactly when X and Y determine each other.
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
+    >>> round(float(histentropy.variation_of_information(C, base=2)), 6)
+    1.617962
+    """
