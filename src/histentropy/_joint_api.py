@@ -292,74 +292,55 @@ _TAIL = """\
     TypeError
         A non-numeric dtype."""
 
-joint_entropy.__doc__ = f"""The joint entropy H(X, Y) of contingency tables.
 
-    Parameters
-    ----------
-{_PARAMETERS}
-{_TAIL}
+def _document(function, summary, notes, examples, parameters=""):
+    """The numpydoc docstring of a joint-table function: the parameters and
+    returns they share, with its own summary, parameters, notes and
+    examples."""
+    function.__doc__ = (f"{summary}\n\n    Parameters\n    ----------\n{_PARAMETERS}\n"
+                        f"{parameters}{_TAIL}\n\n    Notes\n    -----\n{notes}\n\n"
+                        f"    Examples\n    --------\n{examples}\n    ")
 
-    Notes
-    -----
+
+_document(
+    joint_entropy,
+    'The joint entropy H(X, Y) of contingency tables.',
+    """\
     The entropy of the table's cells, -sum p_xy log p_xy, by the entropy
-    kernel (the table is one histogram).
-
-    Examples
-    --------
+    kernel (the table is one histogram).""",
+    """\
     >>> import numpy as np, histentropy
     >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
     >>> round(float(histentropy.joint_entropy(C, base=2)), 6)
-    2.374555
-    """
+    2.374555""")
 
-conditional_entropy.__doc__ = f"""The conditional entropy H(Y | X) of contingency tables.
 
-    Parameters
-    ----------
-{_PARAMETERS}
-{_TAIL}
-
-    Notes
-    -----
+_document(
+    conditional_entropy,
+    'The conditional entropy H(Y | X) of contingency tables.',
+    """\
     H(Y | X) = H(X, Y) - H(X), computed as sum_x p(x) H(Y | X = x): the
     entropy of each slice along Y, weighted by the slice's mass, a sum of
-    non-negative terms (no difference of entropies to cancel).
-
-    Examples
-    --------
+    non-negative terms (no difference of entropies to cancel).""",
+    """\
     >>> import numpy as np, histentropy
     >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
     >>> round(float(histentropy.conditional_entropy(C, base=2)), 6)
-    0.808981
-    """
+    0.808981""")
 
-mutual_information.__doc__ = f"""The mutual information I(X; Y) of contingency tables.
 
-    Parameters
-    ----------
-{_PARAMETERS}
-    normalized : {{None, 'arithmetic', 'geometric', 'min', 'max', 'joint'}}
-        Divide I by the mean of H(X) and H(Y), their geometric mean, their
-        minimum, their maximum, or by H(X, Y); the result lies in [0, 1], and
-        is 0 where the normalising entropy is 0 (then I = 0; scikit-learn's
-        convention).
-    estimator : {{'plugin'}}, default 'plugin'
-        The plug-in (maximum-likelihood) estimate. The bias-corrected
-        estimators are not available yet (NotImplementedError).
-{_TAIL}
-
-    Notes
-    -----
+_document(
+    mutual_information,
+    'The mutual information I(X; Y) of contingency tables.',
+    """\
     I = sum p_xy log(p_xy / (p_x p_y)) = KL(P_XY || P_X P_Y), computed by the
     KL kernel against the product of the marginals: a sum of non-negative
     terms formed from p_xy - p_x p_y exactly, never H(X) + H(Y) - H(X, Y), so
     a nearly independent table keeps its tiny information to relative
     accuracy, and the result is never negative. Integer, float or
     probability tables alike (``sklearn.metrics.mutual_info_score`` takes
-    integer contingency tables only).
-
-    Examples
-    --------
+    integer contingency tables only).""",
+    """\
     >>> import numpy as np, histentropy
     >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
     >>> round(float(histentropy.mutual_information(C, base=2)), 6)
@@ -367,25 +348,27 @@ mutual_information.__doc__ = f"""The mutual information I(X; Y) of contingency t
     >>> round(float(histentropy.mutual_information(C, normalized="arithmetic")), 6)
     0.483269
     >>> histentropy.mutual_information(np.stack([C, np.ones((3, 3), int)]))
-    array([0.52443044, 0.        ])
-    """
+    array([0.52443044, 0.        ])""",
+    """\
+    normalized : {None, 'arithmetic', 'geometric', 'min', 'max', 'joint'}
+        Divide I by the mean of H(X) and H(Y), their geometric mean, their
+        minimum, their maximum, or by H(X, Y); the result lies in [0, 1], and
+        is 0 where the normalising entropy is 0 (then I = 0; scikit-learn's
+        convention).
+    estimator : {'plugin'}, default 'plugin'
+        The plug-in (maximum-likelihood) estimate. The bias-corrected
+        estimators are not available yet (NotImplementedError).
+""")
 
-variation_of_information.__doc__ = f"""The variation of information H(X | Y) + H(Y | X).
 
-    Parameters
-    ----------
-{_PARAMETERS}
-{_TAIL}
-
-    Notes
-    -----
+_document(
+    variation_of_information,
+    'The variation of information H(X | Y) + H(Y | X).',
+    """\
     The sum of the two conditional entropies (see `conditional_entropy`), a
-    metric on partitions: 0 exactly when X and Y determine each other.
-
-    Examples
-    --------
+    metric on partitions: 0 exactly when X and Y determine each other.""",
+    """\
     >>> import numpy as np, histentropy
     >>> C = np.array([[10, 2, 0], [1, 12, 3], [0, 2, 9]])
     >>> round(float(histentropy.variation_of_information(C, base=2)), 6)
-    1.617962
-    """
+    1.617962""")
