@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from histentropy import _dense, _labelled_api, _sparse_api
+from histentropy import _dense, _estimators, _labelled_api, _sparse_api
 from histentropy._family_api import measure
 from histentropy._validation import (
     check_nan_policy,
@@ -99,7 +99,10 @@ class Decomposition(NamedTuple):
 
 
 def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
-            pseudocount=0.0, workers=None):
+            pseudocount=0.0, workers=None, estimator="plugin"):
+    if estimator != "plugin":
+        return _estimated_entropy(p, estimator, base, axis, keepdims, nan_policy,
+                                  pseudocount, workers)
     if _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
         # Fast lane for one plain 1-D ndarray (None for anything else, sparse
         # and labelled input included): nothing to shape, little overhead.
@@ -130,6 +133,49 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
                                 threads_for(workers, slices.size))
     raise_for_flags(flags, nan_policy, pair=False)
     return finish(out, shape, axis, keepdims, log_base)
+
+
+def _estimated_entropy(p, estimator, base, axis, keepdims, nan_policy, pseudocount,
+                       workers):
+    """`entropy` by a bias-corrected estimator (_estimators), options checked:
+    the histograms as rows of counts, dense or sparse, then the estimator."""
+    _estimators.check_estimator(estimator)
+    if not _no_pseudocount(pseudocount) or pseudocount != 0:
+        raise ValueError(
+            f"pseudocount applies to the plug-in estimator only; got pseudocount="
+            f"{pseudocount!r} with estimator={estimator!r}"
+        )
+    kind = input_kind(p)
+    if kind == "labelled":
+        _, values = _labelled_api.label_values(p, "p")
+        return _estimated_entropy(values, estimator, base, axis, keepdims, nan_policy,
+                                  pseudocount, workers)
+    check_nan_policy(nan_policy)
+    log_base = log_of_base(base)
+    if kind == "sparse":
+        counts = _sparse_api.counts(p, axis)
+        whole_shape = counts.pop()
+    else:
+        slices, shape, axis_n = prepare_one(p, axis)
+        table = slices.reshape(-1) if axis_n is None else slices
+        table = table.reshape(-1, table.shape[-1]) if table.ndim != 1 else table[None, :]
+        dense = np.asarray(table, dtype=np.float64)
+        values_mask = dense != 0
+        rows = np.nonzero(values_mask)[0]
+        counts = [dense[values_mask], rows, dense.shape[0],
+                  np.full(dense.shape[0], float(dense.shape[1])),
+                  lambda: entropy(table, axis=-1, nan_policy=nan_policy, workers=workers)]
+        whole_shape = (shape, axis_n)
+    values, rows, n_rows, bins, plugin = counts
+    bad = _estimators.check_counts(values, rows, n_rows, nan_policy, estimator)
+    keep = ~np.isnan(values)
+    if nan_policy == "omit":
+        # dropped bins are no bins: K counts the bins that hold numbers
+        bins = bins - np.bincount(rows[~keep], minlength=n_rows)
+    out = _estimators.estimate(estimator, values[keep], rows[keep], n_rows, bins, plugin)
+    out = np.where(bad, np.nan, out)
+    shape, axis_n = whole_shape
+    return finish(np.asarray(out, dtype=np.float64), shape, axis_n, keepdims, log_base)
 
 
 def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy,
@@ -237,6 +283,14 @@ entropy.__doc__ = f"""Shannon entropy of the histograms in `p`.
         result per row for axis=-1 or 1, per column for axis=0), or a labelled
         histogram (dict, Counter, pandas Series; the result is a scalar).
 {_COMMON_PARAMETERS}
+    estimator : {{'plugin', 'miller_madow', 'grassberger', 'chao_shen', 'james_stein'}}
+        'plugin' (default): -sum x log x. The others correct its bias on
+        small samples of counts (N total, m bins with counts, n_i counts):
+        Miller-Madow adds (m - 1)/(2N); Grassberger (2003) is
+        log N - (1/N) sum n_i G(n_i); Chao-Shen weights the coverage-adjusted
+        p_a = C n_i/N by 1/(1 - (1 - p_a)^N), C = 1 - f1/N; James-Stein
+        (Hausser-Strimmer) shrinks n_i/N towards 1/K, K the bins along
+        `axis`. They need integer-valued counts and no pseudocount.
 
     Returns
     -------
@@ -247,8 +301,9 @@ entropy.__doc__ = f"""Shannon entropy of the histograms in `p`.
     Raises
     ------
     ValueError
-        Negative or infinite weights, a bad `base` or `nan_policy`, or a NaN
-        with ``nan_policy='raise'``.
+        Negative or infinite weights, a bad `base`, `nan_policy` or
+        `estimator`, a non-integer weight with an estimator other than
+        'plugin', or a NaN with ``nan_policy='raise'``.
     TypeError
         Complex, string, object or other non-real input.
     numpy.exceptions.AxisError

@@ -22,12 +22,10 @@ import numbers
 
 import numpy as np
 
-from histentropy import _api
+from histentropy import _api, _estimators
 from histentropy._validation import as_weights, axis_index, check_nan_policy, is_sparse
 
 NORMALIZATIONS = ("arithmetic", "geometric", "min", "max", "joint")
-ESTIMATORS = ("plugin",)
-_PLANNED_ESTIMATORS = ("miller_madow", "grassberger", "chao_shen", "james_stein")
 
 
 def _axes(axes, ndim):
@@ -158,6 +156,14 @@ class _Table:
         return self.run(_api.kl_divergence, self.cells(), q.reshape(self.batch + (-1,)),
                         axis=-1)
 
+    def estimated_information(self, estimator):
+        """H_est(X) + H_est(Y) - H_est(X, Y) (may be slightly negative)."""
+        r, c = self.marginals()
+        cells = self.J if self.sparse else self.cells()
+        estimate = [self.run(_api.entropy, a, axis=axis, estimator=estimator)
+                    for a, axis in ((r, -1), (c, -1), (cells, None if self.sparse else -1))]
+        return np.asarray(estimate[0] + estimate[1] - estimate[2], dtype=np.float64)
+
     def _sparse_information(self, rs, cs):
         """KL over the stored cells plus one bin holding the product's mass on
         the cells the table does not store (computed exactly, so that the
@@ -204,17 +210,6 @@ def _check_normalized(normalized):
         )
 
 
-def _check_estimator(estimator):
-    if isinstance(estimator, str) and estimator in _PLANNED_ESTIMATORS:
-        raise NotImplementedError(
-            f"estimator {estimator!r} is not available yet; only 'plugin' is"
-        )
-    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
-        raise ValueError(
-            f"estimator must be one of {', '.join(map(repr, ESTIMATORS))}; got {estimator!r}"
-        )
-
-
 def joint_entropy(joint, *, base=None, axes=(-2, -1), keepdims=False,
                   nan_policy="propagate", workers=None):
     table = _Table(joint, axes, nan_policy, base, workers)
@@ -231,9 +226,12 @@ def mutual_information(joint, *, base=None, axes=(-2, -1), keepdims=False,
                        nan_policy="propagate", normalized=None, estimator="plugin",
                        workers=None):
     _check_normalized(normalized)
-    _check_estimator(estimator)
+    _estimators.check_estimator(estimator)
     table = _Table(joint, axes, nan_policy, base, workers)
-    info = np.asarray(table.mutual_information(), dtype=np.float64)
+    if estimator == "plugin":
+        info = np.asarray(table.mutual_information(), dtype=np.float64)
+    else:
+        info = table.estimated_information(estimator)
     if normalized is not None:
         if normalized == "joint":
             scale = np.asarray(table.joint_entropy(), dtype=np.float64)
@@ -355,9 +353,10 @@ _document(
         minimum, their maximum, or by H(X, Y); the result lies in [0, 1], and
         is 0 where the normalising entropy is 0 (then I = 0; scikit-learn's
         convention).
-    estimator : {'plugin'}, default 'plugin'
-        The plug-in (maximum-likelihood) estimate. The bias-corrected
-        estimators are not available yet (NotImplementedError).
+    estimator : {'plugin', 'miller_madow', 'grassberger', 'chao_shen', 'james_stein'}
+        'plugin' (default): the maximum-likelihood I, never negative. Any
+        other: H_est(X) + H_est(Y) - H_est(X, Y) with that entropy estimator
+        (see `entropy`), which may be slightly negative; integer counts only.
 """)
 
 
