@@ -23,9 +23,18 @@ import numbers
 import numpy as np
 
 from histentropy import _api, _estimators
-from histentropy._validation import as_weights, axis_index, check_nan_policy, is_sparse
+from histentropy._validation import (
+    as_weights,
+    axis_index,
+    check_nan_policy,
+    is_sparse,
+    threads_for,
+)
 
 NORMALIZATIONS = ("arithmetic", "geometric", "min", "max", "joint")
+# Sparse tables of at most this many cells take the dense path for I by
+# divergence (exact normalisation of the product of the marginals).
+_DENSE_CELLS = 1 << 24
 # A bound on the relative error of the entropy kernels' results: their first
 # read is kept when it cancels at most 16-fold (HE_MAX_CANCELLATION), each
 # sum compensated (a few ulp), so 64 ulp of 1.
@@ -66,7 +75,7 @@ class _Table:
 
     def __init__(self, joint, axes, nan_policy, base, workers):
         check_nan_policy(nan_policy)
-        self.options = dict(base=base, nan_policy=nan_policy, workers=workers)
+        threads_for(workers, 0)  # checks workers for every input kind
         self.sparse = is_sparse(joint)
         if self.sparse:
             if joint.ndim != 2:
@@ -75,14 +84,23 @@ class _Table:
                 )
             self.axes = _axes(axes, 2)
             J = joint if self.axes == (0, 1) else joint.T
-            self.J = J.tocsr()
+            self.J = J.tocsr(copy=True)  # never the caller's arrays
             self.J.sum_duplicates()
             self.batch = ()
+            if nan_policy == "omit" and np.isnan(self.J.data).any():
+                self.J.data = np.where(np.isnan(self.J.data), 0.0, self.J.data)
         else:
             J = as_weights(joint, "joint")
             self.axes = _axes(axes, J.ndim)
             self.J = np.moveaxis(J, self.axes, (-2, -1))
             self.batch = self.J.shape[:-2]
+            if nan_policy == "omit" and self.J.dtype.kind == "f" and np.isnan(self.J).any():
+                self.J = np.where(np.isnan(self.J), 0.0, self.J)
+        if nan_policy == "omit":
+            # an omitted cell is a cell without mass (of X, Y and the product
+            # of the marginals alike): NaN are zeros from here on
+            nan_policy = "propagate"
+        self.options = dict(base=base, nan_policy=nan_policy, workers=workers)
         self.ndim = 2 if self.sparse else np.ndim(joint)
 
     def run(self, fn, *args, **kwargs):
@@ -103,7 +121,7 @@ class _Table:
             J = self.J.__class__((data, self.J.indices, self.J.indptr), shape=self.J.shape)
             r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
             if np.isinf(r).any() or np.isinf(c).any():
-                J.data *= _power_of_two_below(np.max(data))
+                J.data = _scaled(J.data, np.max(data))
                 r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
             return r, c
         if self.J.dtype.kind in "iu" and self.J.size and (
@@ -111,15 +129,16 @@ class _Table:
                 or int(np.max(self.J)) * max(self.J.shape[-2:]) < 2**62):
             # integer counts: summed exactly in int64 (no overflow possible),
             # einsum's reductions being several times faster than a float64 sum
-            return (np.einsum("...ij->...i", self.J, dtype=np.int64).astype(np.float64),
-                    np.einsum("...ij->...j", self.J, dtype=np.int64).astype(np.float64))
+            return (np.einsum("...ij->...i", self.J, dtype=np.int64, casting="unsafe")
+                    .astype(np.float64),
+                    np.einsum("...ij->...j", self.J, dtype=np.int64, casting="unsafe")
+                    .astype(np.float64))
         total = np.nansum if self.options["nan_policy"] == "omit" else np.sum
         with np.errstate(over="ignore", invalid="ignore"):
             r = total(self.J, axis=-1, dtype=np.float64)
             c = total(self.J, axis=-2, dtype=np.float64)
             if np.isinf(r).any() or np.isinf(c).any():
-                J = self.J * _power_of_two_below(np.nanmax(self.J, axis=(-2, -1),
-                                                           keepdims=True))
+                J = _scaled(self.J, np.nanmax(self.J, axis=(-2, -1), keepdims=True))
                 r, c = total(J, axis=-1), total(J, axis=-2)
         return r, c
 
@@ -127,7 +146,7 @@ class _Table:
         """The table's cells as one histogram (per table)."""
         if self.sparse:
             return self.J
-        return self.J.reshape(self.batch + (-1,))
+        return self.J.reshape(self.batch + (self.J.shape[-2] * self.J.shape[-1],))
 
     def joint_entropy(self):
         if self.sparse:
@@ -146,7 +165,7 @@ class _Table:
         with np.errstate(invalid="ignore", divide="ignore"):
             largest = np.max(np.where(np.isnan(weight), 0.0, weight), axis=-1,
                              keepdims=True, initial=0.0)
-            weight = weight * _power_of_two_below(largest)   # <= 1: w h cannot overflow
+            weight = _scaled(weight, largest)   # <= 1: w h cannot overflow
             terms = np.where(weight == 0, 0.0, weight * h)
             return np.sum(terms, axis=-1) / np.sum(weight, axis=-1)
 
@@ -172,15 +191,19 @@ class _Table:
         return np.where(accept, np.maximum(fast, 0.0), self._information_by_divergence(r, c))
 
     def _information_by_divergence(self, r, c):
-        # P_X P_Y up to a constant (the KL kernel normalises it): the marginals
-        # scaled by their largest entries, so that no product overflows
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rs = r / np.max(r, axis=-1, keepdims=True, initial=0.0)
-            cs = c / np.max(c, axis=-1, keepdims=True, initial=0.0)
         if self.sparse:
+            if self.J.shape[0] * self.J.shape[1] <= _DENSE_CELLS:
+                dense = _Table(self.J.toarray(), (0, 1), self.options["nan_policy"],
+                               self.options["base"], self.options["workers"])
+                return dense._information_by_divergence(None, None)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rs = r / np.max(r, axis=-1, keepdims=True, initial=0.0)
+                cs = c / np.max(c, axis=-1, keepdims=True, initial=0.0)
             return self._sparse_information(rs, cs)
+        # P_X P_Y up to a constant (the KL kernel normalises it)
+        rs, cs = self._wide_marginals()
         q = rs[..., :, None] * cs[..., None, :]
-        return self.run(_api.kl_divergence, self.cells(), q.reshape(self.batch + (-1,)),
+        return self.run(_api.kl_divergence, self.cells(), q.reshape(self.batch + (q.shape[-2] * q.shape[-1],)),
                         axis=-1)
 
     def estimated_information(self, estimator):
@@ -190,6 +213,25 @@ class _Table:
         estimate = [self.run(_api.entropy, a, axis=axis, estimator=estimator)
                     for a, axis in ((r, -1), (c, -1), (cells, None if self.sparse else -1))]
         return np.asarray(estimate[0] + estimate[1] - estimate[2], dtype=np.float64)
+
+    def _wide_marginals(self):
+        """The marginals at a scale for their products: each slice summed at
+        its own power of two (no overflow, no slice lost to underflow), then
+        all put at one scale, the largest at 2**500 (products of the largest
+        stay below the double range, of the smallest above it, for masses
+        within 2**1000 of each other)."""
+        J = self.J.astype(np.float64)
+        out = []
+        for axis in (-1, -2):
+            top = np.max(J, axis=axis, keepdims=True)
+            e = np.frexp(np.where(np.isfinite(top) & (top > 0), top, 1.0))[1]
+            s = np.sum(np.ldexp(J, -e), axis=axis)
+            e = np.squeeze(e, axis=axis)
+            with np.errstate(divide="ignore"):
+                size = e + np.log2(np.where(s > 0, s, 1.0))
+            shift = np.max(size, axis=-1, keepdims=True) - 500.0
+            out.append(np.ldexp(s, (e - np.round(shift)).astype(np.int64)))
+        return out[0], out[1]
 
     def _sparse_information(self, rs, cs):
         """KL over the stored cells plus one bin holding the product's mass on
@@ -220,12 +262,12 @@ class _Table:
         return value
 
 
-def _power_of_two_below(x):
-    """2**-e with x * 2**-e in [0.5, 1) (1 where x is 0 or not finite): an
-    exact scale."""
-    x = np.asarray(x, dtype=np.float64)
-    e = np.frexp(np.where(np.isfinite(x) & (x > 0), x, 1.0))[1]
-    return np.ldexp(1.0, -e)
+def _scaled(a, top):
+    """a * 2**-e, exactly, with top * 2**-e in [0.5, 1) (a as it is where top
+    is 0 or not finite): no overflow, and no factor 2**e that overflows."""
+    top = np.asarray(top, dtype=np.float64)
+    e = np.frexp(np.where(np.isfinite(top) & (top > 0), top, 1.0))[1]
+    return np.ldexp(np.asarray(a, dtype=np.float64), -e)
 
 
 def _check_normalized(normalized):
@@ -265,7 +307,7 @@ def mutual_information(joint, *, base=None, axes=(-2, -1), keepdims=False,
         else:
             hx, hy = (np.asarray(h, dtype=np.float64) for h in table.marginal_entropies())
             scale = {"arithmetic": lambda: (hx + hy) / 2,
-                     "geometric": lambda: np.sqrt(hx * hy),
+                     "geometric": lambda: np.sqrt(hx) * np.sqrt(hy),
                      "min": lambda: np.minimum(hx, hy),
                      "max": lambda: np.maximum(hx, hy)}[normalized]()
         with np.errstate(invalid="ignore", divide="ignore"):
