@@ -119,10 +119,12 @@ class _Table:
             if self.options["nan_policy"] == "omit":
                 data = np.where(np.isnan(data), 0.0, data)
             J = self.J.__class__((data, self.J.indices, self.J.indptr), shape=self.J.shape)
-            r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
-            if np.isinf(r).any() or np.isinf(c).any():
-                J.data = _scaled(J.data, np.max(data))
+            with np.errstate(over="ignore", invalid="ignore"):
                 r, c = (np.asarray(J.sum(axis=1)).ravel(), np.asarray(J.sum(axis=0)).ravel())
+                if np.isinf(r).any() or np.isinf(c).any():
+                    J.data = _scaled(J.data, np.max(data))
+                    r, c = (np.asarray(J.sum(axis=1)).ravel(),
+                            np.asarray(J.sum(axis=0)).ravel())
             return r, c
         if self.J.dtype.kind in "iu" and self.J.size and (
                 self.J.dtype.itemsize < 4
