@@ -139,9 +139,11 @@ class _Table:
         with np.errstate(over="ignore", invalid="ignore"):
             r = total(self.J, axis=-1, dtype=np.float64)
             c = total(self.J, axis=-2, dtype=np.float64)
-            if np.isinf(r).any() or np.isinf(c).any():
+            over = np.isinf(r).any(axis=-1) | np.isinf(c).any(axis=-1)
+            if over.any():  # only those tables, so that the others are as alone
                 J = _scaled(self.J, np.nanmax(self.J, axis=(-2, -1), keepdims=True))
-                r, c = total(J, axis=-1), total(J, axis=-2)
+                r = np.where(over[..., None], total(J, axis=-1), r)
+                c = np.where(over[..., None], total(J, axis=-2), c)
         return r, c
 
     def cells(self):
