@@ -153,8 +153,10 @@ def _estimated_entropy(p, estimator, base, axis, keepdims, nan_policy, pseudocou
     check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     if kind == "sparse":
-        counts = _sparse_api.counts(p, axis)
-        whole_shape = counts.pop()
+        values, rows, n_rows, bins, plugin_axis, whole_shape = _sparse_api.counts(p, axis)
+        counts = [values, rows, n_rows, bins,
+                  lambda: np.ravel(entropy(p, axis=plugin_axis, nan_policy=nan_policy,
+                                           workers=workers))]
     else:
         slices, shape, axis_n = prepare_one(p, axis)
         table = slices.reshape(-1) if axis_n is None else slices

@@ -134,17 +134,15 @@ def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args, dtype=N
 
 
 def counts(p, axis):
-    """Sparse p as rows of counts for the estimators: [stored values (float64),
-    their rows, number of rows, bins per row, plug-in entropies (a callable,
-    nats), (result shape, axis) for `finish`]."""
-    from histentropy import _api
-
+    """Sparse p as rows of counts for the estimators: [stored non-zero
+    values (float64), their rows, number of rows, bins per row, the sparse
+    axis of the plug-in entropies (None: one histogram), (result shape,
+    axis) for `finish`]."""
     _check_sparse_ndim(p, "p")
     ndim, shape = p.ndim, _as_2d(p).shape
     axis2 = _axis_2d(axis, ndim)
-    P = _as_2d(p)
     whole = axis2 is None
-    data, indices, indptr, n_rows, n_cols = _rows(P, "p", axis2 == 0)
+    data, indices, indptr, n_rows, n_cols = _rows(_as_2d(p), "p", axis2 == 0)
     data = data.astype(np.float64, copy=False)
     rows = np.repeat(np.arange(n_rows), np.diff(indptr))
     if whole:
@@ -154,14 +152,10 @@ def counts(p, axis):
     else:
         bins = np.full(n_rows, float(n_cols))
     keep = data != 0
-    result = np.empty(shape)  # the dense shape the results are cut to
-
-    def plugin():
-        return np.ravel(_api.entropy(P, axis=None if whole else (0 if axis2 == 0 else 1)))
-
+    plugin_axis = None if whole else (0 if axis2 == 0 else (1 if ndim == 2 else -1))
     axis_dense = None if whole else (axis2 if ndim == 2 else -1)
-    return [data[keep], rows[keep], n_rows, bins, plugin,
-            (result.shape if ndim == 2 else (shape[1],), axis_dense)]
+    return [data[keep], rows[keep], n_rows, bins, plugin_axis,
+            (shape if ndim == 2 else (shape[1],), axis_dense)]
 
 
 def entropy(p, axis, keepdims, omit, log_base, nan_policy, workers):
