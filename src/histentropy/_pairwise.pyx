@@ -219,7 +219,6 @@ def prepare_csr(const int64_t[::1] indptr, const double[::1] w, int nthreads):
     cdef double[::1] s = np.zeros(rows), largest = np.zeros(rows)
     cdef int[::1] state = np.empty(rows, np.intc)
     cdef int flags = 0
-    cdef double total
     cdef c.he_pair_matrix row
     row.type = 0
     row.row_step = 0

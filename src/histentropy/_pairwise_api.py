@@ -67,6 +67,12 @@ def _check_out(out, shape):
     return out
 
 
+def _to_units(out, log_base, root):
+    """Nats to units of the base, in place (a root metric: by sqrt(log b))."""
+    if log_base != 1.0:
+        out /= np.sqrt(log_base) if root else log_base
+
+
 def raise_for_row_flags(flags, name):
     """The 1-D functions' errors for bad weights, naming P or Q."""
     if flags & _dense.INFINITE_P:
@@ -182,8 +188,7 @@ def pairwise(P, Q=None, *, metric="kl_divergence", base=None, pseudocount=0.0,
                                           nthreads, out)
     raise_for_row_flags(p_flags, "P")
     raise_for_row_flags(q_flags, "Q")
-    if log_base != 1.0:
-        out /= np.sqrt(log_base) if root else log_base
+    _to_units(out, log_base, root)
     return out
 
 
@@ -289,8 +294,7 @@ def _pairwise_sparse(P, Q, code, root, symmetric, c, log_base, workers, out):
                                   symmetric, nthreads, out)
     else:
         _dense_blocks(A, B, self, code, root, symmetric, c, nthreads, out)
-    if log_base != 1.0:
-        out /= np.sqrt(log_base) if root else log_base
+    _to_units(out, log_base, root)
     return out
 
 

@@ -48,7 +48,6 @@ import time
 import numpy as np
 
 import histentropy
-from histentropy import _pairwise_api
 from histentropy.bench._common import Row, best_time, peak_memory
 
 KL = (500, 500, 64)
