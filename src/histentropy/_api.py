@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from histentropy import _dense, _estimators, _labelled_api, _sparse_api
+from histentropy import _dense, _estimators, _joint, _labelled_api, _sparse_api
 from histentropy._family_api import measure
 from histentropy._validation import (
     check_nan_policy,
@@ -150,34 +150,20 @@ def _estimated_entropy(p, estimator, base, axis, keepdims, nan_policy, pseudocou
         _, values = _labelled_api.label_values(p, "p")
         return _estimated_entropy(values, estimator, base, axis, keepdims, nan_policy,
                                   pseudocount, workers)
-    check_nan_policy(nan_policy)
+    omit = check_nan_policy(nan_policy)
     log_base = log_of_base(base)
     if kind == "sparse":
-        values, rows, n_rows, bins, plugin_axis, whole_shape = _sparse_api.counts(p, axis)
-        counts = [values, rows, n_rows, bins,
-                  lambda: np.ravel(entropy(p, axis=plugin_axis, nan_policy=nan_policy,
-                                           workers=workers))]
+        data, indptr, bins, (shape, axis_n) = _sparse_api.counts(p, axis)
+        out, flags = _joint.estimate_rows(data, indptr, bins, estimator, omit,
+                                          threads_for(workers, data.size))
     else:
         slices, shape, axis_n = prepare_one(p, axis)
-        table = slices.reshape(-1) if axis_n is None else slices
-        table = table.reshape(-1, table.shape[-1]) if table.ndim != 1 else table[None, :]
-        dense = np.asarray(table, dtype=np.float64)
-        values_mask = dense != 0
-        rows = np.nonzero(values_mask)[0]
-        counts = [dense[values_mask], rows, dense.shape[0],
-                  np.full(dense.shape[0], float(dense.shape[1])),
-                  lambda: entropy(table, axis=-1, nan_policy=nan_policy, workers=workers)]
-        whole_shape = (shape, axis_n)
-    values, rows, n_rows, bins, plugin = counts
-    bad = _estimators.check_counts(values, rows, n_rows, nan_policy, estimator)
-    keep = ~np.isnan(values)
-    if nan_policy == "omit":
-        # dropped bins are no bins: K counts the bins that hold numbers
-        bins = bins - np.bincount(rows[~keep], minlength=n_rows)
-    out = _estimators.estimate(estimator, values[keep], rows[keep], n_rows, bins, plugin)
-    out = np.where(bad, np.nan, out)
-    shape, axis_n = whole_shape
-    return finish(np.asarray(out, dtype=np.float64), shape, axis_n, keepdims, log_base)
+        if axis_n is None and slices.ndim > 1:
+            slices = np.ravel(slices)  # one histogram: its bins in any order
+        out, flags = run_driver(_joint.estimate, (slices,), estimator, omit,
+                                threads_for(workers, slices.size))
+    out = _estimators.finish(out, flags, nan_policy, estimator)
+    return finish(out, shape, axis_n, keepdims, log_base)
 
 
 def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy,

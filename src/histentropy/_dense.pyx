@@ -47,7 +47,7 @@ def cpu_env_invalid():
     return bool(c.he_cpu_env_invalid())
 
 
-cdef c.he_slices _slices(cnp.ndarray a):
+cdef c.he_slices slices_of(cnp.ndarray a):
     cdef c.he_slices s
     cdef int nd = cnp.PyArray_NDIM(a)
     cdef cnp.npy_intp* shape = cnp.PyArray_DIMS(a)
@@ -153,7 +153,7 @@ def entropy(cnp.ndarray p not None, bint omit_nan, int nthreads=1,
 
     Returns (out, flags): `out` a flat float64 array, one value per slice.
     """
-    cdef c.he_slices s = _slices(p)
+    cdef c.he_slices s = slices_of(p)
     cdef int code = _checked_code(p)
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(p)
     cdef cnp.npy_intp rows = 1 if whole else s.shape0 * s.shape1
@@ -227,7 +227,7 @@ def divergence(cnp.ndarray p not None, cnp.ndarray q not None, bint omit_nan,
     p and q have one shape and dtype (1-3-D, slices along the last axis).
     Returns (entropy or None, kl, flags), flat float64 arrays.
     """
-    cdef c.he_slices ps = _slices(p), qs = _slices(q)
+    cdef c.he_slices ps = slices_of(p), qs = slices_of(q)
     cdef int code = _checked_code(p)
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(p)
     cdef cnp.npy_intp rows = 1 if whole else ps.shape0 * ps.shape1
@@ -275,7 +275,7 @@ def entropy_vector(object p, int nthreads, Py_ssize_t parallel_min_size):
     cdef int code = type_code(a)
     if code < 0:
         return None
-    cdef c.he_slices s = _slices(a)
+    cdef c.he_slices s = slices_of(a)
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a)
     cdef double h
     cdef const void* d = cnp.PyArray_DATA(a)
@@ -298,7 +298,7 @@ def divergence_vector(object p, object q, bint need_entropy, int nthreads,
     cdef int code = type_code(a)
     if code < 0 or type_code(b) != code:
         return None
-    cdef c.he_slices ps = _slices(a), qs = _slices(b)
+    cdef c.he_slices ps = slices_of(a), qs = slices_of(b)
     if ps.n != qs.n:
         return None
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(a)
@@ -325,7 +325,7 @@ def divergence_vector(object p, object q, bint need_entropy, int nthreads,
 def divergence_mixed(cnp.ndarray p not None, cnp.ndarray q not None,
                      bint omit_nan, bint need_entropy):
     """As `divergence`, for p and q of one shape but different dtypes."""
-    cdef c.he_slices ps = _slices(p), qs = _slices(q)
+    cdef c.he_slices ps = slices_of(p), qs = slices_of(q)
     cdef int pcode = _checked_code(p), qcode = _checked_code(q)
     cdef cnp.npy_intp rows = ps.shape0 * ps.shape1
     cdef cnp.npy_intp one = 1
@@ -416,7 +416,7 @@ def family(cnp.ndarray p not None, object q, int measure, double alpha,
     histogram. p and q: one shape and dtype, 1-3-D, slices along the last
     axis. Returns (out, flags), `out` a flat float64 array.
     """
-    cdef c.he_slices ps = _slices(p), qs
+    cdef c.he_slices ps = slices_of(p), qs
     cdef int code = _checked_code(p)
     cdef cnp.npy_intp rows = 1 if whole else ps.shape0 * ps.shape1
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &rows, cnp.NPY_FLOAT64, 0)
@@ -430,7 +430,7 @@ def family(cnp.ndarray p not None, object q, int measure, double alpha,
     params.pseudocount = pseudocount
     qs = ps
     if q is not None:
-        qs = _slices(<cnp.ndarray>q)
+        qs = slices_of(<cnp.ndarray>q)
         b = cnp.PyArray_DATA(<cnp.ndarray>q)
         if _checked_code(<cnp.ndarray>q) != code:
             raise TypeError("p and q must have the same dtype")

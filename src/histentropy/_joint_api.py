@@ -22,12 +22,13 @@ import numbers
 
 import numpy as np
 
-from histentropy import _api, _estimators
+from histentropy import _api, _estimators, _joint
 from histentropy._validation import (
     as_weights,
     axis_index,
     check_nan_policy,
     is_sparse,
+    log_of_base,
     threads_for,
 )
 
@@ -35,10 +36,6 @@ NORMALIZATIONS = ("arithmetic", "geometric", "min", "max", "joint")
 # Sparse tables of at most this many cells take the dense path for I by
 # divergence (exact normalisation of the product of the marginals).
 _DENSE_CELLS = 1 << 24
-# A bound on the relative error of the entropy kernels' results: their first
-# read is kept when it cancels at most 16-fold (HE_MAX_CANCELLATION), each
-# sum compensated (a few ulp), so 64 ulp of 1.
-_ENTROPY_ERROR = 64 * 2.0**-53
 
 
 def _axes(axes, ndim):
@@ -178,35 +175,47 @@ class _Table:
         return (self.run(_api.entropy, r, axis=-1), self.run(_api.entropy, c, axis=-1))
 
     def mutual_information(self):
-        """I(X; Y): H(X) + H(Y) - H(X, Y) from the entropy kernels where
-        that difference is accurate (its error bound, _ENTROPY_ERROR times
-        the entropies, below 5e-13 * max(1, I) and 1e-10 * I), else the KL
-        of the table from the product of its marginals (no cancellation)."""
-        r, c = self.marginals()
-        h_xy = np.asarray(self.joint_entropy(), dtype=np.float64)
-        h_x, h_y = (np.asarray(self.run(_api.entropy, m, axis=-1), dtype=np.float64)
-                    for m in (r, c))
-        with np.errstate(invalid="ignore"):
-            fast = h_x + h_y - h_xy
-            bound = _ENTROPY_ERROR * (np.abs(h_x) + np.abs(h_y) + np.abs(h_xy))
-            accept = ((bound <= 5e-13 * np.maximum(1.0, fast)) & (bound <= 1e-10 * fast))
-        if np.all(accept | np.isnan(fast)):
-            return np.where(np.isnan(fast), np.nan, np.maximum(fast, 0.0))
-        return np.where(accept, np.maximum(fast, 0.0), self._information_by_divergence(r, c))
+        """I(X; Y) as a sum of non-negative terms: the two-read kernel of
+        joint.h where its error bound is small, else (a nearly independent
+        table, or one the fast reads do not take) the KL divergence of the
+        table from the product of its marginals."""
+        if self.sparse:
+            if self.J.shape[0] * self.J.shape[1] <= _DENSE_CELLS:
+                return self._densified().mutual_information()
+            return self._information_by_divergence(*self.marginals())
+        J = self.J
+        if J.size == 0:  # no tables, or tables without cells (no mass)
+            return np.full(self.batch, np.nan)
+        tables = J.reshape((math.prod(self.batch),) + J.shape[-2:])
+        if tables.strides[-1] != tables.itemsize:
+            # I(X; Y) = I(Y; X): read the contiguous axis as the rows' axis
+            tables = (tables.swapaxes(-1, -2) if tables.strides[-2] == tables.itemsize
+                      else np.ascontiguousarray(tables))
+        info, codes = _joint.information(
+            tables, threads_for(self.options["workers"], tables.size))
+        info = info.reshape(self.batch) / log_of_base(self.options["base"])
+        if not codes.any():
+            return info
+        slow = self._information_by_divergence(None, None)
+        return np.where(codes.reshape(self.batch) == 0, info, slow)
+
+    def _densified(self):
+        return _Table(self.J.toarray(), (0, 1), self.options["nan_policy"],
+                      self.options["base"], self.options["workers"])
 
     def _information_by_divergence(self, r, c):
         if self.sparse:
             if self.J.shape[0] * self.J.shape[1] <= _DENSE_CELLS:
-                dense = _Table(self.J.toarray(), (0, 1), self.options["nan_policy"],
-                               self.options["base"], self.options["workers"])
-                return dense._information_by_divergence(None, None)
+                return self._densified()._information_by_divergence(None, None)
             with np.errstate(invalid="ignore", divide="ignore"):
                 rs = r / np.max(r, axis=-1, keepdims=True, initial=0.0)
                 cs = c / np.max(c, axis=-1, keepdims=True, initial=0.0)
             return self._sparse_information(rs, cs)
         # P_X P_Y up to a constant (the KL kernel normalises it)
-        rs, cs = self._wide_marginals()
-        q = rs[..., :, None] * cs[..., None, :]
+        with np.errstate(invalid="ignore", over="ignore"):
+            # (bad weights give bad marginals here: the kernel names them)
+            rs, cs = self._wide_marginals()
+            q = rs[..., :, None] * cs[..., None, :]
         return self.run(_api.kl_divergence, self.cells(), q.reshape(self.batch + (q.shape[-2] * q.shape[-1],)),
                         axis=-1)
 

@@ -14,19 +14,20 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
 from histentropy cimport _core as c
+from histentropy cimport _core_logits as cl
 
 import numpy as np
 
 cnp.import_array()
 
-LOGITS_NAN = c.HE_LOGITS_NAN
-LOGITS_POSINF = c.HE_LOGITS_POSINF
-OTHER_NAN = c.HE_LOGITS_OTHER_NAN
-OTHER_POSINF = c.HE_LOGITS_OTHER_POSINF
-TARGET_NAN = c.HE_LOGITS_TARGET_NAN
-TARGET_NEGATIVE = c.HE_LOGITS_TARGET_NEGATIVE
-TARGET_INF = c.HE_LOGITS_TARGET_INF
-TARGET_RANGE = c.HE_LOGITS_TARGET_RANGE
+LOGITS_NAN = cl.HE_LOGITS_NAN
+LOGITS_POSINF = cl.HE_LOGITS_POSINF
+OTHER_NAN = cl.HE_LOGITS_OTHER_NAN
+OTHER_POSINF = cl.HE_LOGITS_OTHER_POSINF
+TARGET_NAN = cl.HE_LOGITS_TARGET_NAN
+TARGET_NEGATIVE = cl.HE_LOGITS_TARGET_NEGATIVE
+TARGET_INF = cl.HE_LOGITS_TARGET_INF
+TARGET_RANGE = cl.HE_LOGITS_TARGET_RANGE
 
 
 cdef int _code(cnp.ndarray a, str name) except -1:
@@ -36,14 +37,14 @@ cdef int _code(cnp.ndarray a, str name) except -1:
     if not (cnp.PyArray_ISNOTSWAPPED(a) and cnp.PyArray_ISALIGNED(a)):
         raise ValueError(f"{name} must be aligned, in native byte order")
     if a.descr.kind == b"f" and cnp.PyArray_ITEMSIZE(a) == 8:
-        return c.HE_LOGITS_F64
+        return cl.HE_LOGITS_F64
     if a.descr.kind == b"f" and cnp.PyArray_ITEMSIZE(a) == 4:
-        return c.HE_LOGITS_F32
+        return cl.HE_LOGITS_F32
     raise TypeError(f"{name} must be float32 or float64; got {a.dtype}")
 
 
-cdef c.he_logits_rows _layout(cnp.ndarray a):
-    cdef c.he_logits_rows s
+cdef cl.he_logits_rows _layout(cnp.ndarray a):
+    cdef cl.he_logits_rows s
     cdef cnp.npy_intp* shape = cnp.PyArray_DIMS(a)
     cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
     s.shape0 = shape[0]
@@ -55,10 +56,10 @@ cdef c.he_logits_rows _layout(cnp.ndarray a):
     return s
 
 
-cdef c.he_logits_loss _loss(const double[::1] weight, double v_total, double eps,
+cdef cl.he_logits_loss _loss(const double[::1] weight, double v_total, double eps,
                             bint has_ignore, int64_t ignore_index,
                             double grad_scale):
-    cdef c.he_logits_loss opt
+    cdef cl.he_logits_loss opt
     opt.weight = &weight[0] if weight is not None and weight.shape[0] else NULL
     opt.weight_total = v_total
     opt.smoothing = eps
@@ -80,14 +81,14 @@ cdef inline Py_ssize_t _first(Py_ssize_t rows, Py_ssize_t ranges,
     return rows * i // ranges
 
 
-cdef cnp.ndarray _out(const c.he_logits_rows* s):
+cdef cnp.ndarray _out(const cl.he_logits_rows* s):
     return np.empty((s.shape0, s.shape1))
 
 
 def entropy(cnp.ndarray x not None, int nthreads=1):
     """Entropy in nats of softmax(x[i, j, :]); returns (out, flags)."""
     cdef int code = _code(x, "x")
-    cdef c.he_logits_rows xs = _layout(x)
+    cdef cl.he_logits_rows xs = _layout(x)
     cdef cnp.ndarray out = _out(&xs)
     cdef double* o = <double*>cnp.PyArray_DATA(out)
     cdef const void* d = cnp.PyArray_DATA(x)
@@ -96,7 +97,7 @@ def entropy(cnp.ndarray x not None, int nthreads=1):
     cdef int flags = 0
     with nogil:
         for i in prange(ranges, num_threads=nthreads, schedule="static"):
-            flags |= c.he_logits_entropy_rows_t(
+            flags |= cl.he_logits_entropy_rows_t(
                 code, d, &xs, _first(rows, ranges, i),
                 _first(rows, ranges, i + 1), o)
     return out, flags
@@ -105,8 +106,8 @@ def entropy(cnp.ndarray x not None, int nthreads=1):
 def kl_divergence(cnp.ndarray a not None, cnp.ndarray b not None, int nthreads=1):
     """KL(softmax(a) || softmax(b)) in nats of each pair of rows; (out, flags)."""
     cdef int code = _code(a, "a")
-    cdef c.he_logits_rows as_ = _layout(a)
-    cdef c.he_logits_rows bs = _layout(b)
+    cdef cl.he_logits_rows as_ = _layout(a)
+    cdef cl.he_logits_rows bs = _layout(b)
     cdef cnp.ndarray out
     cdef double* o
     cdef const void* da = cnp.PyArray_DATA(a)
@@ -122,14 +123,14 @@ def kl_divergence(cnp.ndarray a not None, cnp.ndarray b not None, int nthreads=1
     o = <double*>cnp.PyArray_DATA(out)
     with nogil:
         for i in prange(ranges, num_threads=nthreads, schedule="static"):
-            flags |= c.he_logits_kl_divergence_rows_t(
+            flags |= cl.he_logits_kl_divergence_rows_t(
                 code, da, &as_, db, &bs, _first(rows, ranges, i),
                 _first(rows, ranges, i + 1), o)
     return out, flags
 
 
 cdef void* _grad_data(cnp.ndarray grad, int code, bint want_grad,
-                      c.he_logits_rows* gs) except? NULL:
+                      cl.he_logits_rows* gs) except? NULL:
     """grad's data and layout with want_grad (NULL without)."""
     if not want_grad:
         return NULL
@@ -155,9 +156,9 @@ def cross_entropy_hard(cnp.ndarray x not None, const int64_t[:, ::1] labels,
     grad_scale is written to grad[i, j, :] (else `grad` is not touched).
     """
     cdef int code = _code(x, "x")
-    cdef c.he_logits_rows xs = _layout(x)
-    cdef c.he_logits_rows gs = xs
-    cdef c.he_logits_loss opt = _loss(weight, v_total, eps, has_ignore,
+    cdef cl.he_logits_rows xs = _layout(x)
+    cdef cl.he_logits_rows gs = xs
+    cdef cl.he_logits_loss opt = _loss(weight, v_total, eps, has_ignore,
                                       ignore_index, grad_scale)
     cdef void* g = _grad_data(grad, code, want_grad, &gs)
     cdef cnp.ndarray loss = _out(&xs)
@@ -172,7 +173,7 @@ def cross_entropy_hard(cnp.ndarray x not None, const int64_t[:, ::1] labels,
         return loss, flags
     with nogil:
         for i in prange(ranges, num_threads=nthreads, schedule="static"):
-            flags |= c.he_logits_cross_entropy_hard_rows_t(
+            flags |= cl.he_logits_cross_entropy_hard_rows_t(
                 code, d, &xs, &labels[0, 0], &opt, _first(rows, ranges, i),
                 _first(rows, ranges, i + 1), o, g, &gs)
     return loss, flags
@@ -185,10 +186,10 @@ def cross_entropy_soft(cnp.ndarray x not None, cnp.ndarray t not None,
     """Cross entropy of each row against soft target weights; (loss, flags)."""
     cdef int code = _code(x, "x")
     cdef int target_code = _code(t, "t")
-    cdef c.he_logits_rows xs = _layout(x)
-    cdef c.he_logits_rows ts = _layout(t)
-    cdef c.he_logits_rows gs = xs
-    cdef c.he_logits_loss opt = _loss(weight, v_total, eps, False, 0, grad_scale)
+    cdef cl.he_logits_rows xs = _layout(x)
+    cdef cl.he_logits_rows ts = _layout(t)
+    cdef cl.he_logits_rows gs = xs
+    cdef cl.he_logits_loss opt = _loss(weight, v_total, eps, False, 0, grad_scale)
     cdef void* g = _grad_data(grad, code, want_grad, &gs)
     cdef cnp.ndarray loss = _out(&xs)
     cdef double* o = <double*>cnp.PyArray_DATA(loss)
@@ -201,7 +202,7 @@ def cross_entropy_soft(cnp.ndarray x not None, cnp.ndarray t not None,
         raise ValueError("t must have the shape of x")
     with nogil:
         for i in prange(ranges, num_threads=nthreads, schedule="static"):
-            flags |= c.he_logits_cross_entropy_soft_rows_t(
+            flags |= cl.he_logits_cross_entropy_soft_rows_t(
                 code, target_code, d, &xs, dt, &ts, &opt,
                 _first(rows, ranges, i), _first(rows, ranges, i + 1), o, g, &gs)
     return loss, flags

@@ -18,13 +18,14 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free, malloc
 
 from histentropy cimport _core as c
+from histentropy cimport _core_pairwise as cp
 from histentropy._dense cimport type_code
 
 import numpy as np
 
 cnp.import_array()
 
-CROSS_ENTROPY = c.HE_CROSS_ENTROPY
+CROSS_ENTROPY = cp.HE_CROSS_ENTROPY
 
 cdef enum:
     # Doubles of prepared rows of Q a task holds at a time (two arrays of k
@@ -40,8 +41,8 @@ cdef enum:
     P_BLOCK_MAX = 256
 
 
-cdef c.he_pair_matrix _matrix(cnp.ndarray a) noexcept:
-    cdef c.he_pair_matrix m
+cdef cp.he_pair_matrix _matrix(cnp.ndarray a) noexcept:
+    cdef cp.he_pair_matrix m
     m.type = type_code(a)
     m.data = <const char*>cnp.PyArray_DATA(a)
     m.row_step = cnp.PyArray_STRIDES(a)[0]
@@ -49,22 +50,22 @@ cdef c.he_pair_matrix _matrix(cnp.ndarray a) noexcept:
     return m
 
 
-cdef int _totals(const c.he_pair_matrix* a, Py_ssize_t rows, Py_ssize_t k, double pseudocount,
+cdef int _totals(const cp.he_pair_matrix* a, Py_ssize_t rows, Py_ssize_t k, double pseudocount,
                  int nthreads, double* total, int* state) noexcept nogil:
     """Every row's total and state; the OR of the rows' flags."""
     cdef Py_ssize_t r
     cdef int flags = 0
     for r in prange(rows, num_threads=nthreads, schedule="static"):
-        flags |= c.he_pair_total(a, r, k, pseudocount, total + r, state + r)
+        flags |= cp.he_pair_total(a, r, k, pseudocount, total + r, state + r)
     return flags
 
 
 cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
-               const c.he_pair_matrix* a, const double* a_total, const int* a_state,
-               Py_ssize_t i0, Py_ssize_t ni, const c.he_pair_matrix* b,
+               const cp.he_pair_matrix* a, const double* a_total, const int* a_state,
+               Py_ssize_t i0, Py_ssize_t ni, const cp.he_pair_matrix* b,
                const double* b_total, const int* b_state, Py_ssize_t j_start,
                Py_ssize_t j_stop, Py_ssize_t q_block, const double* shared_x,
-               const double* shared_y, const c.he_pair_row* shared_row, int self,
+               const double* shared_y, const cp.he_pair_row* shared_row, int self,
                int symmetric, double* out, Py_ssize_t out_stride) noexcept nogil:
     """Rows [i0, i0 + ni) of P against rows [j_start, j_stop) of Q (from i0
     on when symmetric); Q's rows prepared by the task, block by block, or
@@ -78,9 +79,9 @@ cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
     cdef double* px = <double*>calloc(2 * p_room * width, sizeof(double))
     cdef bint shared = shared_x != NULL
     cdef double* qx = NULL if shared else <double*>calloc(2 * q_room * width, sizeof(double))
-    cdef c.he_pair_row* prow = <c.he_pair_row*>malloc(p_room * sizeof(c.he_pair_row))
-    cdef c.he_pair_row* qrow = NULL if shared else <c.he_pair_row*>malloc(
-        q_room * sizeof(c.he_pair_row))
+    cdef cp.he_pair_row* prow = <cp.he_pair_row*>malloc(p_room * sizeof(cp.he_pair_row))
+    cdef cp.he_pair_row* qrow = NULL if shared else <cp.he_pair_row*>malloc(
+        q_room * sizeof(cp.he_pair_row))
     cdef double* scratch = <double*>malloc(2 * width * sizeof(double))
     cdef double* py = px + p_room * width
     cdef double* qy = NULL if shared else qx + q_room * width
@@ -91,21 +92,21 @@ cdef int _task(int metric, int root, const c.he_params* params, Py_ssize_t k,
         status = -1
     else:
         for r in range(ni):
-            c.he_pair_prepare(metric, 0, a, i0 + r, k, pc, a_total[i0 + r], a_state[i0 + r],
+            cp.he_pair_prepare(metric, 0, a, i0 + r, k, pc, a_total[i0 + r], a_state[i0 + r],
                               px + r * width, py + r * width, prow + r)
         j0 = max(j_start, i0) if symmetric else j_start
         while j0 < j_stop:
             nj = min(q_block, j_stop - j0)
             if shared:
-                c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
+                cp.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
                                 nj, shared_x + j0 * width, shared_y + j0 * width,
                                 shared_row + j0, self, symmetric, out, out_stride, scratch)
             else:
                 for r in range(nj):
-                    c.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
+                    cp.he_pair_prepare(metric, 1, b, j0 + r, k, pc, b_total[j0 + r],
                                       b_state[j0 + r], qx + r * width, qy + r * width,
                                       qrow + r)
-                c.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
+                cp.he_pair_block(metric, root, params, k, a, i0, ni, px, py, prow, b, j0,
                                 nj, qx, qy, qrow, self, symmetric, out, out_stride, scratch)
             j0 += nj
     free(px)
@@ -127,7 +128,7 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
         Q = P
     if type_code(P) < 0 or type_code(Q) != type_code(P):
         raise TypeError(f"unsupported dtypes {P.dtype}, {Q.dtype}")
-    cdef c.he_pair_matrix a = _matrix(P), b = _matrix(Q)
+    cdef cp.he_pair_matrix a = _matrix(P), b = _matrix(Q)
     cdef c.he_params params
     cdef Py_ssize_t m = P.shape[0], n = Q.shape[0], k = P.shape[1]
     cdef Py_ssize_t width = k if k > 0 else 1, q_block, p_block, row_tasks, tasks, t
@@ -171,10 +172,10 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
     cdef Py_ssize_t n_room = n + 3
     cdef double* shared_x = NULL
     cdef double* shared_y = NULL
-    cdef c.he_pair_row* shared_row = NULL
+    cdef cp.he_pair_row* shared_row = NULL
     if row_tasks > 1 and 2 * n_room * width <= Q_SHARED_DOUBLES:
         shared_x = <double*>calloc(2 * n_room * width, sizeof(double))
-        shared_row = <c.he_pair_row*>calloc(n_room, sizeof(c.he_pair_row))
+        shared_row = <cp.he_pair_row*>calloc(n_room, sizeof(cp.he_pair_row))
         if shared_x == NULL or shared_row == NULL:
             free(shared_x)
             free(shared_row)
@@ -182,7 +183,7 @@ def pairwise(cnp.ndarray P, cnp.ndarray Q, int metric, bint root, bint symmetric
         shared_y = shared_x + n_room * width
         with nogil:
             for t in prange(n, num_threads=nthreads, schedule="static"):
-                c.he_pair_prepare(metric, 1, &b, t, k, pseudocount, b_total[t], b_state[t],
+                cp.he_pair_prepare(metric, 1, &b, t, k, pseudocount, b_total[t], b_state[t],
                                   shared_x + t * width, shared_y + t * width,
                                   shared_row + t)
     with nogil:
@@ -219,7 +220,7 @@ def prepare_csr(const int64_t[::1] indptr, const double[::1] w, int nthreads):
     cdef double[::1] s = np.zeros(rows), largest = np.zeros(rows)
     cdef int[::1] state = np.empty(rows, np.intc)
     cdef int flags = 0
-    cdef c.he_pair_matrix row
+    cdef cp.he_pair_matrix row
     row.type = 0
     row.row_step = 0
     row.stride = 1
@@ -232,26 +233,26 @@ def prepare_csr(const int64_t[::1] indptr, const double[::1] w, int nthreads):
         np.asarray(state), flags
 
 
-cdef int _csr_row(const c.he_pair_matrix* like, int64_t start, int64_t stop, const double* w,
+cdef int _csr_row(const cp.he_pair_matrix* like, int64_t start, int64_t stop, const double* w,
                   double* x, double* lx, double* s, double* largest,
                   int* state) noexcept nogil:
-    cdef c.he_pair_matrix row = like[0]
+    cdef cp.he_pair_matrix row = like[0]
     cdef double total
     cdef int flags
     if stop == start:
-        state[0] = c.HE_ROW_NAN
+        state[0] = cp.HE_ROW_NAN
         return 0
     row.data = <const char*>(w + start)
-    flags = c.he_pair_total(&row, 0, stop - start, 0.0, &total, state)
-    if state[0] == c.HE_ROW_FAST:
-        c.he_pair_csr_prepare(w + start, stop - start, total, x + start, lx + start, s,
+    flags = cp.he_pair_total(&row, 0, stop - start, 0.0, &total, state)
+    if state[0] == cp.HE_ROW_FAST:
+        cp.he_pair_csr_prepare(w + start, stop - start, total, x + start, lx + start, s,
                               largest, state)
     return flags
 
 
-cdef c.he_pair_csr _csr(tuple rows) noexcept:
+cdef cp.he_pair_csr _csr(tuple rows) noexcept:
     """(indptr, indices, w, x, lx, s, largest, state) -> he_pair_csr."""
-    cdef c.he_pair_csr a
+    cdef cp.he_pair_csr a
     cdef int64_t[::1] indptr = rows[0], indices = rows[1]
     cdef double[::1] w = rows[2], x = rows[3], lx = rows[4], s = rows[5], big = rows[6]
     cdef int[::1] state = rows[7]
@@ -274,7 +275,7 @@ def sparse_pairwise(tuple P, tuple Q, tuple columns, Py_ssize_t k, int metric, b
     cdef bint self = Q is None
     if self:
         Q = P
-    cdef c.he_pair_csr a = _csr(P), b = _csr(Q)
+    cdef cp.he_pair_csr a = _csr(P), b = _csr(Q)
     cdef int64_t[::1] col_ptr = columns[0], col_rows = columns[1]
     cdef double[::1] col_x = columns[2], col_lx = columns[3]
     cdef Py_ssize_t m = P[0].shape[0] - 1, n = Q[0].shape[0] - 1, tasks, t
@@ -304,8 +305,8 @@ def sparse_pairwise(tuple P, tuple Q, tuple columns, Py_ssize_t k, int metric, b
 
 
 cdef int _sparse_task(int metric, int root, const c.he_params* params, Py_ssize_t k,
-                      const c.he_pair_csr* a, Py_ssize_t i0, Py_ssize_t ni,
-                      const c.he_pair_csr* b, Py_ssize_t n, const int64_t* col_ptr,
+                      const cp.he_pair_csr* a, Py_ssize_t i0, Py_ssize_t ni,
+                      const cp.he_pair_csr* b, Py_ssize_t n, const int64_t* col_ptr,
                       const int64_t* col_rows, const double* col_x, const double* col_lx,
                       int self, int symmetric, Py_ssize_t longest, double* out,
                       Py_ssize_t out_stride) noexcept nogil:
@@ -318,7 +319,7 @@ cdef int _sparse_task(int metric, int root, const c.he_params* params, Py_ssize_
         status = -1
     else:
         for i in range(i0, i0 + ni):
-            c.he_pair_sparse_row(metric, root, params, k, a, i, b, n, col_ptr, col_rows,
+            cp.he_pair_sparse_row(metric, root, params, k, a, i, b, n, col_ptr, col_rows,
                                  col_x, col_lx, self, symmetric, count, sums, sums + n,
                                  sums + 2 * n, scratch, out, out_stride)
     free(count)

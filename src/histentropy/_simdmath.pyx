@@ -42,7 +42,27 @@ cdef extern from *:
     {
         return HE_CPU_CALL_PATH(path, he_sum_x_log_x_notable, (x, n));
     }
+
+    #include "histentropy/vlog_avx512.h"
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #define HE_SIMDMATH_HAS_LOG8 1
+    __attribute__((target("avx512f,avx512dq")))
+    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n)
+    {
+        Py_ssize_t i;
+        for (i = 0; i < n; i += 8) {
+            __mmask8 m = (n - i >= 8) ? 0xFF : (__mmask8)((1u << (n - i)) - 1u);
+            _mm512_mask_storeu_pd(y + i, m, he_log8(_mm512_mask_loadu_pd(
+                _mm512_set1_pd(1.0), m, x + i)));
+        }
+    }
+    #else
+    #define HE_SIMDMATH_HAS_LOG8 0
+    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n) {}
+    #endif
     """
+    int HE_SIMDMATH_HAS_LOG8
+    void he_simdmath_log8(const double *x, double *y, Py_ssize_t n) noexcept nogil
     void he_simdmath_log(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     void he_simdmath_log1p(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     double he_simdmath_sum_x_log_x(int path, const double *x, Py_ssize_t n) noexcept nogil
@@ -235,3 +255,33 @@ def sum_x_log_x(x, path=None, variant="table"):
 
 # Select the CPU path now, when the package is imported (dispatch.h caches it).
 he_cpu_path()
+
+
+def log8(x):
+    """Natural logarithm of positive normal doubles by ``he_log8`` of
+    vlog_avx512.h (AVX-512 intrinsics: the hot loops written for that path;
+    max error < 1 ulp); other inputs give unspecified values.
+
+    Raises
+    ------
+    ValueError
+        The CPU (or HISTENTROPY_CPU) does not offer the avx512 path.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from histentropy._simdmath import available_paths, log8
+    >>> "avx512" not in available_paths() or float(log8(np.array([1.0]))[0]) == 0.0
+    True
+    """
+    if not HE_SIMDMATH_HAS_LOG8 or "avx512" not in available_paths():
+        raise ValueError("log8 needs the avx512 path, which this CPU does not offer")
+    arr = _as_float64(x)
+    out = np.empty(arr.shape, dtype=np.float64)
+    cdef const double[::1] xv = arr.reshape(-1)
+    cdef double[::1] yv = out.reshape(-1)
+    cdef Py_ssize_t n = xv.shape[0]
+    if n:
+        with nogil:
+            he_simdmath_log8(&xv[0], &yv[0], n)
+    return out

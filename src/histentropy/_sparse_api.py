@@ -134,28 +134,18 @@ def _one(p, axis, keepdims, log_base, nan_policy, workers, driver, args, dtype=N
 
 
 def counts(p, axis):
-    """Sparse p as rows of counts for the estimators: [stored non-zero
-    values (float64), their rows, number of rows, bins per row, the sparse
-    axis of the plug-in entropies (None: one histogram), (result shape,
-    axis) for `finish`]."""
+    """Sparse p as compressed rows of counts for the estimators: (stored
+    values, int64 row pointers, bins per row, (result shape, axis) for
+    `finish`); axis None: all stored values as one row."""
     _check_sparse_ndim(p, "p")
     ndim, shape = p.ndim, _as_2d(p).shape
     axis2 = _axis_2d(axis, ndim)
-    whole = axis2 is None
-    data, indices, indptr, n_rows, n_cols = _rows(_as_2d(p), "p", axis2 == 0)
-    data = data.astype(np.float64, copy=False)
-    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
-    if whole:
-        rows = np.zeros_like(rows)
-        bins = np.array([float(n_rows) * n_cols])
-        n_rows = 1
-    else:
-        bins = np.full(n_rows, float(n_cols))
-    keep = data != 0
-    plugin_axis = None if whole else (0 if axis2 == 0 else (1 if ndim == 2 else -1))
-    axis_dense = None if whole else (axis2 if ndim == 2 else -1)
-    return [data[keep], rows[keep], n_rows, bins, plugin_axis,
-            (shape if ndim == 2 else (shape[1],), axis_dense)]
+    data, _, indptr, n_rows, n_cols = _rows(_as_2d(p), "p", axis2 == 0)
+    if axis2 is None:
+        return (data, np.array([0, data.shape[0]], dtype=np.int64), float(n_rows) * n_cols,
+                (shape if ndim == 2 else (shape[1],), None))
+    return (data, indptr.astype(np.int64, copy=False), float(n_cols),
+            (shape if ndim == 2 else (shape[1],), axis2 if ndim == 2 else -1))
 
 
 def entropy(p, axis, keepdims, omit, log_base, nan_policy, workers):

@@ -48,6 +48,22 @@ BATTERY = textwrap.dedent(
     put("KL inf", histentropy.kl_divergence(np.array([1.0, 1.0]), np.array([1.0, 0.0])))
     put("KL mixed", histentropy.kl_divergence(np.array([1e-200, 1e200, 3e199]),
                                               np.array([3e199, 1e200, 1e-200])))
+    # joint tables: counts (the looked-up logs of AVX-512), counts beyond
+    # its table, floats (the log of t), a batch, a nearly independent table
+    put("MI counts", histentropy.mutual_information(rng.integers(0, 50, (30, 40))))
+    put("MI large", histentropy.mutual_information(rng.integers(0, 5000, (20, 20))))
+    put("MI floats", histentropy.mutual_information(rng.random((30, 41)) * 7))
+    put("MI batch", histentropy.mutual_information(rng.integers(0, 9, (50, 16, 16))))
+    outer = np.outer(rng.integers(1, 100, 20), rng.integers(1, 100, 30)).astype(float)
+    put("MI near", histentropy.mutual_information(
+        outer * (1 + 1e-6 * rng.standard_normal(outer.shape))))
+    # estimators: small counts (the vectorised loops over distinct counts)
+    # and large ones
+    for estimator in ("miller_madow", "grassberger", "chao_shen", "james_stein"):
+        put(f"E {estimator}", histentropy.entropy(rng.poisson(3, (40, 64)),
+                                                  estimator=estimator))
+        put(f"E {estimator} large", histentropy.entropy(
+            rng.integers(0, 3000, (10, 64)), estimator=estimator))
     json.dump(out, sys.stdout)
     """
 )

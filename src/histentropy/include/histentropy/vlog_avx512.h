@@ -1,0 +1,94 @@
+/* histentropy/vlog_avx512.h -- the natural logarithm of eight doubles with
+ * AVX-512 intrinsics, for hot loops written for the AVX-512 path.
+ *
+ * Part of histentropy's header-only C99 core (see histentropy.h).  Include
+ * it where AVX-512F and AVX-512DQ are enabled (the avx512 copy of a
+ * *_simd.h body); the functions carry that target themselves.
+ *
+ * he_log8(x) = log x for positive normal x (anything else gives an
+ * unspecified value: callers select their special values), error below
+ * 1 ulp (measured 0.86; tests/core/test_vlog_avx512.py checks it against
+ * mpmath).  No
+ * division, no memory table, no gather:
+ *   x = 2^k m, m in [0.75, 1.5)   (getmant; getexp, plus 1 where m < 1)
+ *   j = round(16 m) in [12, 24]   c_j = 16/j, held in two registers and
+ *                                 picked by a permute, with -log c_j as a
+ *                                 double-double (two more permutes)
+ *   r = m c_j - 1 (one FMA), |r| <= 1/24
+ *   log x = k ln2 - log c_j + log1p(r),
+ *   log1p(r) = r - r^2/2 + r^3 Q(r), Q of degree 7 fitted on
+ *   [-1/26, 1/24] (error 0.07 ulp of log1p(r)).
+ * The large parts k ln2hi (exact: ln2hi has 42 bits) - log c_j and then r
+ * are added by Fast2Sum (the larger first: |k ln2| >= 0.69 > 0.29 >=
+ * |log c_j| where k != 0, |log c_j| >= 0.06 > 0.042 >= |r| where j != 16,
+ * and a zero otherwise), their errors carried with the small parts to one
+ * final rounding.  Near x = 1 (k = 0, j = 16: c = 1, -log c = 0) the
+ * result is log1p(r) with r = x - 1 exact: full relative accuracy.
+ */
+#ifndef HISTENTROPY_VLOG_AVX512_H
+#define HISTENTROPY_VLOG_AVX512_H
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+
+#define HE_AVX512_FN static inline __attribute__((always_inline, target("avx512f,avx512dq")))
+
+/* c_j = 16/j, -log c_j = hi + lo, for j = 12 + index (index 13..15 repeat 24). */
+static const double he__log8_invc[16] HE_ALIGN64 = {
+    0x1.5555555555555p+0, 0x1.3b13b13b13b14p+0, 0x1.2492492492492p+0, 0x1.1111111111111p+0,
+    0x1.0000000000000p+0, 0x1.e1e1e1e1e1e1ep-1, 0x1.c71c71c71c71cp-1, 0x1.af286bca1af28p-1,
+    0x1.999999999999ap-1, 0x1.8618618618618p-1, 0x1.745d1745d1746p-1, 0x1.642c8590b2164p-1,
+    0x1.5555555555555p-1, 0x1.5555555555555p-1, 0x1.5555555555555p-1, 0x1.5555555555555p-1};
+static const double he__log8_hi[16] HE_ALIGN64 = {
+    -0x1.269621134db91p-2, -0x1.a93ed3c8ad9e5p-3, -0x1.1178e8227e47ap-3, -0x1.08598b59e3a06p-4,
+    0x0.0p+0, 0x1.f0a30c01162a8p-5, 0x1.e27076e2af2eap-4, 0x1.5ff3070a793d6p-3,
+    0x1.c8ff7c79a9a20p-3, 0x1.1675cababa60fp-2, 0x1.4618bc21c5ec2p-2, 0x1.739d7f6bbd007p-2,
+    0x1.9f323ecbf984dp-2, 0x1.9f323ecbf984dp-2, 0x1.9f323ecbf984dp-2, 0x1.9f323ecbf984dp-2};
+static const double he__log8_lo[16] HE_ALIGN64 = {
+    -0x1.e0efadd9db02ap-56, -0x1.bcafa9de97202p-57, 0x1.0e63a5f01c693p-58, 0x1.dd7009902bf32p-58,
+    0x0.0p+0, 0x1.85f325c5bbacdp-59, -0x1.61578001e015ap-60, -0x1.bc60efafc6f6cp-58,
+    -0x1.4f689f8434011p-57, 0x1.ce63eab883727p-61, -0x1.7a42642661c62p-61, 0x1.ce24c53fad3f0p-58,
+    -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59};
+
+HE_AVX512_FN __m512d he_log8(__m512d x)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+    const __m512d e = _mm512_getexp_pd(x);
+    const __m512d k = _mm512_mask_add_pd(e, _mm512_cmp_pd_mask(m, one, _CMP_LT_OQ), e, one);
+    /* 16 m - 12 is exact; its nearest integer, as the low bits of 2^52 + it */
+    const __m512d j = _mm512_roundscale_pd(
+        _mm512_fmadd_pd(m, _mm512_set1_pd(16.0), _mm512_set1_pd(-12.0)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512i index = _mm512_castpd_si512(_mm512_add_pd(j, _mm512_set1_pd(0x1p52)));
+    const __m512d invc = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_invc), index,
+                                                _mm512_load_pd(he__log8_invc + 8));
+    const __m512d chi = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_hi), index,
+                                               _mm512_load_pd(he__log8_hi + 8));
+    const __m512d clo = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_lo), index,
+                                               _mm512_load_pd(he__log8_lo + 8));
+    const __m512d r = _mm512_fmsub_pd(m, invc, one);
+    const __m512d r2 = _mm512_mul_pd(r, r);
+    __m512d q = _mm512_set1_pd(-0x1.95f0723209910p-4);
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.c847526cffdd8p-4));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.00014fef677b9p-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.249223796630fp-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.555555190bb14p-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.9999999ca82abp-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.0000000001463p-2));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.5555555555505p-2));
+    /* log1p(r) - r = r^2 (-1/2 + r Q) */
+    const __m512d small = _mm512_mul_pd(r2, _mm512_fmadd_pd(r, q, _mm512_set1_pd(-0.5)));
+    const __m512d kh = _mm512_mul_pd(k, _mm512_set1_pd(0x1.62e42fefa3800p-1));
+    const __m512d s = _mm512_add_pd(kh, chi);
+    const __m512d s_err = _mm512_add_pd(_mm512_sub_pd(kh, s), chi);
+    const __m512d t = _mm512_add_pd(s, r);
+    const __m512d t_err = _mm512_add_pd(_mm512_sub_pd(s, t), r);
+    const __m512d lo = _mm512_add_pd(
+        _mm512_add_pd(_mm512_fmadd_pd(k, _mm512_set1_pd(0x1.ef35793c76730p-45), clo), s_err),
+        _mm512_add_pd(t_err, small));
+    return _mm512_add_pd(t, lo);
+}
+
+#endif /* x86 GCC */
+#endif /* HISTENTROPY_VLOG_AVX512_H */
