@@ -1,6 +1,6 @@
 # Cython declarations of histentropy's C core, joint.h and estimators.h: cimported by _joint.pyx
 # alone, so that no other module compiles that header (see _core.pxd).
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, int64_t
 
 
 # ---- joint tables (include/histentropy/joint.h) ------------------------------
@@ -14,6 +14,9 @@ cdef extern from "histentropy/joint.h" nogil:
     int he_joint_information(int type, const void* base, Py_ssize_t nx, Py_ssize_t ny,
                              Py_ssize_t row_step, const double* logw, double* work,
                              double* info)
+    int he_joint_information_csr(int type, const void* data, const int64_t* indices,
+                                 const int64_t* indptr, Py_ssize_t nx, Py_ssize_t ny,
+                                 double* work, double* info)
 
 
 # ---- entropy estimators of counts (include/histentropy/estimators.h) ---------

@@ -10,6 +10,8 @@ the documented errors and NaN.
 """
 import numpy as np
 
+from histentropy import _joint
+
 ESTIMATORS = ("plugin", "miller_madow", "grassberger", "chao_shen", "james_stein")
 
 

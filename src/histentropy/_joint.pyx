@@ -71,6 +71,30 @@ def information(cnp.ndarray tables not None, int nthreads=1):
     return info, codes
 
 
+def information_csr(cnp.ndarray data not None, const cnp.int64_t[::1] indices,
+                    const cnp.int64_t[::1] indptr, Py_ssize_t nx, Py_ssize_t ny):
+    """I(X; Y) in nats of one table of canonical compressed rows (data
+    contiguous, of a kernel dtype). Returns (info, code) as `information`."""
+    cdef int code = type_code(data), status
+    cdef double info = 0.0
+    cdef double* work
+    if code < 0 or data.ndim != 1 or not data.flags.c_contiguous:
+        raise TypeError("information_csr takes a contiguous 1-D array of a kernel dtype")
+    if indptr.shape[0] != nx + 1:
+        raise ValueError("indptr must have nx + 1 entries")
+    work = <double*>malloc((3 * ny + nx + 1) * sizeof(double))
+    if work == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            status = cj.he_joint_information_csr(code, cnp.PyArray_DATA(data),
+                                                 &indices[0] if indices.shape[0] else NULL,
+                                                 &indptr[0], nx, ny, work, &info)
+    finally:
+        free(work)
+    return info, status
+
+
 cdef cj.he_count_profile* _new_profile(Py_ssize_t capacity) noexcept nogil:
     """A profile with room for `capacity` distinct counts (NULL: no memory)."""
     cdef cj.he_count_profile* pr = <cj.he_count_profile*>calloc(1, sizeof(cj.he_count_profile))

@@ -180,8 +180,12 @@ class _Table:
         table, or one the fast reads do not take) the KL divergence of the
         table from the product of its marginals."""
         if self.sparse:
-            if self.J.shape[0] * self.J.shape[1] <= _DENSE_CELLS:
-                return self._densified().mutual_information()
+            J = self.J
+            info, code = _joint.information_csr(
+                np.ascontiguousarray(as_weights(J.data, "joint")),
+                J.indices.astype(np.int64), J.indptr.astype(np.int64), *J.shape)
+            if code == 0:
+                return info / log_of_base(self.options["base"])
             return self._information_by_divergence(*self.marginals())
         J = self.J
         if J.size == 0:  # no tables, or tables without cells (no mass)
