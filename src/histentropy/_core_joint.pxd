@@ -31,6 +31,7 @@ cdef extern from "histentropy/estimators.h" nogil:
         HE_COUNTS_NEGATIVE
         HE_COUNTS_INFINITE
         HE_COUNTS_NONINTEGER
+        HE_COUNTS_OVERFLOW
         HE_PROFILE_SMALL
     ctypedef struct he_count_profile:
         int32_t* tally

@@ -39,6 +39,11 @@ def finish(out, flags, nan_policy, estimator, name="p"):
         raise ValueError(
             f"estimator={estimator!r} needs integer-valued counts; got a non-integer weight"
         )
+    if seen & _joint.COUNTS_OVERFLOW:
+        raise ValueError(
+            f"estimator={estimator!r} needs a histogram's total count below the double "
+            "range (about 1.8e308); got a larger total"
+        )
     if seen & _joint.COUNTS_NAN and nan_policy == "propagate":
         out[(flags & _joint.COUNTS_NAN) != 0] = np.nan
     return out

@@ -144,6 +144,30 @@ def _as_float64(x):
     return arr
 
 
+cdef enum:
+    LOG, LOG_NOTABLE, LOG1P, LOG8
+
+
+cdef object _map(x, int kind, int path):
+    """The elementwise function `kind` of x, as a float64 array of its shape."""
+    arr = _as_float64(x)
+    out = np.empty(arr.shape, dtype=np.float64)
+    cdef const double[::1] xv = arr.reshape(-1)
+    cdef double[::1] yv = out.reshape(-1)
+    cdef Py_ssize_t n = xv.shape[0]
+    if n:
+        with nogil:
+            if kind == LOG:
+                he_simdmath_log(path, &xv[0], &yv[0], n)
+            elif kind == LOG_NOTABLE:
+                he_simdmath_log_notable(path, &xv[0], &yv[0], n)
+            elif kind == LOG1P:
+                he_simdmath_log1p(path, &xv[0], &yv[0], n)
+            else:
+                he_simdmath_log8(&xv[0], &yv[0], n)
+    return out
+
+
 def log(x, path=None, variant="table"):
     """Natural logarithm computed by ``he_log`` (max error < 0.52 ulp), or by
     the table-free ``he_log_notable`` (max error < 0.7 ulp).
@@ -185,19 +209,7 @@ def log(x, path=None, variant="table"):
     [0.0, 1.0, -inf]
     """
     cdef int p = _path_id(path)
-    cdef int v = _variant_id(variant)
-    arr = _as_float64(x)
-    out = np.empty(arr.shape, dtype=np.float64)
-    cdef const double[::1] xv = arr.reshape(-1)
-    cdef double[::1] yv = out.reshape(-1)
-    cdef Py_ssize_t n = xv.shape[0]
-    if n:
-        with nogil:
-            if v == 0:
-                he_simdmath_log(p, &xv[0], &yv[0], n)
-            else:
-                he_simdmath_log_notable(p, &xv[0], &yv[0], n)
-    return out
+    return _map(x, LOG if _variant_id(variant) == 0 else LOG_NOTABLE, p)
 
 
 def log1p(x, path=None):
@@ -213,16 +225,7 @@ def log1p(x, path=None):
     >>> float(log1p(np.array([1e-20]))[0])
     1e-20
     """
-    cdef int p = _path_id(path)
-    arr = _as_float64(x)
-    out = np.empty(arr.shape, dtype=np.float64)
-    cdef const double[::1] xv = arr.reshape(-1)
-    cdef double[::1] yv = out.reshape(-1)
-    cdef Py_ssize_t n = xv.shape[0]
-    if n:
-        with nogil:
-            he_simdmath_log1p(p, &xv[0], &yv[0], n)
-    return out
+    return _map(x, LOG1P, _path_id(path))
 
 
 def sum_x_log_x(x, path=None, variant="table"):
@@ -276,12 +279,4 @@ def log8(x):
     """
     if not HE_SIMDMATH_HAS_LOG8 or "avx512" not in available_paths():
         raise ValueError("log8 needs the avx512 path, which this CPU does not offer")
-    arr = _as_float64(x)
-    out = np.empty(arr.shape, dtype=np.float64)
-    cdef const double[::1] xv = arr.reshape(-1)
-    cdef double[::1] yv = out.reshape(-1)
-    cdef Py_ssize_t n = xv.shape[0]
-    if n:
-        with nogil:
-            he_simdmath_log8(&xv[0], &yv[0], n)
-    return out
+    return _map(x, LOG8, 0)

@@ -126,6 +126,15 @@ def test_errors(estimator):
     with pytest.raises(ValueError, match="pseudocount"):
         histentropy.entropy([1, 2], estimator=estimator, pseudocount=1.0)
     assert np.isnan(histentropy.entropy([0, 0], estimator=estimator))
+    with pytest.raises(ValueError, match="total count below the double range"):
+        histentropy.entropy([1e308, 1e308, 5.0], estimator=estimator)
+    # a bad row of a batch, dense or sparse, fails the whole call
+    rows = np.array([[1, 2, 3], [1, -4, 0]])
+    with pytest.raises(ValueError, match="negative"):
+        histentropy.entropy(rows, estimator=estimator)
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(ValueError, match="estimator"):
+        histentropy.entropy(sparse.csr_matrix([[1.0, 0.5], [2.0, 0.0]]), estimator=estimator)
 
 
 @pytest.mark.parametrize("bad", ["mle", "", None, 1, "Grassberger"])

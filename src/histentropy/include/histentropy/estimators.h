@@ -51,7 +51,8 @@ enum {
     HE_COUNTS_NAN = 1,          /* a NaN (skipped with omit_nan) */
     HE_COUNTS_NEGATIVE = 2,
     HE_COUNTS_INFINITE = 4,
-    HE_COUNTS_NONINTEGER = 8
+    HE_COUNTS_NONINTEGER = 8,
+    HE_COUNTS_OVERFLOW = 16     /* the total count is not a finite double */
 };
 
 /* Counts below this are tallied in the profile's table. */
@@ -159,6 +160,8 @@ HE_ALWAYS_INLINE int he_count_profile_read(int type, const void *p, ptrdiff_t n,
         if (k == 1)
             pr->singletons = w;
     }
+    if (!isfinite(pr->total))
+        flags |= HE_COUNTS_OVERFLOW;
     return flags;
 }
 

@@ -103,6 +103,29 @@ HE_UNUSED static void he_joint_log_table(double *logw)
         logw[w] = log((double)w);
 }
 
+/* The total N of the columns' sums c_hi + c_lo (compensated), which are
+ * then replaced by the columns' masses, with ib = 1 / c (0 where c = 0);
+ * 0 where N is out of the reads' range (no mass, or near overflow). */
+HE_ALWAYS_INLINE double he_joint_columns(double *c_hi, const double *c_lo, double *ib,
+                                         ptrdiff_t ny)
+{
+    he_csum total = {0.0, 0.0};
+    double N;
+    ptrdiff_t y;
+    for (y = 0; y < ny; y++) {
+        he_csum_add(&total, c_hi[y]);
+        he_csum_add(&total, c_lo[y]);
+    }
+    N = he_csum_value(&total);
+    if (!(N >= DBL_MIN && N < 0x1p1000))
+        return 0.0;
+    for (y = 0; y < ny; y++) {
+        c_hi[y] += c_lo[y];
+        ib[y] = (c_hi[y] > 0.0) ? 1.0 / c_hi[y] : 0.0;
+    }
+    return N;
+}
+
 /* I(X; Y) in nats of one table into *info; returns an HE_JOINT_* code
  * (*info is meaningful for HE_JOINT_OK only).  work: 4 ny + nx doubles;
  * logw: he_joint_log_table's. */
@@ -115,7 +138,7 @@ HE_UNUSED static int he_joint_information(int type, const void *base, ptrdiff_t 
     double bad = 0.0, bad_t = 0.0, logs = 0.0, N, value, bound;
     const double u = 0x1p-53;
     const ptrdiff_t size = (ptrdiff_t)he_type_size(type);
-    he_csum total = {0.0, 0.0}, sum = {0.0, 0.0};
+    he_csum sum = {0.0, 0.0};
     he_joint_row row;
     ptrdiff_t x, y, start, len;
     const char *data;
@@ -131,18 +154,10 @@ HE_UNUSED static int he_joint_information(int type, const void *base, ptrdiff_t 
                                      c_lo + start, &bad);
         }
     }
-    if (bad != 0.0)
+    N = (bad == 0.0) ? he_joint_columns(c_hi, c_lo, ib, ny) : 0.0;
+    if (N == 0.0)
         return HE_JOINT_IRREGULAR;
     for (y = 0; y < ny; y++) {
-        he_csum_add(&total, c_hi[y]);
-        he_csum_add(&total, c_lo[y]);
-    }
-    N = he_csum_value(&total);
-    if (!(N >= DBL_MIN && N < 0x1p1000))
-        return HE_JOINT_IRREGULAR;
-    for (y = 0; y < ny; y++) {
-        c_hi[y] += c_lo[y];                  /* the column's mass */
-        ib[y] = (c_hi[y] > 0.0) ? 1.0 / c_hi[y] : 0.0;
         lc[y] = (c_hi[y] > 0.0) ? -log(c_hi[y]) : 0.0;
         logs += c_hi[y] * fabs(lc[y]);
     }
@@ -195,7 +210,7 @@ HE_UNUSED static int he_joint_information_csr(int type, const void *data,
     double *c_hi = work, *c_lo = work + ny, *ib = work + 2 * ny, *r = work + 3 * ny;
     double bad = 0.0, N, w, t, q, ra, rq, value, bound;
     const double u = 0x1p-53;
-    he_csum total = {0.0, 0.0}, sum = {0.0, 0.0}, stored_q = {0.0, 0.0};
+    he_csum sum = {0.0, 0.0}, stored_q = {0.0, 0.0};
     ptrdiff_t x, y, k;
     int out_of_range = 0;
 
@@ -210,19 +225,9 @@ HE_UNUSED static int he_joint_information_csr(int type, const void *data,
             he_two_sum(&c_hi[indices[k]], &c_lo[indices[k]], w);
         }
     }
-    if (bad != 0.0)
+    N = (bad == 0.0) ? he_joint_columns(c_hi, c_lo, ib, ny) : 0.0;
+    if (N == 0.0)
         return HE_JOINT_IRREGULAR;
-    for (y = 0; y < ny; y++) {
-        he_csum_add(&total, c_hi[y]);
-        he_csum_add(&total, c_lo[y]);
-    }
-    N = he_csum_value(&total);
-    if (!(N >= DBL_MIN && N < 0x1p1000))
-        return HE_JOINT_IRREGULAR;
-    for (y = 0; y < ny; y++) {
-        c_hi[y] += c_lo[y];
-        ib[y] = (c_hi[y] > 0.0) ? 1.0 / c_hi[y] : 0.0;
-    }
     for (x = 0; x < nx; x++) {
         if (r[x] == 0.0)
             continue;
