@@ -52,6 +52,10 @@ BATTERY = textwrap.dedent(
     # its table, floats (the log of t), a batch, a nearly independent table
     put("MI counts", histentropy.mutual_information(rng.integers(0, 50, (30, 40))))
     put("MI large", histentropy.mutual_information(rng.integers(0, 5000, (20, 20))))
+    huge = rng.integers(0, 50, (9, 11)).astype(np.int64)
+    huge[2, 3] = 2**52 + 1                      # beyond the AVX2 conversion of int64
+    put("MI huge ints", histentropy.mutual_information(huge))
+    put("MI uint64", histentropy.mutual_information(rng.integers(0, 99, (17, 19)).astype(np.uint64)))
     put("MI floats", histentropy.mutual_information(rng.random((30, 41)) * 7))
     put("MI batch", histentropy.mutual_information(rng.integers(0, 9, (50, 16, 16))))
     outer = np.outer(rng.integers(1, 100, 20), rng.integers(1, 100, 30)).astype(float)

@@ -30,6 +30,7 @@
 #include "sum.h"
 #include "terms.h"
 #include "vlog.h"
+#include "vlog_avx512.h"
 
 /* Sums of the vectorised first read. */
 typedef struct {

@@ -48,7 +48,6 @@
 #include <string.h>
 
 #include "dense.h"
-#include "vlog_avx512.h"
 
 #define HE_JOINT_TOL_ABS 5e-13
 #define HE_JOINT_TOL_REL 1e-10

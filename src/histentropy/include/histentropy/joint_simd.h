@@ -18,6 +18,22 @@
 #define HE_JOINT_LOG(x) he__log((x), 0)
 #endif
 
+/* A weight as a double.  Without AVX-512DQ there is no vector conversion
+ * of 64-bit integers, and GCC leaves a loop with (double) of one scalar:
+ * they are converted through the bits of 1.5 2^52 + v instead, exact for
+ * |v| < 2^51 (the first read hands tables with larger ones back). */
+#undef HE_JOINT_WIDE_INT
+#if defined(__AVX512DQ__)
+#define HE_JOINT_WIDE_INT 0
+#define HE_JOINT_WIDEN(code, v) ((double)(v))
+#else
+#define HE_JOINT_WIDE_INT 1
+#define HE_JOINT_WIDEN(code, v)                                                \
+    (((code) == 5 || (code) == 9)                                              \
+     ? he__asdouble((uint64_t)(v) + UINT64_C(0x4338000000000000)) - 0x1.8p52   \
+     : (double)(v))
+#endif
+
 /* One block of cells (n <= HE_SIMD_BLOCK) in HE_LANES lanes, the tail in
  * lane 0. */
 #define HE_JOINT_LOOP(ELEMENT)                                                 \
@@ -39,7 +55,7 @@
         acc[l] += w;                                                           \
         he_two_sum(&c_hi[k], &c_lo[k], w);                                     \
     } while (0)
-#define HE_JOINT_ROW_SUM_ELEMENT(k, l) acc[l] += (double)p[k]
+#define HE_JOINT_ROW_SUM_ELEMENT(k, l) acc[l] += HE_JOINT_WIDEN(he_code, p[k])
 
 /* Second read of a row: the terms w log t - w + q >= 0 of the cells, t =
  * w N / (r c) = (w * ra) * ib[y], q = r c / N = rq * c[y] (ra = N / r,
@@ -49,12 +65,12 @@
  * t = 0, 0 * log(tiny) = 0, and the term q. */
 #define HE_JOINT_TERMS_ELEMENT(k, l)                                           \
     do {                                                                       \
-        double w = (double)p[k];                                               \
-        double t = (w * row->ra) * row->ib[k];                                 \
+        double w = HE_JOINT_WIDEN(he_code, p[k]);                                 \
+        double t = (w * ra) * ib[k];                                           \
         double lt = HE_JOINT_LOG(t + HE_TINY);                                 \
-        double term = w * lt + (row->rq * row->c[k] - w);                      \
+        double term = w * lt + (rq * c[k] - w);                                \
         acc[l] += 0.5 * (term + fabs(term));                                   \
-        bd[l] += (w > 0.0 && t < DBL_MIN) ? 1.0 : 0.0;                         \
+        bd[l] += he_select(t < DBL_MIN, w, 0.0);   /* w > 0 only */           \
     } while (0)
 
 #define HE_JOINT_READS(T, tname, code)                                         \
@@ -62,6 +78,8 @@ static double HE_ISA(he_joint_margins_##tname)(                                \
         const T *HE_RESTRICT p, ptrdiff_t n, double *HE_RESTRICT c_hi,         \
         double *HE_RESTRICT c_lo, double *bad)                                 \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double acc[HE_LANES] = {0}, bd[HE_LANES] = {0};                            \
     ptrdiff_t i;                                                               \
     int j;                                                                     \
@@ -71,11 +89,13 @@ static double HE_ISA(he_joint_margins_##tname)(                                \
         /* integers: their sums are exact below 2^53 (above, the rounding      \
          * moves I only to second order), only a negative is bad; three        \
          * simple loops over the row (in the L1 cache) vectorise best */       \
-        T least = 0;                                                           \
-        for (i = 0; i < n; i++) c_hi[i] += (double)p[i];                       \
+        T least = 0, most = 0;                                                 \
+        for (i = 0; i < n; i++) c_hi[i] += HE_JOINT_WIDEN(code, p[i]);         \
         for (i = 0; i < n; i++) least = (p[i] < least) ? p[i] : least;         \
+        if (HE_JOINT_WIDE_INT && ((code) == 5 || (code) == 9))                 \
+            for (i = 0; i < n; i++) most = (p[i] > most) ? p[i] : most;        \
         HE_JOINT_LOOP(HE_JOINT_ROW_SUM_ELEMENT)                                \
-        bd[0] = (least < 0) ? 1.0 : 0.0;                                       \
+        bd[0] = (least < 0 || (double)most >= 0x1p51) ? 1.0 : 0.0;             \
     }                                                                          \
     for (j = 0; j < HE_LANES; j++) *bad += bd[j];                              \
     return he_lanes_sum(acc);                                                  \
@@ -85,21 +105,6 @@ static double HE_ISA(he_joint_margins_##tname)(                                \
 /* The AVX-512 copy: the same terms, eight cells per step with he_log8
  * (vlog_avx512.h); cells without weight select the term q (and a log of 0),
  * the row's tail is read through a zero-padded buffer. */
-#define HE_JOINT_LOAD8(T, code, src)                                           \
-    ((code) == 0 ? _mm512_loadu_pd((const double *)(src))                      \
-     : (code) == 5 ? _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(src))) \
-     : (code) == 4 ? _mm512_cvtepi32_pd(_mm256_loadu_si256((const void *)(src))) \
-     : HE_ISA(he_joint_widen8_##T)(src))
-#define HE_JOINT_WIDEN(T, tname, code)                                         \
-HE_ALWAYS_INLINE __m512d HE_ISA(he_joint_widen8_##T)(const T *src)             \
-{                                                                              \
-    double buf[8];                                                             \
-    int k;                                                                     \
-    for (k = 0; k < 8; k++) buf[k] = (double)src[k];                           \
-    return _mm512_loadu_pd(buf);                                               \
-}
-HE_FOR_EACH_TYPE(HE_JOINT_WIDEN)
-#undef HE_JOINT_WIDEN
 #define HE_JOINT_TERMS(T, tname, code)                                         \
 static double HE_ISA(he_joint_terms_##tname)(                                  \
         const T *HE_RESTRICT p, ptrdiff_t n, const he_joint_row *row,          \
@@ -124,7 +129,7 @@ static double HE_ISA(he_joint_terms_##tname)(                                  \
             }                                                                  \
             pw = tail; pib = tail_ib; pc = tail_c; plc = tail_lc;              \
         }                                                                      \
-        w = HE_JOINT_LOAD8(T, code, pw);                                       \
+        w = HE_LOAD8(tname, code, pw);                                         \
         c = _mm512_loadu_pd(pc);                                               \
         positive = _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ);                    \
         whole = _mm512_cvttpd_epi64(w);                                        \
@@ -157,6 +162,10 @@ static double HE_ISA(he_joint_terms_##tname)(                                  \
         const T *HE_RESTRICT p, ptrdiff_t n, const he_joint_row *row,          \
         double *bad)                                                           \
 {                                                                              \
+    const double *HE_RESTRICT ib = row->ib, *HE_RESTRICT c = row->c;           \
+    const double ra = row->ra, rq = row->rq;                                   \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double acc[HE_LANES] = {0}, bd[HE_LANES] = {0};                            \
     ptrdiff_t i;                                                               \
     int j;                                                                     \
@@ -170,8 +179,8 @@ HE_FOR_EACH_TYPE(HE_JOINT_READS)
 HE_FOR_EACH_TYPE(HE_JOINT_TERMS)
 #undef HE_JOINT_READS
 #undef HE_JOINT_TERMS
-#undef HE_JOINT_LOAD8
 #undef HE_JOINT_TERMS_ELEMENT
 #undef HE_JOINT_MARGINS_ELEMENT
 #undef HE_JOINT_ROW_SUM_ELEMENT
 #undef HE_JOINT_LOOP
+#undef HE_JOINT_WIDEN

@@ -5,8 +5,10 @@
  * it where AVX-512F and AVX-512DQ are enabled (the avx512 copy of a
  * *_simd.h body); the functions carry that target themselves.
  *
- * he_log8(x) = log x for positive normal x (anything else gives an
- * unspecified value: callers select their special values), error below
+ * he_log8(x) = log x for positive x, subnormals included (zero, infinities
+ * and NaN give unspecified values: callers select their special values;
+ * subnormals need the CPU's denormals-are-zero mode off, its default),
+ * error below
  * 1 ulp (measured 0.86; tests/core/test_vlog_avx512.py checks it against
  * mpmath).  No
  * division, no memory table, no gather:
@@ -30,6 +32,8 @@
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
+
+#include "config.h"
 
 #define HE_AVX512_FN static inline __attribute__((always_inline, target("avx512f,avx512dq")))
 
@@ -89,6 +93,23 @@ HE_AVX512_FN __m512d he_log8(__m512d x)
         _mm512_add_pd(t_err, small));
     return _mm512_add_pd(t, lo);
 }
+
+/* Eight weights of type code `code` (config.h) from src, as doubles. */
+#define HE_WIDEN8(T, tname, code)                                              \
+HE_AVX512_FN __m512d he_widen8_##tname(const T *src)                           \
+{                                                                              \
+    double buf[8];                                                             \
+    int k;                                                                     \
+    for (k = 0; k < 8; k++) buf[k] = (double)src[k];                           \
+    return _mm512_loadu_pd(buf);                                               \
+}
+HE_FOR_EACH_TYPE(HE_WIDEN8)
+#undef HE_WIDEN8
+#define HE_LOAD8(tname, code, src)                                             \
+    ((code) == 0 ? _mm512_loadu_pd((const double *)(src))                      \
+     : (code) == 5 ? _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(src))) \
+     : (code) == 4 ? _mm512_cvtepi32_pd(_mm256_loadu_si256((const void *)(src))) \
+     : he_widen8_##tname(src))
 
 #endif /* x86 GCC */
 #endif /* HISTENTROPY_VLOG_AVX512_H */
