@@ -45,6 +45,13 @@ BATTERY = textwrap.dedent(
     put("H big", histentropy.entropy(np.array([1e308, 1.5e308, 3e307])))
     put("H sub", histentropy.entropy(np.array([5e-324, 1e-323, 3e-320])))
     put("H zeros", histentropy.entropy(np.array([0.0, 3.0, 0.0, 1.0])))
+    # 64-bit integers beyond 2**51 (converted through the bits below AVX-512)
+    wide = rng.integers(0, 50, 1000).astype(np.int64)
+    wide[::97] = 2**52 + 1
+    put("H int64 wide", histentropy.entropy(wide))
+    put("D uint64 wide", histentropy.decompose(wide.astype(np.uint64) + np.uint64(2**63),
+                                               wide.astype(np.uint64) + 1))
+    put("JS int64 wide", histentropy.js_divergence(wide, wide[::-1]))
     put("KL inf", histentropy.kl_divergence(np.array([1.0, 1.0]), np.array([1.0, 0.0])))
     put("KL mixed", histentropy.kl_divergence(np.array([1e-200, 1e200, 3e199]),
                                               np.array([3e199, 1e200, 1e-200])))

@@ -21,6 +21,8 @@
  * (and -0), positive for a negative w, NaN for NaN or +inf, +inf for -inf.
  */
 
+#include "widen_simd.h"
+
 #undef HE_LOG
 #undef HE_LOG1P
 #undef HE_RATIO_EXACT
@@ -146,12 +148,14 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
 #define HE_ZERO_LANES2(v, w) for (j = 0; j < HE_LANES; j++) v[j] = w[j] = 0.0
 
 #define HE_ENTROPY_ELEMENT(k, l)                                               \
-    HE_ISA(he_entropy_element)((double)p[k], &t_hi[l], &t_lo[l], &a_sum[l],    \
-                               &a_neg[l], &bad[l])
+    (HE_ISA(he_entropy_element)(HE_WIDEN(p[k]), &t_hi[l], &t_lo[l], &a_sum[l], \
+                                &a_neg[l], &bad[l]),                           \
+     bad[l] += HE_WIDEN_BAD(p[k]))
 
 /* need_entropy as a constant in each copy of the loop, so none tests it. */
 #define HE_PAIR_ELEMENT(k, l, NEED_ENTROPY)                                    \
-    HE_ISA(he_pair_element)((double)p[k], (double)q[k], NEED_ENTROPY,          \
+    bad[l] += HE_WIDEN_BAD(p[k]) + HE_WIDEN_BAD(q[k]);                         \
+    HE_ISA(he_pair_element)(HE_WIDEN(p[k]), HE_WIDEN(q[k]), NEED_ENTROPY,      \
                             &pt_hi[l], &pt_lo[l], &qt_hi[l], &qt_lo[l],        \
                             &a_sum[l], &a_neg[l], &b_sum[l], &b_neg[l],        \
                             &bad[l], &unbounded[l])
@@ -159,11 +163,11 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
 #define HE_PAIR_ELEMENT_NO_H(k, l) HE_PAIR_ELEMENT(k, l, 0)
 
 #define HE_ENTROPY_ACCURATE_ELEMENT(k, l)                                      \
-    acc[l] += HE_ISA(he_neg_x_log_x)((double)p[k], hi, lo, inv)
+    acc[l] += HE_ISA(he_neg_x_log_x)(HE_WIDEN(p[k]), hi, lo, inv)
 
 #define HE_KL_ACCURATE_ELEMENT(k, l)                                           \
     do {                                                                       \
-        double a = (double)p[k], b = (double)q[k];                             \
+        double a = HE_WIDEN(p[k]), b = HE_WIDEN(q[k]);                         \
         unb[l] += (b == 0.0) ? a : 0.0;                                        \
         acc[l] += HE_ISA(he_divergence_term)(a, b, sp, isp, sq, isq, &bd[l]);  \
     } while (0)
@@ -194,6 +198,8 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double t_hi[HE_LANES], t_lo[HE_LANES], a_sum[HE_LANES];                    \
     double a_neg[HE_LANES], bad[HE_LANES];                                     \
     const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);    \
@@ -236,6 +242,8 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double t_hi[HE_LANES] = {0}, t_lo[HE_LANES] = {0};                         \
     double a_sum[HE_LANES], a_neg[HE_LANES] = {0}, bad[HE_LANES] = {0};        \
     he_csum plogp = {0.0, 0.0};                                                \
@@ -252,6 +260,8 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         int need_entropy, he_pair_sums *out)                                   \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double pt_hi[HE_LANES] = {0}, pt_lo[HE_LANES] = {0};                       \
     double qt_hi[HE_LANES] = {0}, qt_lo[HE_LANES] = {0};                       \
     double a_sum[HE_LANES], a_neg[HE_LANES] = {0};                             \
@@ -281,6 +291,8 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
 static double HE_ISA(he_entropy_accurate_##tname)(                             \
         const T *restrict p, ptrdiff_t n, double hi, double lo)                \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double acc[HE_LANES];                                                      \
     double inv = 1.0 / hi;                                                     \
     he_csum h = {0.0, 0.0};                                                    \
@@ -294,6 +306,8 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         double sp, double sq, double *unbounded, double *bad)                  \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double acc[HE_LANES], unb[HE_LANES] = {0}, bd[HE_LANES] = {0};             \
     double isp = 1.0 / sp, isq = 1.0 / sq;                                     \
     he_csum kl = {0.0, 0.0};                                                   \
@@ -313,7 +327,8 @@ static double HE_ISA(he_kl_accurate_##tname)(                                  \
  * weights.  q NULL (a measure of p alone) reads b = 0. */
 #define HE_FAMILY_SUMS_ELEMENT(k, l, NEED_Q)                                   \
     do {                                                                       \
-        double a = (double)p[k], b = NEED_Q ? (double)q[k] : 0.0;              \
+        double a = HE_WIDEN(p[k]), b = NEED_Q ? HE_WIDEN(q[k]) : 0.0;          \
+        bad[l] += HE_WIDEN_BAD(p[k]) + (NEED_Q ? HE_WIDEN_BAD(q[k]) : 0.0);    \
         bad[l] += (fabs(a) - a) + (fabs(b) - b);                               \
         he_two_sum(&pt_hi[l], &pt_lo[l], a);                                   \
         he_two_sum(&qt_hi[l], &qt_lo[l], b);                                   \
@@ -455,16 +470,16 @@ HE_ALWAYS_INLINE double HE_ISA(he_renyi_divergence_term)(double a, double b,
 }
 
 #define HE_FAMILY_TERM_ELEMENT(k, l, M)                                        \
-    acc[l] += HE_ISA(he_family_element_term)(M, (double)p[k], (double)q[k], c, &bd[l])
+    acc[l] += HE_ISA(he_family_element_term)(M, HE_WIDEN(p[k]), HE_WIDEN(q[k]), c, &bd[l])
 #define HE_FAMILY_ENTROPY(k, l)                                                \
-    acc[l] += HE_ISA(he_neg_x_log_x)((double)p[k] + c->c, c->sp, c->sp_lo, c->isp)
+    acc[l] += HE_ISA(he_neg_x_log_x)(HE_WIDEN(p[k]) + c->c, c->sp, c->sp_lo, c->isp)
 #define HE_FAMILY_KL(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_KL_DIVERGENCE)
 #define HE_FAMILY_RENYI_ENTROPY(k, l)                                          \
-    acc[l] += HE_ISA(he_renyi_entropy_term)((double)p[k], c, &bd[l])
+    acc[l] += HE_ISA(he_renyi_entropy_term)(HE_WIDEN(p[k]), c, &bd[l])
 #define HE_FAMILY_RENYI_POWER(k, l)                                            \
-    acc[l] += HE_ISA(he_renyi_power_term)((double)p[k], c)
+    acc[l] += HE_ISA(he_renyi_power_term)(HE_WIDEN(p[k]), c)
 #define HE_FAMILY_RENYI_DIVERGENCE(k, l)                                       \
-    acc[l] += HE_ISA(he_renyi_divergence_term)((double)p[k], (double)q[k], c, &bd[l])
+    acc[l] += HE_ISA(he_renyi_divergence_term)(HE_WIDEN(p[k]), HE_WIDEN(q[k]), c, &bd[l])
 #define HE_FAMILY_JS(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_JS_DIVERGENCE)
 #define HE_FAMILY_HELLINGER(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_HELLINGER)
 #define HE_FAMILY_TV(k, l) HE_FAMILY_TERM_ELEMENT(k, l, HE_TOTAL_VARIATION)
@@ -478,6 +493,8 @@ static void HE_ISA(he_family_sums_##tname)(                                    \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         he_family_sums *out)                                                   \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double pt_hi[HE_LANES] = {0}, pt_lo[HE_LANES] = {0};                       \
     double qt_hi[HE_LANES] = {0}, qt_lo[HE_LANES] = {0};                       \
     double p_only[HE_LANES] = {0}, q_only[HE_LANES] = {0};                     \
@@ -500,6 +517,8 @@ static double HE_ISA(he_family_accurate_##tname)(                              \
         int measure, const T *restrict p, const T *restrict q, ptrdiff_t n,    \
         const he_family_consts *c, double *bad)                                \
 {                                                                              \
+    const int he_code = (code);                                                \
+    (void)he_code;                                                             \
     double acc[HE_LANES], bd[HE_LANES] = {0};                                  \
     he_csum sum = {0.0, 0.0};                                                  \
     ptrdiff_t start, i, stop;                                                  \

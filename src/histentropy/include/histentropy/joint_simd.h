@@ -18,21 +18,7 @@
 #define HE_JOINT_LOG(x) he__log((x), 0)
 #endif
 
-/* A weight as a double.  Without AVX-512DQ there is no vector conversion
- * of 64-bit integers, and GCC leaves a loop with (double) of one scalar:
- * they are converted through the bits of 1.5 2^52 + v instead, exact for
- * |v| < 2^51 (the first read hands tables with larger ones back). */
-#undef HE_JOINT_WIDE_INT
-#if defined(__AVX512DQ__)
-#define HE_JOINT_WIDE_INT 0
-#define HE_JOINT_WIDEN(code, v) ((double)(v))
-#else
-#define HE_JOINT_WIDE_INT 1
-#define HE_JOINT_WIDEN(code, v)                                                \
-    (((code) == 5 || (code) == 9)                                              \
-     ? he__asdouble((uint64_t)(v) + UINT64_C(0x4338000000000000)) - 0x1.8p52   \
-     : (double)(v))
-#endif
+#include "widen_simd.h"
 
 /* One block of cells (n <= HE_SIMD_BLOCK) in HE_LANES lanes, the tail in
  * lane 0. */
@@ -55,7 +41,7 @@
         acc[l] += w;                                                           \
         he_two_sum(&c_hi[k], &c_lo[k], w);                                     \
     } while (0)
-#define HE_JOINT_ROW_SUM_ELEMENT(k, l) acc[l] += HE_JOINT_WIDEN(he_code, p[k])
+#define HE_JOINT_ROW_SUM_ELEMENT(k, l) acc[l] += HE_WIDEN(p[k])
 
 /* Second read of a row: the terms w log t - w + q >= 0 of the cells, t =
  * w N / (r c) = (w * ra) * ib[y], q = r c / N = rq * c[y] (ra = N / r,
@@ -65,7 +51,7 @@
  * t = 0, 0 * log(tiny) = 0, and the term q. */
 #define HE_JOINT_TERMS_ELEMENT(k, l)                                           \
     do {                                                                       \
-        double w = HE_JOINT_WIDEN(he_code, p[k]);                                 \
+        double w = HE_WIDEN(p[k]);                                 \
         double t = (w * ra) * ib[k];                                           \
         double lt = HE_JOINT_LOG(t + HE_TINY);                                 \
         double term = w * lt + (rq * c[k] - w);                                \
@@ -90,9 +76,9 @@ static double HE_ISA(he_joint_margins_##tname)(                                \
          * moves I only to second order), only a negative is bad; three        \
          * simple loops over the row (in the L1 cache) vectorise best */       \
         T least = 0, most = 0;                                                 \
-        for (i = 0; i < n; i++) c_hi[i] += HE_JOINT_WIDEN(code, p[i]);         \
+        for (i = 0; i < n; i++) c_hi[i] += HE_WIDEN(p[i]);         \
         for (i = 0; i < n; i++) least = (p[i] < least) ? p[i] : least;         \
-        if (HE_JOINT_WIDE_INT && ((code) == 5 || (code) == 9))                 \
+        if (HE_WIDEN_BY_BITS)                                                  \
             for (i = 0; i < n; i++) most = (p[i] > most) ? p[i] : most;        \
         HE_JOINT_LOOP(HE_JOINT_ROW_SUM_ELEMENT)                                \
         bd[0] = (least < 0 || (double)most >= 0x1p51) ? 1.0 : 0.0;             \
@@ -183,4 +169,3 @@ HE_FOR_EACH_TYPE(HE_JOINT_TERMS)
 #undef HE_JOINT_MARGINS_ELEMENT
 #undef HE_JOINT_ROW_SUM_ELEMENT
 #undef HE_JOINT_LOOP
-#undef HE_JOINT_WIDEN
