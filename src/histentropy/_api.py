@@ -290,8 +290,9 @@ entropy.__doc__ = f"""Shannon entropy of the histograms in `p`.
     ------
     ValueError
         Negative or infinite weights, a bad `base`, `nan_policy` or
-        `estimator`, a non-integer weight with an estimator other than
-        'plugin', or a NaN with ``nan_policy='raise'``.
+        `estimator`, a non-integer weight (or a histogram whose total count
+        is beyond the double range) with an estimator other than 'plugin',
+        or a NaN with ``nan_policy='raise'``.
     TypeError
         Complex, string, object or other non-real input.
     numpy.exceptions.AxisError

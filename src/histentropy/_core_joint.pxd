@@ -40,7 +40,7 @@ cdef extern from "histentropy/estimators.h" nogil:
         double* work
         Py_ssize_t distinct
         double total, used, singletons, bins
-    int he_count_profile_read(int type, const void* p, Py_ssize_t n, Py_ssize_t stride,
+    int he_count_profile_read_t(int type, const void* p, Py_ssize_t n, Py_ssize_t stride,
                               int omit_nan, he_count_profile* pr)
     void he_count_tables(double* log_n, double* g_minus_log)
     double he_count_estimate(int estimator, const he_count_profile* pr,

@@ -143,7 +143,7 @@ def estimate(cnp.ndarray p not None, str estimator, bint omit_nan, int nthreads=
             if pr == NULL:
                 flags[r] = -1
                 continue
-            flags[r] = cj.he_count_profile_read(code, c.he_slice_at(base, &s, r), s.n,
+            flags[r] = cj.he_count_profile_read_t(code, c.he_slice_at(base, &s, r), s.n,
                                                s.stride, omit_nan, pr)
             out[r] = cj.he_count_estimate(kind, pr, LOG_N, G_MINUS_LOG)
         _free_profile(pr)
@@ -179,7 +179,7 @@ def estimate_rows(cnp.ndarray data not None, const cnp.int64_t[::1] indptr,
                 flags[r] = -1
                 continue
             n = indptr[r + 1] - indptr[r]
-            flags[r] = cj.he_count_profile_read(code, base + indptr[r] * size, n, 1,
+            flags[r] = cj.he_count_profile_read_t(code, base + indptr[r] * size, n, 1,
                                                omit_nan, pr)
             pr.bins = bins - (n - pr.bins)   # the row's bins, less omitted NaN
             out[r] = cj.he_count_estimate(kind, pr, LOG_N, G_MINUS_LOG)

@@ -123,6 +123,18 @@ HE_ALWAYS_INLINE int he_count_profile_other(double w, int omit_nan, he_count_pro
     return flags;
 }
 
+/* An integer weight (type codes 2..9; the float codes are never asked) as
+ * uint64: a negative one wraps to a value far above HE_PROFILE_SMALL. */
+HE_ALWAYS_INLINE uint64_t he_count_raw(int type, const void *p, ptrdiff_t i, ptrdiff_t stride)
+{
+#define HE_CALL_T(T, tname) (uint64_t)(int64_t)((const T *)p)[i * stride]
+    switch (type) {
+    HE_FOR_EACH_TYPE(HE_TYPE_CASE_T)
+    }
+#undef HE_CALL_T
+    return UINT64_MAX;
+}
+
 /* Reads n weights (stride in elements) into the profile; returns the flags.
  * Whole counts below HE_PROFILE_SMALL are tallied (one predictable branch
  * per weight), then the tally is read back up to the largest, and left zero. */
@@ -137,14 +149,27 @@ HE_ALWAYS_INLINE int he_count_profile_read(int type, const void *p, ptrdiff_t n,
     pr->distinct = 0;
     pr->total = pr->used = pr->singletons = 0.0;
     pr->bins = (double)n;
-    for (i = 0; i < n; i++) {
-        w = he_weight_at(type, p, i, stride);
-        k = (w >= 0.0 && w < HE_PROFILE_SMALL) ? (int32_t)w : -1;
-        if (k >= 0 && (double)k == w) {
-            pr->tally[k]++;
-            largest = (k > largest) ? k : largest;
-        } else {
-            flags |= he_count_profile_other(w, omit_nan, pr);
+    if (type >= 2) {                         /* integers: compared as they are */
+        for (i = 0; i < n; i++) {
+            uint64_t v = he_count_raw(type, p, i, stride);
+            if (v < HE_PROFILE_SMALL) {
+                pr->tally[v]++;
+                largest = ((int32_t)v > largest) ? (int32_t)v : largest;
+            } else {
+                flags |= he_count_profile_other(he_weight_at(type, p, i, stride),
+                                                omit_nan, pr);
+            }
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            w = he_weight_at(type, p, i, stride);
+            k = (w >= 0.0 && w < HE_PROFILE_SMALL) ? (int32_t)w : -1;
+            if (k >= 0 && (double)k == w) {
+                pr->tally[k]++;
+                largest = (k > largest) ? k : largest;
+            } else {
+                flags |= he_count_profile_other(w, omit_nan, pr);
+            }
         }
     }
     pr->tally[0] = 0;                        /* bins without counts */
@@ -164,6 +189,12 @@ HE_ALWAYS_INLINE int he_count_profile_read(int type, const void *p, ptrdiff_t n,
         flags |= HE_COUNTS_OVERFLOW;
     return flags;
 }
+
+/* he_count_profile_read for a run-time type code: one loop per type. */
+HE_BY_TYPE(int, he_count_profile_read_t, he_count_profile_read,
+           (int type, const void *p, ptrdiff_t n, ptrdiff_t stride, int omit_nan,
+            he_count_profile *pr),
+           (p, n, stride, omit_nan, pr), HE_COUNTS_NAN)
 
 /* The tables he_count_estimate reads: log n and G(n) - log n for
  * n < HE_PROFILE_SMALL (entry 0 unused). */
