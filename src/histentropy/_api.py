@@ -86,6 +86,9 @@ def _default_options(axis, base, keepdims, nan_policy, workers, pseudocount):
 
 def _no_pseudocount(pseudocount):
     """True for the default pseudocount, 0 (anything else is checked later)."""
+    kind = pseudocount.__class__
+    if kind is float or kind is int:  # the common case, without the ABC check
+        return pseudocount == 0
     return (isinstance(pseudocount, numbers.Real)
             and not isinstance(pseudocount, (bool, np.bool_)) and pseudocount == 0)
 
