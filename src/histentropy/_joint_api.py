@@ -2,17 +2,18 @@
 variation of information of contingency tables (layer 3).
 
 A table holds non-negative weights (counts or probabilities) of (X, Y) on two
-of its axes; every other axis is a batch of tables. Each function is built
-from the kernels of `_api` so that every result is a sum of non-negative
-terms, never a difference of entropies:
+of its axes; every other axis is a batch of tables. Every result is a sum of
+non-negative terms, never a difference of entropies:
 
-* H(X, Y): the entropy of the table's cells;
+* H(X, Y): the entropy of the table's cells (the entropy kernels of `_api`);
 * H(Y | X) = sum_x p(x) H(Y | X = x): the entropy of each row of the table
   (the slice along Y), weighted by the row's mass;
 * I(X; Y) = KL(P_XY || P_X P_Y): the KL divergence of the table from the
-  product of its marginals (the KL kernel's terms x log(x/y) - x + y are
-  formed from x - y exactly, so a near-independent table keeps its tiny
-  information to relative accuracy);
+  product of its marginals, by the two-read kernel of joint.h (`_joint`),
+  whose value carries an error bound; where the bound is too large (a
+  nearly independent table) by the KL kernel against the product, whose
+  terms x log(x/y) - x + y are formed from x - y exactly, so that the tiny
+  information keeps its relative accuracy;
 * VI = H(X | Y) + H(Y | X).
 
 A 2-D scipy.sparse table is one table, computed from its stored cells.
@@ -417,10 +418,12 @@ _document(
     mutual_information,
     'The mutual information I(X; Y) of contingency tables.',
     """\
-    I = sum p_xy log(p_xy / (p_x p_y)) = KL(P_XY || P_X P_Y), computed by the
-    KL kernel against the product of the marginals: a sum of non-negative
-    terms formed from p_xy - p_x p_y exactly, never H(X) + H(Y) - H(X, Y), so
-    a nearly independent table keeps its tiny information to relative
+    I = sum p_xy log(p_xy / (p_x p_y)) = KL(P_XY || P_X P_Y), a sum of
+    non-negative terms, never H(X) + H(Y) - H(X, Y): two reads of the table
+    (its marginals, then one log per cell) with an error bound, and where
+    that bound is too large, the KL kernel against the product of the
+    marginals, whose terms are formed from p_xy - p_x p_y exactly. So a
+    nearly independent table keeps its tiny information to relative
     accuracy, and the result is never negative. Integer, float or
     probability tables alike (``sklearn.metrics.mutual_info_score`` takes
     integer contingency tables only).""",

@@ -194,12 +194,18 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
         sum = _mm512_add_pd(sum, term_);                                       \
         neg = _mm512_add_pd(neg, _mm512_sub_pd(term_, _mm512_andnot_pd(sign, term_))); \
     } while (0)
+/* The vector lanes into the lane arrays (for the tail and the finish). */
+#define HE_AVX512_ENTROPY_STORE()                                              \
+    do {                                                                       \
+        _mm512_storeu_pd(t_hi, h0); _mm512_storeu_pd(t_hi + 8, h1);            \
+        _mm512_storeu_pd(t_lo, l0); _mm512_storeu_pd(t_lo + 8, l1);            \
+        _mm512_storeu_pd(a_neg, g0); _mm512_storeu_pd(a_neg + 8, g1);          \
+        _mm512_storeu_pd(bad, b0); _mm512_storeu_pd(bad + 8, b1);              \
+    } while (0)
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
-    const int he_code = (code);                                                \
-    (void)he_code;                                                             \
     double t_hi[HE_LANES], t_lo[HE_LANES], a_sum[HE_LANES];                    \
     double a_neg[HE_LANES], bad[HE_LANES];                                     \
     const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);    \
@@ -219,10 +225,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         _mm512_storeu_pd(a_sum, s0);                                           \
         _mm512_storeu_pd(a_sum + 8, s1);                                       \
         if (i < stop) {                    /* the tail, into lane 0 */         \
-            _mm512_storeu_pd(t_hi, h0); _mm512_storeu_pd(t_hi + 8, h1);        \
-            _mm512_storeu_pd(t_lo, l0); _mm512_storeu_pd(t_lo + 8, l1);        \
-            _mm512_storeu_pd(a_neg, g0); _mm512_storeu_pd(a_neg + 8, g1);      \
-            _mm512_storeu_pd(bad, b0); _mm512_storeu_pd(bad + 8, b1);          \
+            HE_AVX512_ENTROPY_STORE();                                         \
             for (; i < stop; i++)                                              \
                 HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],   \
                                            &a_sum[0], &a_neg[0], &bad[0]);     \
@@ -231,10 +234,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
-    _mm512_storeu_pd(t_hi, h0); _mm512_storeu_pd(t_hi + 8, h1);                \
-    _mm512_storeu_pd(t_lo, l0); _mm512_storeu_pd(t_lo + 8, l1);                \
-    _mm512_storeu_pd(a_neg, g0); _mm512_storeu_pd(a_neg + 8, g1);              \
-    _mm512_storeu_pd(bad, b0); _mm512_storeu_pd(bad + 8, b1);                  \
+    HE_AVX512_ENTROPY_STORE();                                                 \
     he_lanes_entropy_sums(t_hi, t_lo, &plogp, a_neg, bad, out);                \
 }
 #else
@@ -564,6 +564,7 @@ HE_FAMILY_ACCURATE(double, f64, 0)
 #undef HE_FAMILY_SUMS_ELEMENT_P
 #undef HE_SUMS_ENTROPY
 #undef HE_AVX512_ENTROPY_STEP
+#undef HE_AVX512_ENTROPY_STORE
 #undef HE_AVX512_TWO_SUM
 #undef HE_SUMS_PAIR
 #undef HE_ACCURATE

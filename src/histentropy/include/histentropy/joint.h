@@ -160,9 +160,6 @@ HE_UNUSED static int he_joint_information(int type, const void *base, ptrdiff_t 
         lc[y] = (c_hi[y] > 0.0) ? -log(c_hi[y]) : 0.0;
         logs += c_hi[y] * fabs(lc[y]);
     }
-    row.ib = ib;
-    row.c = c_hi;
-    row.lc = lc;
     row.logw = logw;
     for (x = 0; x < nx; x++) {
         if (r[x] == 0.0)
@@ -179,9 +176,6 @@ HE_UNUSED static int he_joint_information(int type, const void *base, ptrdiff_t 
             row.lc = lc + start;
             he_csum_add(&sum, he_joint_terms(type, data + start * size, len, &row, &bad_t));
         }
-        row.ib = ib;
-        row.c = c_hi;
-        row.lc = lc;
     }
     value = he_csum_value(&sum) / N;
     bound = u * (34.0 + 271.0 * value + 6.0 * (logs / N));
