@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 
 import histentropy
+from expect import Expect
 
 TABLE = np.array([[3, 1, 0, 2], [0, 2, 5, 1], [1, 0, 0, 4]])
 PLANNED = ("miller_madow", "grassberger", "chao_shen", "james_stein")
@@ -54,33 +55,6 @@ def _inputs():
     return [("dense", TABLE, {}), ("dense-transposed", TABLE.T.copy(), {"axes": (1, 0)}),
             ("csr_array", sp.csr_array(TABLE), {}), ("csc_matrix", sp.csc_matrix(TABLE), {}),
             ("coo_array-transposed", sp.coo_array(TABLE.T), {"axes": (1, 0)})]
-
-
-class Expect:
-    """Collects the calls that did not raise what they should (so that one
-    test reports every function and value at once)."""
-
-    def __init__(self):
-        self.fails = []
-
-    def raises(self, exc, f, *args, what="", check=None, **kw):
-        try:
-            r = f(*args, **kw)
-        except exc as e:
-            if check is not None:
-                msg = check(e)
-                if msg:
-                    self.fails.append(f"{what}: {msg}")
-            return e
-        except Exception as e:  # noqa: BLE001
-            self.fails.append(f"{what}: raised {type(e).__name__}: {e}, want {exc.__name__}")
-            return None
-        self.fails.append(f"{what}: no exception (returned {r!r}), want {exc.__name__}")
-        return None
-
-    def done(self):
-        assert not self.fails, "\n".join(self.fails[:40]) + (
-            f"\n... {len(self.fails)} in all" if len(self.fails) > 40 else "")
 
 
 def _names_joint(e):

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import histentropy
+from expect import Expect
 
 BAD_METRICS = ["kl", "KL_divergence", "kl-divergence", " kl_divergence", "entropy",
                "renyi_divergence", "population_stability_index", "jensenshannon",
@@ -40,33 +41,6 @@ def _pq(kind):
     Q = np.array([[1, 1, 1, 1], [0, 3, 2, 1]])
     Pin, Qin, _, _ = kind.inputs(P, Q)
     return Pin, Qin
-
-
-class Expect:
-    """Collects the calls that did not raise what they should (so that one
-    test reports every metric and value at once)."""
-
-    def __init__(self):
-        self.fails = []
-
-    def raises(self, exc, f, *args, what="", check=None, **kw):
-        try:
-            r = f(*args, **kw)
-        except exc as e:
-            if check is not None:
-                msg = check(e)
-                if msg:
-                    self.fails.append(f"{what}: {msg}")
-            return e
-        except Exception as e:  # noqa: BLE001
-            self.fails.append(f"{what}: raised {type(e).__name__}: {e}, want {exc}")
-            return None
-        self.fails.append(f"{what}: no exception (returned {r!r}), want {exc}")
-        return None
-
-    def done(self):
-        assert not self.fails, "\n".join(self.fails[:40]) + (
-            f"\n... {len(self.fails)} in all" if len(self.fails) > 40 else "")
 
 
 def _names(name):
