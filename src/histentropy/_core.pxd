@@ -90,6 +90,8 @@ cdef extern from "histentropy/dense.h" nogil:
 
 
 cdef extern from "histentropy/sparse.h" nogil:
+    enum:
+        HE_SEGMENT_MAX
     # Index arrays are int32 (index_type 4) or int64 (5).
     Py_ssize_t he_gather_t(int type, int index_type, const void* p_values,
                            const void* p_indices, Py_ssize_t p_nnz, const void* q,
@@ -112,6 +114,21 @@ cdef extern from "histentropy/sparse.h" nogil:
                             double scale, he_csum* total)
     double he_reference_largest_t(int type, const void* q, Py_ssize_t n,
                                   Py_ssize_t stride)
+    int he_check_rows(int index_type, const void* indices, const void* indptr,
+                      Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t n_stored)
+    Py_ssize_t he_rows_entropy_t(int type, const void* values, int index_type,
+                                 const void* indptr, Py_ssize_t r0, Py_ssize_t r1,
+                                 double* out, Py_ssize_t* redo)
+    Py_ssize_t he_rows_kl(const double* values, int index_type, const void* indices,
+                          const void* indptr, Py_ssize_t r0, Py_ssize_t r1,
+                          const double* q, const he_csum* reference, int need_entropy,
+                          double* entropy, double* kl, Py_ssize_t* redo)
+    Py_ssize_t he_rows_kl_sparse(const double* p_values, int index_type,
+                                 const void* p_indices, const void* p_indptr,
+                                 const double* q_values, const void* q_indices,
+                                 const void* q_indptr, Py_ssize_t r0, Py_ssize_t r1,
+                                 int need_entropy, double* entropy, double* kl,
+                                 double* q_at, Py_ssize_t* redo)
     int he_divergence_rest(const double* a, const double* b, Py_ssize_t m,
                            const he_csum* reference, double q_scale, int q_flags,
                            int omit_nan, int need_entropy, double* entropy,

@@ -40,31 +40,14 @@ def check_rows(const index_t[::1] indices, const index_t[::1] indptr,
     """0: valid and canonical (indices strictly increasing in every row);
     1: valid but some row is unsorted or holds duplicates; 2: an index is out
     of [0, n_cols); 3: indptr is not non-decreasing within the data."""
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, r, j, lo, hi
-    cdef int status = 0
-    cdef index_t c, prev
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1
+    cdef const index_t* columns = &indices[0] if indices.shape[0] else NULL
+    cdef int status
     if n_rows < 0:
         return 3
     with nogil:
-        if indptr[0] < 0 or indptr[n_rows] > n_data or indptr[n_rows] > indices.shape[0]:
-            status = 3
-        for r in range(n_rows):
-            if status >= 2:
-                break
-            lo = indptr[r]
-            hi = indptr[r + 1]
-            if hi < lo:
-                status = 3
-                break
-            prev = -1
-            for j in range(lo, hi):
-                c = indices[j]
-                if c < 0 or c >= n_cols:
-                    status = 2
-                    break
-                if c <= prev:
-                    status = 1
-                prev = c
+        status = c.he_check_rows(4 if index_t is int32_t else 5, columns, &indptr[0],
+                                 n_rows, n_cols, min(n_data, indices.shape[0]))
     return status
 
 
@@ -250,15 +233,40 @@ cdef inline Py_ssize_t _blocks(Py_ssize_t rows, int nthreads) noexcept nogil:
 # Entropy of sparse rows
 # ---------------------------------------------------------------------------
 
+cdef int _entropy_block(const Rows* s, Py_ssize_t start, Py_ssize_t stop,
+                        bint omit_nan, double* out) noexcept nogil:
+    """Rows [start, stop): the segmented pass, then the row kernel for the
+    rows it did not settle (every row where the CPU path has no such pass)."""
+    cdef Py_ssize_t* redo = <Py_ssize_t*>malloc(max(stop - start, 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t n_redo = -1, k, r
+    cdef int flags = 0
+    if redo != NULL:
+        n_redo = c.he_rows_entropy_t(s.type, s.data, s.index_type, s.indptr, start,
+                                     stop, out, redo)
+    if n_redo < 0:
+        for r in range(start, stop):
+            flags |= c.he_entropy_slice_t(s.type, _values(s, _ptr(s, r)),
+                                          _ptr(s, r + 1) - _ptr(s, r), 1, omit_nan, &out[r])
+    else:
+        for k in range(n_redo):
+            r = redo[k]
+            flags |= c.he_entropy_slice_t(s.type, _values(s, _ptr(s, r)),
+                                          _ptr(s, r + 1) - _ptr(s, r), 1, omit_nan, &out[r])
+    free(redo)
+    return flags
+
+
 def entropy_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
                  bint omit_nan, double[::1] out, int nthreads, bint whole):
     """Entropy (nats) of each canonical row into out[row].
 
-    Only the stored values are read: zeros add nothing to a histogram. With
+    Only the stored values are read: zeros add nothing to a histogram. The
+    rows go in blocks over the threads (dynamic: a descheduled thread's
+    blocks go to the others), each block in one segmented pass. With
     `whole`, the stored values of all rows are one histogram, out[0].
     """
     cdef Rows s = _rows(data, indptr, indptr)
-    cdef Py_ssize_t rows = indptr.shape[0] - 1, r, lo
+    cdef Py_ssize_t rows = indptr.shape[0] - 1, lo, blocks, i
     cdef int flags = 0
     _check(rows, rows, out.shape[0], whole)
     with nogil:
@@ -267,10 +275,10 @@ def entropy_rows(cnp.ndarray data not None, cnp.ndarray indptr not None,
             flags = c.he_entropy_slice_t(s.type, _values(&s, lo), _ptr(&s, rows) - lo,
                                          1, omit_nan, &out[0])
         else:
-            for r in prange(rows, num_threads=max(nthreads, 1), schedule="static"):
-                flags |= c.he_entropy_slice_t(s.type, _values(&s, _ptr(&s, r)),
-                                              _ptr(&s, r + 1) - _ptr(&s, r), 1,
-                                              omit_nan, &out[r])
+            blocks = _blocks(rows, nthreads)
+            for i in prange(blocks, num_threads=max(nthreads, 1), schedule="dynamic"):
+                flags |= _entropy_block(&s, rows * i // blocks, rows * (i + 1) // blocks,
+                                        omit_nan, &out[0])
     return flags
 
 
@@ -292,6 +300,9 @@ cdef int _sparse_sparse(const void* p_rows, const void* q_rows, Py_ssize_t start
     cdef c.he_csum reference
     cdef double q_scale = 1.0, dummy
     cdef int flags = 0, q_flags
+    cdef Py_ssize_t* redo = NULL
+    cdef double* q_at = NULL
+    cdef Py_ssize_t n_redo = -1, k
     if a == NULL:
         return NO_SCRATCH
     if whole:
@@ -309,7 +320,18 @@ cdef int _sparse_sparse(const void* p_rows, const void* q_rows, Py_ssize_t start
         flags = c.he_divergence_rest(a, b, m, &reference, q_scale, q_flags, omit_nan,
                                      need_entropy, ent if need_entropy else &dummy, kl)
     else:
-        for r in range(start, stop):
+        # float64 rows: the segmented pass first.
+        if p.type == 0:
+            redo = <Py_ssize_t*>malloc((stop - start) * sizeof(Py_ssize_t))
+            q_at = <double*>malloc(2 * c.HE_SEGMENT_MAX * sizeof(double))
+            if redo != NULL and q_at != NULL:
+                n_redo = c.he_rows_kl_sparse(
+                    <const double*>p.data, p.index_type, p.indices, p.indptr,
+                    <const double*>q.data, q.indices, q.indptr, start, stop,
+                    need_entropy, ent, kl, q_at, redo)
+        # The row kernel: every row, or those the segmented pass left.
+        for k in range(stop - start if n_redo < 0 else n_redo):
+            r = start + k if n_redo < 0 else redo[k]
             p0 = _ptr(p, r)
             p1 = _ptr(p, r + 1)
             q0 = _ptr(q, r)
@@ -321,6 +343,8 @@ cdef int _sparse_sparse(const void* p_rows, const void* q_rows, Py_ssize_t start
             flags |= c.he_divergence_rest(
                 a, b, m, &reference, q_scale, q_flags, omit_nan, need_entropy,
                 &ent[r] if need_entropy else &dummy, &kl[r])
+    free(q_at)
+    free(redo)
     free(a)
     return flags
 
@@ -411,6 +435,8 @@ cdef int _sparse_dense(const void* p_rows, const void* q_rows, Py_ssize_t start,
     cdef c.he_csum reference
     cdef double q_scale = 1.0, dummy
     cdef int flags = 0, q_flags = 0
+    cdef Py_ssize_t* redo = NULL
+    cdef Py_ssize_t n_redo = -1, k
     if a == NULL:
         return NO_SCRATCH
     if whole:
@@ -424,19 +450,33 @@ cdef int _sparse_dense(const void* p_rows, const void* q_rows, Py_ssize_t start,
         flags = c.he_divergence_rest(a, b, m, &reference, q_scale, q_flags, omit_nan,
                                      need_entropy, ent if need_entropy else &dummy, kl)
     else:
-        for r in range(start, stop):
+        # One reference row (broadcast) of float64: the segmented pass first.
+        row = _dense_row(q, start)
+        if (p.type == 0 and q.stride == 1 and (q.stride0 == 0 or stop - start == 1)):
+            q_flags = c.he_reference_t(q.type, row, q.n, q.stride, &reference, &q_scale)
+            previous = row
+            if q_flags == 0 and q_scale == 1.0 and reference.hi > 0.0:
+                redo = <Py_ssize_t*>malloc((stop - start) * sizeof(Py_ssize_t))
+                if redo != NULL:
+                    n_redo = c.he_rows_kl(<const double*>p.data, p.index_type, p.indices,
+                                          p.indptr, start, stop, <const double*>row,
+                                          &reference, need_entropy, ent, kl, redo)
+        # The row kernel: every row, or those the segmented pass left.
+        for k in range(stop - start if n_redo < 0 else n_redo):
+            r = start + k if n_redo < 0 else redo[k]
             row = _dense_row(q, r)
-            if r == start or row != previous:
+            if row != previous:
                 q_flags = c.he_reference_t(q.type, row, q.n, q.stride, &reference,
                                            &q_scale)
-                flags |= q_flags
                 previous = row
+            flags |= q_flags
             p0 = _ptr(p, r)
             m = c.he_gather_t(p.type, p.index_type, _values(p, p0), _columns(p, p0),
                               _ptr(p, r + 1) - p0, row, q.stride, a, b)
             flags |= c.he_divergence_rest(
                 a, b, m, &reference, q_scale, q_flags, omit_nan, need_entropy,
                 &ent[r] if need_entropy else &dummy, &kl[r])
+    free(redo)
     free(a)
     return flags
 

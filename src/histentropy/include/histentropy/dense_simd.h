@@ -178,51 +178,6 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
  * the positive weights (0 log 0 = 0 by a mask); the slice's tail (fewer
  * than sixteen elements, in its last block) goes through the element
  * function into lane 0, as in the loop below. */
-#define HE_AVX512_TWO_SUM(hi, lo, w)                                           \
-    do {                                                                       \
-        __m512d s_ = _mm512_add_pd(hi, w), b_ = _mm512_sub_pd(s_, hi);         \
-        lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(s_, b_)), \
-                                             _mm512_sub_pd(w, b_)));           \
-        hi = s_;                                                               \
-    } while (0)
-#define HE_AVX512_ENTROPY_STEP(w, hi, lo, sum, neg, bd)                        \
-    do {                                                                       \
-        __m512d term_ = _mm512_mul_pd(w, _mm512_maskz_mov_pd(                  \
-            _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), he_log8(w)));             \
-        bd = _mm512_add_pd(bd, _mm512_sub_pd(_mm512_andnot_pd(sign, w), w));   \
-        HE_AVX512_TWO_SUM(hi, lo, w);                                          \
-        sum = _mm512_add_pd(sum, term_);                                       \
-        neg = _mm512_add_pd(neg, _mm512_sub_pd(term_, _mm512_andnot_pd(sign, term_))); \
-    } while (0)
-/* The pair read's step: the totals by TwoSum, the entropy term (NEED_H, a
- * constant), and a log(a/b) = a log r + (a - r b) with r = a/b rounded and
- * its remainder exact by FMA, as he_pair_element; the same special cases
- * by masks: a > 0 with b = 0 counts as unbounded, a ratio outside the
- * normal range as bad (the general read takes the difference of logs). */
-#define HE_AVX512_PAIR_STEP(a, b, NEED_H, ph, pl, qh, ql, as, an, bs, bn, bd, unb) \
-    do {                                                                       \
-        const __mmask8 pos_ = _mm512_cmp_pd_mask(a, zero, _CMP_GT_OQ);         \
-        const __mmask8 bzero_ = _mm512_cmp_pd_mask(b, zero, _CMP_EQ_OQ);       \
-        const __m512d r_ = _mm512_div_pd(a, b);                                \
-        const __mmask8 ok_ = pos_ & _mm512_cmp_pd_mask(r_, dbl_min, _CMP_GE_OQ) \
-                             & _mm512_cmp_pd_mask(r_, dbl_max, _CMP_LE_OQ);    \
-        __m512d t_ = _mm512_maskz_mov_pd(ok_, _mm512_fmadd_pd(                 \
-            a, he_log8(r_), _mm512_fnmadd_pd(r_, b, a)));                      \
-        bd = _mm512_add_pd(bd, _mm512_add_pd(                                  \
-            _mm512_sub_pd(_mm512_andnot_pd(sign, a), a),                       \
-            _mm512_sub_pd(_mm512_andnot_pd(sign, b), b)));                     \
-        bd = _mm512_mask_add_pd(bd, pos_ & ~bzero_ & ~ok_, bd, _mm512_set1_pd(1.0)); \
-        unb = _mm512_mask_add_pd(unb, pos_ & bzero_, unb, a);                  \
-        HE_AVX512_TWO_SUM(ph, pl, a);                                          \
-        HE_AVX512_TWO_SUM(qh, ql, b);                                          \
-        if (NEED_H) {                                                          \
-            __m512d h_ = _mm512_mul_pd(a, _mm512_maskz_mov_pd(pos_, he_log8(a))); \
-            as = _mm512_add_pd(as, h_);                                        \
-            an = _mm512_add_pd(an, _mm512_sub_pd(h_, _mm512_andnot_pd(sign, h_))); \
-        }                                                                      \
-        bs = _mm512_add_pd(bs, t_);                                            \
-        bn = _mm512_add_pd(bn, _mm512_sub_pd(t_, _mm512_andnot_pd(sign, t_))); \
-    } while (0)
 /* The vector lanes into the lane arrays (for the tail and the finish). */
 #define HE_AVX512_ENTROPY_STORE()                                              \
     do {                                                                       \
@@ -661,9 +616,7 @@ HE_FAMILY_ACCURATE(double, f64, 0)
 #undef HE_FAMILY_SUMS_ELEMENT_PQ
 #undef HE_FAMILY_SUMS_ELEMENT_P
 #undef HE_SUMS_ENTROPY
-#undef HE_AVX512_ENTROPY_STEP
 #undef HE_AVX512_ENTROPY_STORE
-#undef HE_AVX512_TWO_SUM
 #undef HE_SUMS_PAIR
 #undef HE_ACCURATE
 #undef HE_LANE_LOOP

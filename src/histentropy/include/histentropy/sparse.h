@@ -336,6 +336,133 @@ HE_UNUSED static int he_divergence_rest(const double *a, const double *b, ptrdif
     return flags;
 }
 
+/* ---- many rows in one pass (sparse_simd.h) -------------------------------- */
+
+/* The longest row the segmented pass reads (eight lanes of plain sums, as
+ * many per lane as a block of the vectorised dense reads has). */
+#define HE_SEGMENT_MAX 512
+/* Values converted to float64 per group of rows, for the segmented pass. */
+#define HE_SEGMENT_BUFFER 4096
+
+#define HE_CPU_BODY "sparse_simd.h"
+#include "instantiate.h"
+
+/* Checks compressed rows (indices and indptr of index type 4 or 5): 0 when
+ * they are valid and canonical (columns strictly increasing in every row),
+ * 1 valid but some row unsorted or with a repeated column, 2 a column
+ * outside [0, n_cols), 3 indptr not non-decreasing within [0, n_stored].
+ * One vectorised pass over the columns (descents, smallest, largest), and
+ * one over the rows for the descents at their starts, which do not count. */
+#define HE_CHECK_ROWS(IT, iname)                                               \
+HE_ALWAYS_INLINE int he_check_rows_##iname(const IT *indices, const IT *indptr, \
+                                           ptrdiff_t n_rows, ptrdiff_t n_cols, \
+                                           ptrdiff_t n_stored)                 \
+{                                                                              \
+    ptrdiff_t r, lo = indptr[0], hi = indptr[n_rows], descents;                \
+    int64_t smallest, largest;                                                 \
+    if (lo < 0 || hi > n_stored || hi < lo)                                    \
+        return 3;                                                              \
+    for (r = 0; r < n_rows; r++)                                               \
+        if (indptr[r + 1] < indptr[r])                                         \
+            return 3;                                                          \
+    if (hi == lo)                                                              \
+        return 0;                                                              \
+    descents = HE_CPU_CALL(he_column_scan_##iname, (indices, lo, hi, &smallest, \
+                                                    &largest));                \
+    if (smallest < 0 || largest >= n_cols)                                     \
+        return 2;                                                              \
+    for (r = 1; r < n_rows; r++)   /* each start after a non-empty row, once */ \
+        if (indptr[r] > indptr[r - 1] && indptr[r] < hi)                       \
+            descents -= indices[indptr[r]] <= indices[indptr[r] - 1];          \
+    return descents != 0 ? 1 : 0;                                              \
+}
+HE_CHECK_ROWS(int32_t, i32)
+HE_CHECK_ROWS(int64_t, i64)
+#undef HE_CHECK_ROWS
+
+HE_UNUSED static int he_check_rows(int index_type, const void *indices, const void *indptr,
+                                   ptrdiff_t n_rows, ptrdiff_t n_cols, ptrdiff_t n_stored)
+{
+    if (index_type == 4)
+        return he_check_rows_i32((const int32_t *)indices, (const int32_t *)indptr, n_rows,
+                                 n_cols, n_stored);
+    return he_check_rows_i64((const int64_t *)indices, (const int64_t *)indptr, n_rows,
+                             n_cols, n_stored);
+}
+
+/* Entropy of rows [r0, r1) by the segmented pass: values of any type
+ * (float64 read in place, others converted by groups of rows into a
+ * buffer).  The rows it did not settle are listed in redo (room for
+ * r1 - r0); returns their count, or -1 where this CPU path has no
+ * segmented pass (the caller's row kernel then takes every row). */
+HE_UNUSED static ptrdiff_t he_rows_entropy_t(int type, const void *values, int index_type,
+                                             const void *indptr, ptrdiff_t r0, ptrdiff_t r1,
+                                             double *out, ptrdiff_t *redo)
+{
+    double buffer[HE_SEGMENT_BUFFER];
+    ptrdiff_t size = (ptrdiff_t)he_type_size(type), r = r0, g, start, n_redo = 0, k;
+    if (type == 0)
+        return HE_CPU_CALL(he_rows_entropy, ((const double *)values, index_type, indptr, 0,
+                                             r0, r1, out, redo));
+    while (r < r1) {
+        start = he_index_at(index_type, indptr, r);
+        for (g = r; g < r1 && he_index_at(index_type, indptr, g + 1) - start
+                              <= HE_SEGMENT_BUFFER; g++)
+            ;
+        if (g == r) {          /* one row longer than the buffer */
+            redo[n_redo++] = r++;
+            continue;
+        }
+        he_load_t(type, (const char *)values + start * size, 1,
+                  he_index_at(index_type, indptr, g) - start, buffer);
+        k = HE_CPU_CALL(he_rows_entropy, (buffer, index_type, indptr, start, r, g, out,
+                                          redo + n_redo));
+        if (k < 0)
+            return -1;
+        n_redo += k;
+        r = g;
+    }
+    return n_redo;
+}
+
+/* Entropy (need_entropy) and KL of rows [r0, r1) of float64 values against
+ * one contiguous float64 reference row q with total *reference (unscaled,
+ * no flags), by the segmented pass; redo and the result as above. */
+HE_UNUSED static ptrdiff_t he_rows_kl(const double *values, int index_type,
+                                      const void *indices, const void *indptr,
+                                      ptrdiff_t r0, ptrdiff_t r1, const double *q,
+                                      const he_csum *reference, int need_entropy,
+                                      double *entropy, double *kl, ptrdiff_t *redo)
+{
+    if (index_type == 4)
+        return HE_CPU_CALL(he_rows_kl_i32, (values, (const int32_t *)indices,
+                                            (const int32_t *)indptr, r0, r1, q, reference,
+                                            need_entropy, entropy, kl, redo));
+    return HE_CPU_CALL(he_rows_kl_i64, (values, (const int64_t *)indices,
+                                        (const int64_t *)indptr, r0, r1, q, reference,
+                                        need_entropy, entropy, kl, redo));
+}
+
+/* The same against compressed rows of q (float64, p's index type), q's row
+ * totals read in the pass; q_at: room for 2 HE_SEGMENT_MAX doubles. */
+HE_UNUSED static ptrdiff_t he_rows_kl_sparse(const double *p_values, int index_type,
+                                             const void *p_indices, const void *p_indptr,
+                                             const double *q_values, const void *q_indices,
+                                             const void *q_indptr, ptrdiff_t r0,
+                                             ptrdiff_t r1, int need_entropy, double *entropy,
+                                             double *kl, double *q_at, ptrdiff_t *redo)
+{
+    if (index_type == 4)
+        return HE_CPU_CALL(he_rows_kl_sparse_i32,
+                           (p_values, (const int32_t *)p_indices, (const int32_t *)p_indptr,
+                            q_values, (const int32_t *)q_indices, (const int32_t *)q_indptr,
+                            r0, r1, need_entropy, entropy, kl, q_at, redo));
+    return HE_CPU_CALL(he_rows_kl_sparse_i64,
+                       (p_values, (const int64_t *)p_indices, (const int64_t *)p_indptr,
+                        q_values, (const int64_t *)q_indices, (const int64_t *)q_indptr,
+                        r0, r1, need_entropy, entropy, kl, q_at, redo));
+}
+
 /* ---- entry points for run-time type codes -------------------------------- */
 
 /* The index type (4: int32, 5: int64) as a constant in each copy. */

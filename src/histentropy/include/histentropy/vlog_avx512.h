@@ -1,5 +1,7 @@
 /* histentropy/vlog_avx512.h -- the natural logarithm of eight doubles with
- * AVX-512 intrinsics, for hot loops written for the AVX-512 path.
+ * AVX-512 intrinsics, for hot loops written for the AVX-512 path, and the
+ * steps of the first reads built on it (typed 8-wide loads, the entropy
+ * and pair steps).
  *
  * Part of histentropy's header-only C99 core (see histentropy.h).  Include
  * it where AVX-512F and AVX-512DQ are enabled (the avx512 copy of a
@@ -111,5 +113,56 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
      : (code) == 4 ? _mm512_cvtepi32_pd(_mm256_loadu_si256((const void *)(src))) \
      : he_widen8_##tname(src))
 
+/* Steps of the first reads written for this path (dense_simd.h,
+ * sparse_simd.h), on vectors of eight weights; they use `zero` and `sign`
+ * (-0.0) and, for pairs, `dbl_min` and `dbl_max` of the caller.
+ * TwoSum of each lane: hi + lo += w exactly. */
+#define HE_AVX512_TWO_SUM(hi, lo, w)                                           \
+    do {                                                                       \
+        __m512d s_ = _mm512_add_pd(hi, w), b_ = _mm512_sub_pd(s_, hi);         \
+        lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(s_, b_)), \
+                                             _mm512_sub_pd(w, b_)));           \
+        hi = s_;                                                               \
+    } while (0)
+/* The entropy read's step: the total, w log w (0 log 0 = 0 by a mask), bad
+ * weights (|w| - w, see dense_simd.h) and twice the negative part. */
+#define HE_AVX512_ENTROPY_STEP(w, hi, lo, sum, neg, bd)                        \
+    do {                                                                       \
+        __m512d term_ = _mm512_mul_pd(w, _mm512_maskz_mov_pd(                  \
+            _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), he_log8(w)));             \
+        bd = _mm512_add_pd(bd, _mm512_sub_pd(_mm512_andnot_pd(sign, w), w));   \
+        HE_AVX512_TWO_SUM(hi, lo, w);                                          \
+        sum = _mm512_add_pd(sum, term_);                                       \
+        neg = _mm512_add_pd(neg, _mm512_sub_pd(term_, _mm512_andnot_pd(sign, term_))); \
+    } while (0)
+/* The pair read's step: the totals by TwoSum, the entropy term (NEED_H, a
+ * constant), and a log(a/b) = a log r + (a - r b) with r = a/b rounded and
+ * its remainder exact by FMA, as he_pair_element; the same special cases
+ * by masks: a > 0 with b = 0 counts as unbounded, a ratio outside the
+ * normal range as bad (the general read takes the difference of logs). */
+#define HE_AVX512_PAIR_STEP(a, b, NEED_H, ph, pl, qh, ql, as, an, bs, bn, bd, unb) \
+    do {                                                                       \
+        const __mmask8 pos_ = _mm512_cmp_pd_mask(a, zero, _CMP_GT_OQ);         \
+        const __mmask8 bzero_ = _mm512_cmp_pd_mask(b, zero, _CMP_EQ_OQ);       \
+        const __m512d r_ = _mm512_div_pd(a, b);                                \
+        const __mmask8 ok_ = pos_ & _mm512_cmp_pd_mask(r_, dbl_min, _CMP_GE_OQ) \
+                             & _mm512_cmp_pd_mask(r_, dbl_max, _CMP_LE_OQ);    \
+        __m512d t_ = _mm512_maskz_mov_pd(ok_, _mm512_fmadd_pd(                 \
+            a, he_log8(r_), _mm512_fnmadd_pd(r_, b, a)));                      \
+        bd = _mm512_add_pd(bd, _mm512_add_pd(                                  \
+            _mm512_sub_pd(_mm512_andnot_pd(sign, a), a),                       \
+            _mm512_sub_pd(_mm512_andnot_pd(sign, b), b)));                     \
+        bd = _mm512_mask_add_pd(bd, pos_ & ~bzero_ & ~ok_, bd, _mm512_set1_pd(1.0)); \
+        unb = _mm512_mask_add_pd(unb, pos_ & bzero_, unb, a);                  \
+        HE_AVX512_TWO_SUM(ph, pl, a);                                          \
+        HE_AVX512_TWO_SUM(qh, ql, b);                                          \
+        if (NEED_H) {                                                          \
+            __m512d h_ = _mm512_mul_pd(a, _mm512_maskz_mov_pd(pos_, he_log8(a))); \
+            as = _mm512_add_pd(as, h_);                                        \
+            an = _mm512_add_pd(an, _mm512_sub_pd(h_, _mm512_andnot_pd(sign, h_))); \
+        }                                                                      \
+        bs = _mm512_add_pd(bs, t_);                                            \
+        bn = _mm512_add_pd(bn, _mm512_sub_pd(t_, _mm512_andnot_pd(sign, t_))); \
+    } while (0)
 #endif /* x86 GCC */
 #endif /* HISTENTROPY_VLOG_AVX512_H */
