@@ -451,6 +451,10 @@ HE_ALWAYS_INLINE double HE_ISA(he_family_element_term)(int measure, double a, do
         L = HE_LOG(r + HE_TINY) + (xl / (xh + HE_TINY) - yl / (yh + HE_TINY));
 #if HE_RATIO_EXACT
         L += fma(-r, yh, xh) / (xh + HE_TINY);
+#else
+        /* Without an FMA the rounding of r stays in log r (~1 ulp of 1,
+         * all of a tiny log(x/y)): near x = y, log1p(d/y) from the exact d. */
+        L = he_select(fabs(d) <= 0.5 * yh, HE_LOG1P(d / (yh + HE_TINY)), L);
 #endif
         t = d * L;
         return 0.5 * (t + fabs(t));

@@ -48,6 +48,21 @@ HE_COLUMN_SCAN(int32_t, i32)
 HE_COLUMN_SCAN(int64_t, i64)
 #undef HE_COLUMN_SCAN
 
+/* The signatures of the KL passes (the same with and without a pass). */
+#define HE_ROWS_KL_SIGNATURE(IT, iname)                                        \
+static ptrdiff_t HE_ISA(he_rows_kl_##iname)(                                   \
+        const double *restrict p_values, const IT *restrict indices,           \
+        const IT *restrict p_indptr, ptrdiff_t r0, ptrdiff_t r1,               \
+        const double *restrict q, const he_csum *reference, int need_entropy,  \
+        double *entropy, double *kl, ptrdiff_t *redo)
+#define HE_ROWS_KL_SPARSE_SIGNATURE(IT, iname)                                 \
+static ptrdiff_t HE_ISA(he_rows_kl_sparse_##iname)(                            \
+        const double *restrict p_values, const IT *restrict p_indices,         \
+        const IT *restrict p_indptr, const double *restrict q_values,          \
+        const IT *restrict q_indices, const IT *restrict q_indptr,             \
+        ptrdiff_t r0, ptrdiff_t r1, int need_entropy, double *entropy,         \
+        double *kl, double *restrict q_at, ptrdiff_t *redo)
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 
 /* The exact-as-TwoSum total of eight lanes hi + lo: a tree of TwoSums over
@@ -219,11 +234,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
     eligible = hi - lo <= HE_SEGMENT_MAX
 #define HE_REFERENCE_PRE(i) HE_PREFETCH_Q((i) + HE_GATHER_AHEAD + 8)
 #define HE_ROWS_KL(IT, iname)                                                  \
-static ptrdiff_t HE_ISA(he_rows_kl_##iname)(                                   \
-        const double *restrict p_values, const IT *restrict indices,           \
-        const IT *restrict p_indptr, ptrdiff_t r0, ptrdiff_t r1,               \
-        const double *restrict q, const he_csum *reference, int need_entropy,  \
-        double *entropy, double *kl, ptrdiff_t *redo)                          \
+HE_ROWS_KL_SIGNATURE(IT, iname)                                                \
 {                                                                              \
     HE_ROWS_LOCALS;                                                            \
     ptrdiff_t pf = (ptrdiff_t)p_indptr[r0], pf_end = (ptrdiff_t)p_indptr[r1];  \
@@ -322,12 +333,7 @@ static inline int HE_ISA(he_row_total)(const double *restrict q, ptrdiff_t lo, p
 #define HE_SPARSE_Q8_MASKED(m, i) _mm512_maskz_loadu_pd(m, row_q + ((i) - lo))
 #define HE_NO_PRE(i) (void)0
 #define HE_ROWS_KL_SPARSE(IT, iname)                                           \
-static ptrdiff_t HE_ISA(he_rows_kl_sparse_##iname)(                            \
-        const double *restrict p_values, const IT *restrict p_indices,         \
-        const IT *restrict p_indptr, const double *restrict q_values,          \
-        const IT *restrict q_indices, const IT *restrict q_indptr,             \
-        ptrdiff_t r0, ptrdiff_t r1, int need_entropy, double *entropy,         \
-        double *kl, double *restrict q_at, ptrdiff_t *redo)                    \
+HE_ROWS_KL_SPARSE_SIGNATURE(IT, iname)                                         \
 {                                                                              \
     HE_ROWS_LOCALS;                                                            \
     he_csum next_q_total = {0.0, 0.0};                                         \
@@ -351,23 +357,14 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
 }
 
 #define HE_ROWS_KL(IT, iname)                                                  \
-static ptrdiff_t HE_ISA(he_rows_kl_##iname)(                                   \
-        const double *restrict p_values, const IT *restrict indices,           \
-        const IT *restrict p_indptr, ptrdiff_t r0, ptrdiff_t r1,               \
-        const double *restrict q, const he_csum *reference, int need_entropy,  \
-        double *entropy, double *kl, ptrdiff_t *redo)                          \
+HE_ROWS_KL_SIGNATURE(IT, iname)                                                \
 {                                                                              \
     (void)p_values; (void)indices; (void)p_indptr; (void)r0; (void)r1;        \
     (void)q; (void)reference; (void)need_entropy; (void)entropy; (void)kl;     \
     (void)redo;                                                                \
     return -1;                                                                 \
 }                                                                              \
-static ptrdiff_t HE_ISA(he_rows_kl_sparse_##iname)(                            \
-        const double *restrict p_values, const IT *restrict p_indices,         \
-        const IT *restrict p_indptr, const double *restrict q_values,          \
-        const IT *restrict q_indices, const IT *restrict q_indptr,             \
-        ptrdiff_t r0, ptrdiff_t r1, int need_entropy, double *entropy,         \
-        double *kl, double *restrict q_at, ptrdiff_t *redo)                    \
+HE_ROWS_KL_SPARSE_SIGNATURE(IT, iname)                                         \
 {                                                                              \
     (void)p_values; (void)p_indices; (void)p_indptr; (void)q_values;          \
     (void)q_indices; (void)q_indptr; (void)r0; (void)r1; (void)need_entropy;   \
@@ -380,3 +377,5 @@ HE_ROWS_KL(int64_t, i64)
 #endif
 #undef HE_ROWS_KL
 #undef HE_ROWS_KL_SPARSE
+#undef HE_ROWS_KL_SIGNATURE
+#undef HE_ROWS_KL_SPARSE_SIGNATURE
