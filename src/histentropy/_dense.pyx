@@ -17,6 +17,56 @@ import numpy as np
 
 cnp.import_array()
 
+
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <stdio.h>
+    #include <time.h>
+    #include <unistd.h>
+    /* The threads a call may use by default: `cores`, less what other
+     * runnable tasks leave of the machine's processors (/proc/loadavg counts
+     * the runnable tasks, this one included), read at most every 20 ms. A
+     * thread that the OS cannot run at once would hold every call up at its
+     * barrier. */
+    static int he_free_cores(int cores)
+    {
+        static double last = -1.0;
+        static int free_cpus = 1 << 30;
+        struct timespec ts;
+        double now;
+        if (cores <= 1)
+            return cores;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+        if (last < 0.0 || now - last > 0.02) {
+            FILE *f = fopen("/proc/loadavg", "r");
+            long online = sysconf(_SC_NPROCESSORS_ONLN);
+            int running = 0, total = 0;
+            double a, b, c;
+            free_cpus = 1 << 30;
+            if (f != NULL) {
+                if (fscanf(f, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total) == 5
+                        && online > 0)
+                    free_cpus = (int)online - (running > 1 ? running - 1 : 0);
+                fclose(f);
+            }
+            last = now;
+        }
+        return free_cpus < 1 ? 1 : (free_cpus < cores ? free_cpus : cores);
+    }
+    #else
+    static int he_free_cores(int cores) { return cores; }
+    #endif
+    """
+    int he_free_cores(int cores) nogil
+
+
+def free_cores(int cores):
+    """How many of `cores` threads a call uses by default: fewer when other
+    runnable tasks keep the machine's processors busy (Linux)."""
+    return he_free_cores(cores)
+
 NAN_SEEN = c.HE_FLAG_NAN
 NEGATIVE_P = c.HE_FLAG_NEGATIVE_P
 NEGATIVE_Q = c.HE_FLAG_NEGATIVE_Q
@@ -280,8 +330,7 @@ def entropy_vector(object p, int nthreads, Py_ssize_t parallel_min_size):
     cdef double h
     cdef const void* d = cnp.PyArray_DATA(a)
     cdef int flags
-    if s.n < parallel_min_size:
-        nthreads = 1
+    nthreads = 1 if s.n < parallel_min_size else he_free_cores(nthreads)
     with nogil:
         flags = _entropy_rows(code, size, d, &s, False, nthreads, &h)
     if flags:
@@ -306,8 +355,7 @@ def divergence_vector(object p, object q, bint need_entropy, int nthreads,
     cdef const void* x = cnp.PyArray_DATA(a)
     cdef const void* y = cnp.PyArray_DATA(b)
     cdef int flags
-    if ps.n < parallel_min_size:
-        nthreads = 1
+    nthreads = 1 if ps.n < parallel_min_size else he_free_cores(nthreads)
     with nogil:
         flags = _divergence_rows(code, size, x, &ps, y, &qs, False, need_entropy,
                                  nthreads, &e, &o)

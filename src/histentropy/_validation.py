@@ -80,7 +80,7 @@ def pair_kind(p, q):
 def threads_for(workers, size):
     """Threads to use for an input of `size` elements (`workers` checked)."""
     if workers is None:
-        return CORES if size >= PARALLEL_MIN_SIZE else 1
+        return _dense.free_cores(CORES) if size >= PARALLEL_MIN_SIZE else 1
     if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
         raise TypeError(f"workers must be None or an integer; got {workers!r}")
     workers = int(workers)
