@@ -172,33 +172,38 @@ def ref_decompose_entropy(D, Q, dense_rows=(), nan_policy="propagate"):
     return out
 
 
-def ref_kl(D, Q, dense_rows=(), nan_policy="propagate"):
+def _per_row(D, Q, dense_rows, nan_policy, dense_function, exact):
+    """exact(p, q) for each row pair, the dense function of histentropy where
+    a row has no mass or is listed in dense_rows."""
     out = []
     Q = np.broadcast_to(Q, D.shape)
     for i, (p, q) in enumerate(zip(D, Q)):
         if _no_mass(p) or _no_mass(q) or i in dense_rows:
-            out.append(float(histentropy.kl_divergence(p, q, nan_policy=nan_policy)))
+            out.append(float(dense_function(p, q, nan_policy=nan_policy)))
         else:
-            with np.errstate(divide="ignore"):
-                out.append(float(scipy.stats.entropy(_scaled(p), _scaled(q))))
+            out.append(exact(_scaled(p), _scaled(q)))
     return np.array(out)
+
+
+def _scipy_kl(p, q):
+    with np.errstate(divide="ignore"):
+        return float(scipy.stats.entropy(p, q))
+
+
+def _fsum_cross(p, q):
+    x, y = p / p.sum(), q / q.sum()
+    m = x > 0
+    if np.any(y[m] == 0):
+        return math.inf
+    return -math.fsum(x[m] * np.log(y[m]))
+
+
+def ref_kl(D, Q, dense_rows=(), nan_policy="propagate"):
+    return _per_row(D, Q, dense_rows, nan_policy, histentropy.kl_divergence, _scipy_kl)
 
 
 def ref_cross(D, Q, dense_rows=(), nan_policy="propagate"):
-    out = []
-    Q = np.broadcast_to(Q, D.shape)
-    for i, (p, q) in enumerate(zip(D, Q)):
-        if _no_mass(p) or _no_mass(q) or i in dense_rows:
-            out.append(float(histentropy.cross_entropy(p, q, nan_policy=nan_policy)))
-            continue
-        p, q = _scaled(p), _scaled(q)
-        x, y = p / p.sum(), q / q.sum()
-        m = x > 0
-        if np.any(y[m] == 0):
-            out.append(math.inf)
-        else:
-            out.append(-math.fsum(x[m] * np.log(y[m])))
-    return np.array(out)
+    return _per_row(D, Q, dense_rows, nan_policy, histentropy.cross_entropy, _fsum_cross)
 
 
 def assert_rows(got, ref, what):

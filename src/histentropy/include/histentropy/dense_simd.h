@@ -174,16 +174,16 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 /* AVX-512: the same lanes (HE_LANES = two vectors of eight, element i + j
- * of each step of sixteen in lane j), with he_log8 of vlog_avx512.h for
- * the positive weights (0 log 0 = 0 by a mask); the slice's tail (fewer
- * than sixteen elements, in its last block) goes through the element
- * function into lane 0, as in the loop below. */
+ * of each step of sixteen in lane j), with the steps of vlog_avx512.h; the
+ * slice's tail (fewer than sixteen elements, in its last block) goes
+ * through the element function into lane 0, as in the loop below. */
 /* The vector lanes into the lane arrays (for the tail and the finish). */
 #define HE_AVX512_ENTROPY_STORE()                                              \
     do {                                                                       \
         _mm512_storeu_pd(t_hi, h0); _mm512_storeu_pd(t_hi + 8, h1);            \
         _mm512_storeu_pd(t_lo, l0); _mm512_storeu_pd(t_lo + 8, l1);            \
-        _mm512_storeu_pd(a_neg, g0); _mm512_storeu_pd(a_neg + 8, g1);          \
+        _mm512_storeu_pd(a_neg, HE_AVX512_TWICE(g0));                          \
+        _mm512_storeu_pd(a_neg + 8, HE_AVX512_TWICE(g1));                      \
         _mm512_storeu_pd(bad, b0); _mm512_storeu_pd(bad + 8, b1);              \
     } while (0)
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
@@ -192,7 +192,8 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
 {                                                                              \
     double t_hi[HE_LANES], t_lo[HE_LANES], a_sum[HE_LANES];                    \
     double a_neg[HE_LANES], bad[HE_LANES];                                     \
-    const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);    \
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);      \
+    const __m512d half = _mm512_set1_pd(0.5);                                  \
     __m512d h0 = zero, h1 = zero, l0 = zero, l1 = zero, g0 = zero, g1 = zero;  \
     __m512d b0 = zero, b1 = zero, s0, s1, w0, w1;                              \
     he_csum plogp = {0.0, 0.0};                                                \
@@ -214,7 +215,8 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
                 HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],   \
                                            &a_sum[0], &a_neg[0], &bad[0]);     \
             h0 = _mm512_loadu_pd(t_hi); l0 = _mm512_loadu_pd(t_lo);            \
-            g0 = _mm512_loadu_pd(a_neg); b0 = _mm512_loadu_pd(bad);            \
+            g0 = _mm512_mul_pd(_mm512_loadu_pd(a_neg), half);                  \
+            b0 = _mm512_loadu_pd(bad);                                         \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
@@ -271,15 +273,25 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
         he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
     }
-#define HE_AVX512_PAIR_LANES(X)                                                \
+/* The vector lanes to and from the lane arrays (X), the negative parts
+ * doubled on the way there (XN: the arrays hold twice them). */
+#define HE_AVX512_PAIR_LANES(X, XN)                                            \
     X(pt_hi, ph0, ph1) X(pt_lo, pl0, pl1) X(qt_hi, qh0, qh1) X(qt_lo, ql0, ql1) \
-    X(a_neg, an0, an1) X(b_neg, bn0, bn1) X(bad, bd0, bd1) X(unbounded, un0, un1)
+    XN(a_neg, an0, an1) XN(b_neg, bn0, bn1) X(bad, bd0, bd1) X(unbounded, un0, un1)
 #define HE_AVX512_STORE2(arr, v0, v1)                                          \
     _mm512_storeu_pd(arr, v0); _mm512_storeu_pd(arr + 8, v1);
 #define HE_AVX512_LOAD2(arr, v0, v1)                                           \
     v0 = _mm512_loadu_pd(arr); v1 = _mm512_loadu_pd(arr + 8);
-#define HE_AVX512_PAIR_STORE() do { HE_AVX512_PAIR_LANES(HE_AVX512_STORE2) } while (0)
-#define HE_AVX512_PAIR_LOAD() do { HE_AVX512_PAIR_LANES(HE_AVX512_LOAD2) } while (0)
+#define HE_AVX512_STORE2_TWICE(arr, v0, v1)                                    \
+    _mm512_storeu_pd(arr, HE_AVX512_TWICE(v0));                                \
+    _mm512_storeu_pd(arr + 8, HE_AVX512_TWICE(v1));
+#define HE_AVX512_LOAD2_HALF(arr, v0, v1)                                      \
+    v0 = _mm512_mul_pd(_mm512_loadu_pd(arr), half);                            \
+    v1 = _mm512_mul_pd(_mm512_loadu_pd(arr + 8), half);
+#define HE_AVX512_PAIR_STORE()                                                 \
+    do { HE_AVX512_PAIR_LANES(HE_AVX512_STORE2, HE_AVX512_STORE2_TWICE) } while (0)
+#define HE_AVX512_PAIR_LOAD()                                                  \
+    do { HE_AVX512_PAIR_LANES(HE_AVX512_LOAD2, HE_AVX512_LOAD2_HALF) } while (0)
 #define HE_SUMS_PAIR(T, tname, code)                                           \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
@@ -288,7 +300,8 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
     double pt_hi[HE_LANES], pt_lo[HE_LANES], qt_hi[HE_LANES], qt_lo[HE_LANES]; \
     double a_sum[HE_LANES], a_neg[HE_LANES], b_sum[HE_LANES], b_neg[HE_LANES]; \
     double bad[HE_LANES], unbounded[HE_LANES];                                 \
-    const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);    \
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);      \
+    const __m512d half = _mm512_set1_pd(0.5);                                  \
     const __m512d dbl_min = _mm512_set1_pd(DBL_MIN);                           \
     const __m512d dbl_max = _mm512_set1_pd(DBL_MAX);                           \
     __m512d ph0 = zero, ph1 = zero, pl0 = zero, pl1 = zero;                    \

@@ -96,7 +96,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
                                          ptrdiff_t r0, ptrdiff_t r1, double *out,
                                          ptrdiff_t *redo)
 {
-    const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
     ptrdiff_t r, i, lo, hi = he_index_at(index_type, indptr, r0) - base, n_redo = 0;
     he_csum total;
     double plogp, h;
@@ -120,7 +120,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
         total = HE_ISA(he_total8)(th, tl);
         plogp = _mm512_reduce_add_pd(s);
         if (_mm512_reduce_add_pd(bd) == 0.0 && he_total_in_range(total.hi)) {
-            h = he_entropy_finish(&total, plogp, plogp - _mm512_reduce_add_pd(g),
+            h = he_entropy_finish(&total, plogp, plogp - 2.0 * _mm512_reduce_add_pd(g),
                                   &accurate);
             if (accurate) {
                 out[r] = h;
@@ -181,7 +181,8 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
             break;                                                             \
         if (NEED_H) {                                                          \
             plogp = _mm512_reduce_add_pd(as);                                  \
-            h = he_entropy_finish(&p_total, plogp, plogp - _mm512_reduce_add_pd(an), \
+            h = he_entropy_finish(&p_total, plogp,                             \
+                                  plogp - 2.0 * _mm512_reduce_add_pd(an),      \
                                   &accurate);                                  \
             if (!accurate)                                                     \
                 break;                                                         \
@@ -190,7 +191,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
             d = INFINITY;                                                      \
         } else {                                                               \
             d = he_kl_finish(&p_total, &q_total, plogpq,                       \
-                             plogpq - _mm512_reduce_add_pd(bn), 0.0, &accurate); \
+                             plogpq - 2.0 * _mm512_reduce_add_pd(bn), 0.0, &accurate); \
             if (!accurate)                                                     \
                 break;                                                         \
         }                                                                      \
@@ -218,7 +219,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
     return n_redo;
 
 #define HE_ROWS_LOCALS                                                         \
-    const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);    \
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);    \
     const __m512d dbl_min = _mm512_set1_pd(DBL_MIN);                           \
     const __m512d dbl_max = _mm512_set1_pd(DBL_MAX);                           \
     ptrdiff_t r, i, lo, hi, n_redo = 0;                                        \
@@ -256,17 +257,17 @@ HE_ROWS_KL(int64_t, i64)
 static inline int HE_ISA(he_row_total)(const double *restrict q, ptrdiff_t lo, ptrdiff_t hi,
                                        he_csum *total)
 {
-    const __m512d zero = _mm512_setzero_pd(), sign = _mm512_set1_pd(-0.0);
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
     __m512d th = zero, tl = zero, bd = zero, w;
     ptrdiff_t j;
     for (j = lo; j + 8 <= hi; j += 8) {
         w = _mm512_loadu_pd(q + j);
-        bd = _mm512_add_pd(bd, _mm512_sub_pd(_mm512_andnot_pd(sign, w), w));
+        bd = _mm512_mask_add_pd(bd, _mm512_fpclass_pd_mask(w, HE_BAD_CLASSES), bd, one);
         HE_AVX512_TWO_SUM(th, tl, w);
     }
     if (j < hi) {
         w = _mm512_maskz_loadu_pd((__mmask8)((1u << (hi - j)) - 1u), q + j);
-        bd = _mm512_add_pd(bd, _mm512_sub_pd(_mm512_andnot_pd(sign, w), w));
+        bd = _mm512_mask_add_pd(bd, _mm512_fpclass_pd_mask(w, HE_BAD_CLASSES), bd, one);
         HE_AVX512_TWO_SUM(th, tl, w);
     }
     *total = HE_ISA(he_total8)(th, tl);

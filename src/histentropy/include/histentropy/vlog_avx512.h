@@ -56,35 +56,45 @@ static const double he__log8_lo[16] HE_ALIGN64 = {
     -0x1.4f689f8434011p-57, 0x1.ce63eab883727p-61, -0x1.7a42642661c62p-61, 0x1.ce24c53fad3f0p-58,
     -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59, -0x1.a92e513217f58p-59};
 
-HE_AVX512_FN __m512d he_log8(__m512d x)
+/* The reduction both logs share: x = 2^k m, -log c_j = chi + clo, and
+ * r = m c_j - 1 with log1p(r) - r = small. */
+HE_AVX512_FN void he__log8_parts(__m512d x, __m512d *k, __m512d *chi, __m512d *clo,
+                                 __m512d *r, __m512d *small)
 {
     const __m512d one = _mm512_set1_pd(1.0);
     const __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
     const __m512d e = _mm512_getexp_pd(x);
-    const __m512d k = _mm512_mask_add_pd(e, _mm512_cmp_pd_mask(m, one, _CMP_LT_OQ), e, one);
     /* 16 m - 12 is exact; its nearest integer, as the low bits of 2^52 + it */
     const __m512d j = _mm512_roundscale_pd(
         _mm512_fmadd_pd(m, _mm512_set1_pd(16.0), _mm512_set1_pd(-12.0)),
         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m512i index = _mm512_castpd_si512(_mm512_add_pd(j, _mm512_set1_pd(0x1p52)));
-    const __m512d invc = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_invc), index,
-                                                _mm512_load_pd(he__log8_invc + 8));
-    const __m512d chi = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_hi), index,
-                                               _mm512_load_pd(he__log8_hi + 8));
-    const __m512d clo = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_lo), index,
-                                               _mm512_load_pd(he__log8_lo + 8));
-    const __m512d r = _mm512_fmsub_pd(m, invc, one);
-    const __m512d r2 = _mm512_mul_pd(r, r);
-    __m512d q = _mm512_set1_pd(-0x1.95f0723209910p-4);
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.c847526cffdd8p-4));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.00014fef677b9p-3));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.249223796630fp-3));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.555555190bb14p-3));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.9999999ca82abp-3));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-0x1.0000000001463p-2));
-    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.5555555555505p-2));
+    __m512d q, r2;
+    *k = _mm512_mask_add_pd(e, _mm512_cmp_pd_mask(m, one, _CMP_LT_OQ), e, one);
+    *chi = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_hi), index,
+                                  _mm512_load_pd(he__log8_hi + 8));
+    *clo = _mm512_permutex2var_pd(_mm512_load_pd(he__log8_lo), index,
+                                  _mm512_load_pd(he__log8_lo + 8));
+    *r = _mm512_fmsub_pd(m, _mm512_permutex2var_pd(_mm512_load_pd(he__log8_invc), index,
+                                                   _mm512_load_pd(he__log8_invc + 8)),
+                         one);
+    r2 = _mm512_mul_pd(*r, *r);
+    q = _mm512_set1_pd(-0x1.95f0723209910p-4);
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(0x1.c847526cffdd8p-4));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(-0x1.00014fef677b9p-3));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(0x1.249223796630fp-3));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(-0x1.555555190bb14p-3));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(0x1.9999999ca82abp-3));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(-0x1.0000000001463p-2));
+    q = _mm512_fmadd_pd(q, *r, _mm512_set1_pd(0x1.5555555555505p-2));
     /* log1p(r) - r = r^2 (-1/2 + r Q) */
-    const __m512d small = _mm512_mul_pd(r2, _mm512_fmadd_pd(r, q, _mm512_set1_pd(-0.5)));
+    *small = _mm512_mul_pd(r2, _mm512_fmadd_pd(*r, q, _mm512_set1_pd(-0.5)));
+}
+
+HE_AVX512_FN __m512d he_log8(__m512d x)
+{
+    __m512d k, chi, clo, r, small;
+    he__log8_parts(x, &k, &chi, &clo, &r, &small);
     const __m512d kh = _mm512_mul_pd(k, _mm512_set1_pd(0x1.62e42fefa3800p-1));
     const __m512d s = _mm512_add_pd(kh, chi);
     const __m512d s_err = _mm512_add_pd(_mm512_sub_pd(kh, s), chi);
@@ -94,6 +104,20 @@ HE_AVX512_FN __m512d he_log8(__m512d x)
         _mm512_add_pd(_mm512_fmadd_pd(k, _mm512_set1_pd(0x1.ef35793c76730p-45), clo), s_err),
         _mm512_add_pd(t_err, small));
     return _mm512_add_pd(t, lo);
+}
+
+/* he_log8 without carrying the roundings of its two large sums (k ln2hi,
+ * exact, plus -log c_j; then the rest): error below 2 ulp (measured 1.5),
+ * for the first reads, whose error bound allows it (terms.h: they keep a
+ * result only where it is 16 times their absolute error, and the log's
+ * error enters that bound). */
+HE_AVX512_FN __m512d he_log8_fast(__m512d x)
+{
+    __m512d k, chi, clo, r, small;
+    he__log8_parts(x, &k, &chi, &clo, &r, &small);
+    return _mm512_add_pd(_mm512_fmadd_pd(k, _mm512_set1_pd(0x1.62e42fefa3800p-1), chi),
+                         _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.ef35793c76730p-45),
+                                         _mm512_add_pd(r, _mm512_add_pd(small, clo))));
 }
 
 /* Eight weights of type code `code` (config.h) from src, as doubles. */
@@ -114,9 +138,14 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
      : he_widen8_##tname(src))
 
 /* Steps of the first reads written for this path (dense_simd.h,
- * sparse_simd.h), on vectors of eight weights; they use `zero` and `sign`
- * (-0.0) and, for pairs, `dbl_min` and `dbl_max` of the caller.
+ * sparse_simd.h), on vectors of eight weights, with he_log8_fast; they use
+ * `zero` and `one` and, for pairs, `dbl_min` and `dbl_max` of the caller.
+ * A bad weight (NaN, negative, infinite: he_fpclass of HE_BAD_CLASSES)
+ * adds one to `bd`; `neg` sums the negative terms once (the lane arrays of
+ * dense_simd.h hold twice that: HE_AVX512_TWICE on the way there).
  * TwoSum of each lane: hi + lo += w exactly. */
+#define HE_BAD_CLASSES 0xD9   /* QNaN, +inf, -inf, negative finite, SNaN */
+#define HE_AVX512_TWICE(v) _mm512_add_pd(v, v)
 #define HE_AVX512_TWO_SUM(hi, lo, w)                                           \
     do {                                                                       \
         __m512d s_ = _mm512_add_pd(hi, w), b_ = _mm512_sub_pd(s_, hi);         \
@@ -125,15 +154,16 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
         hi = s_;                                                               \
     } while (0)
 /* The entropy read's step: the total, w log w (0 log 0 = 0 by a mask), bad
- * weights (|w| - w, see dense_simd.h) and twice the negative part. */
+ * weights and the negative terms. */
 #define HE_AVX512_ENTROPY_STEP(w, hi, lo, sum, neg, bd)                        \
     do {                                                                       \
-        __m512d term_ = _mm512_mul_pd(w, _mm512_maskz_mov_pd(                  \
-            _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), he_log8(w)));             \
-        bd = _mm512_add_pd(bd, _mm512_sub_pd(_mm512_andnot_pd(sign, w), w));   \
+        __m512d term_ = _mm512_maskz_mul_pd(                                   \
+            _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), w, he_log8_fast(w));      \
+        bd = _mm512_mask_add_pd(bd, _mm512_fpclass_pd_mask(w, HE_BAD_CLASSES), bd, one); \
         HE_AVX512_TWO_SUM(hi, lo, w);                                          \
         sum = _mm512_add_pd(sum, term_);                                       \
-        neg = _mm512_add_pd(neg, _mm512_sub_pd(term_, _mm512_andnot_pd(sign, term_))); \
+        neg = _mm512_mask_add_pd(neg, _mm512_cmp_pd_mask(term_, zero, _CMP_LT_OQ), \
+                                 neg, term_);                                  \
     } while (0)
 /* The pair read's step: the totals by TwoSum, the entropy term (NEED_H, a
  * constant), and a log(a/b) = a log r + (a - r b) with r = a/b rounded and
@@ -147,22 +177,22 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
         const __m512d r_ = _mm512_div_pd(a, b);                                \
         const __mmask8 ok_ = pos_ & _mm512_cmp_pd_mask(r_, dbl_min, _CMP_GE_OQ) \
                              & _mm512_cmp_pd_mask(r_, dbl_max, _CMP_LE_OQ);    \
-        __m512d t_ = _mm512_maskz_mov_pd(ok_, _mm512_fmadd_pd(                 \
-            a, he_log8(r_), _mm512_fnmadd_pd(r_, b, a)));                      \
-        bd = _mm512_add_pd(bd, _mm512_add_pd(                                  \
-            _mm512_sub_pd(_mm512_andnot_pd(sign, a), a),                       \
-            _mm512_sub_pd(_mm512_andnot_pd(sign, b), b)));                     \
-        bd = _mm512_mask_add_pd(bd, pos_ & ~bzero_ & ~ok_, bd, _mm512_set1_pd(1.0)); \
+        __m512d t_ = _mm512_maskz_fmadd_pd(ok_, a, he_log8_fast(r_),           \
+                                           _mm512_fnmadd_pd(r_, b, a));        \
+        bd = _mm512_mask_add_pd(bd, (pos_ & ~bzero_ & ~ok_)                    \
+                                    | _mm512_fpclass_pd_mask(a, HE_BAD_CLASSES) \
+                                    | _mm512_fpclass_pd_mask(b, HE_BAD_CLASSES), \
+                                bd, one);                                      \
         unb = _mm512_mask_add_pd(unb, pos_ & bzero_, unb, a);                  \
         HE_AVX512_TWO_SUM(ph, pl, a);                                          \
         HE_AVX512_TWO_SUM(qh, ql, b);                                          \
         if (NEED_H) {                                                          \
-            __m512d h_ = _mm512_mul_pd(a, _mm512_maskz_mov_pd(pos_, he_log8(a))); \
+            __m512d h_ = _mm512_maskz_mul_pd(pos_, a, he_log8_fast(a));        \
             as = _mm512_add_pd(as, h_);                                        \
-            an = _mm512_add_pd(an, _mm512_sub_pd(h_, _mm512_andnot_pd(sign, h_))); \
+            an = _mm512_mask_add_pd(an, _mm512_cmp_pd_mask(h_, zero, _CMP_LT_OQ), an, h_); \
         }                                                                      \
         bs = _mm512_add_pd(bs, t_);                                            \
-        bn = _mm512_add_pd(bn, _mm512_sub_pd(t_, _mm512_andnot_pd(sign, t_))); \
+        bn = _mm512_mask_add_pd(bn, _mm512_cmp_pd_mask(t_, zero, _CMP_LT_OQ), bn, t_); \
     } while (0)
 #endif /* x86 GCC */
 #endif /* HISTENTROPY_VLOG_AVX512_H */
