@@ -59,18 +59,11 @@ typedef struct {
  * weights negligible. */
 #define HE_TINY 0x1p-1074
 
-/* The lanes of a vectorised first read -> its sums. */
-static void he_lanes_entropy_sums(const double *t_hi, const double *t_lo,
-                                  const he_csum *plogp, const double *a_neg,
-                                  const double *bad, he_entropy_sums *out)
+/* A vectorised first read's sums from its totals, its compensated sums,
+ * the sum of twice the negative terms, and of the bad-weight marks. */
+HE_ALWAYS_INLINE void he_entropy_sums_of(he_csum total, const he_csum *plogp, double neg,
+                                         double nbad, he_entropy_sums *out)
 {
-    he_csum total = he_lanes_total(t_hi, t_lo);
-    double neg = 0.0, nbad = 0.0;
-    int j;
-    for (j = 0; j < HE_LANES; j++) {
-        neg += a_neg[j];
-        nbad += bad[j];
-    }
     out->total_hi = total.hi;
     out->total_lo = total.lo;
     out->plogp = plogp->hi + plogp->lo;
@@ -78,23 +71,11 @@ static void he_lanes_entropy_sums(const double *t_hi, const double *t_lo,
     out->bad = (nbad != 0.0) ? 1.0 : 0.0;
 }
 
-static void he_lanes_pair_sums(const double *pt_hi, const double *pt_lo,
-                               const double *qt_hi, const double *qt_lo,
-                               const he_csum *plogp, const double *a_neg,
-                               const he_csum *plogpq, const double *b_neg,
-                               const double *bad, const double *unbounded,
-                               int ratio_exact, he_pair_sums *out)
+HE_ALWAYS_INLINE void he_pair_sums_of(he_csum p_total, he_csum q_total, const he_csum *plogp,
+                                      double aneg, const he_csum *plogpq, double bneg,
+                                      double nbad, double nunb, int ratio_exact,
+                                      he_pair_sums *out)
 {
-    he_csum p_total = he_lanes_total(pt_hi, pt_lo);
-    he_csum q_total = he_lanes_total(qt_hi, qt_lo);
-    double aneg = 0.0, bneg = 0.0, nbad = 0.0, nunb = 0.0;
-    int j;
-    for (j = 0; j < HE_LANES; j++) {
-        aneg += a_neg[j];
-        bneg += b_neg[j];
-        nbad += bad[j];
-        nunb += unbounded[j];
-    }
     out->p_hi = p_total.hi;
     out->p_lo = p_total.lo;
     out->q_hi = q_total.hi;
@@ -108,6 +89,39 @@ static void he_lanes_pair_sums(const double *pt_hi, const double *pt_lo,
      * general read takes the difference of logs there. */
     out->bad = (nbad != 0.0 || (nunb == 0.0 && !isfinite(out->plogpq))) ? 1.0 : 0.0;
     out->ratio_exact = ratio_exact;
+}
+
+/* The lanes of a vectorised first read -> its sums. */
+static void he_lanes_entropy_sums(const double *t_hi, const double *t_lo,
+                                  const he_csum *plogp, const double *a_neg,
+                                  const double *bad, he_entropy_sums *out)
+{
+    double neg = 0.0, nbad = 0.0;
+    int j;
+    for (j = 0; j < HE_LANES; j++) {
+        neg += a_neg[j];
+        nbad += bad[j];
+    }
+    he_entropy_sums_of(he_lanes_total(t_hi, t_lo), plogp, neg, nbad, out);
+}
+
+static void he_lanes_pair_sums(const double *pt_hi, const double *pt_lo,
+                               const double *qt_hi, const double *qt_lo,
+                               const he_csum *plogp, const double *a_neg,
+                               const he_csum *plogpq, const double *b_neg,
+                               const double *bad, const double *unbounded,
+                               int ratio_exact, he_pair_sums *out)
+{
+    double aneg = 0.0, bneg = 0.0, nbad = 0.0, nunb = 0.0;
+    int j;
+    for (j = 0; j < HE_LANES; j++) {
+        aneg += a_neg[j];
+        bneg += b_neg[j];
+        nbad += bad[j];
+        nunb += unbounded[j];
+    }
+    he_pair_sums_of(he_lanes_total(pt_hi, pt_lo), he_lanes_total(qt_hi, qt_lo), plogp, aneg,
+                    plogpq, bneg, nbad, nunb, ratio_exact, out);
 }
 
 /* Sums of the measure family's vectorised first read (family.h). */

@@ -220,8 +220,10 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         }                                                                      \
         he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
     }                                                                          \
-    HE_AVX512_ENTROPY_STORE();                                                 \
-    he_lanes_entropy_sums(t_hi, t_lo, &plogp, a_neg, bad, out);                \
+    /* the lanes combined in vectors (not through the lane arrays) */        \
+    he_entropy_sums_of(he_total16(h0, l0, h1, l1), &plogp,                     \
+                       2.0 * _mm512_reduce_add_pd(_mm512_add_pd(g0, g1)),      \
+                       _mm512_reduce_add_pd(_mm512_add_pd(b0, b1)), out);      \
 }
 #else
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
@@ -315,9 +317,12 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
         HE_AVX512_PAIR_BLOCKS(1, tname, code)                         \
     else                                                                       \
         HE_AVX512_PAIR_BLOCKS(0, tname, code)                         \
-    HE_AVX512_PAIR_STORE();                                                    \
-    he_lanes_pair_sums(pt_hi, pt_lo, qt_hi, qt_lo, &plogp, a_neg, &plogpq,     \
-                       b_neg, bad, unbounded, 1, out);                         \
+    /* the lanes combined in vectors (not through the lane arrays) */        \
+    he_pair_sums_of(he_total16(ph0, pl0, ph1, pl1), he_total16(qh0, ql0, qh1, ql1), \
+                    &plogp, 2.0 * _mm512_reduce_add_pd(_mm512_add_pd(an0, an1)), \
+                    &plogpq, 2.0 * _mm512_reduce_add_pd(_mm512_add_pd(bn0, bn1)), \
+                    _mm512_reduce_add_pd(_mm512_add_pd(bd0, bd1)),             \
+                    _mm512_reduce_add_pd(_mm512_add_pd(un0, un1)), 1, out);    \
 }
 #else
 #define HE_SUMS_PAIR(T, tname, code)                                           \

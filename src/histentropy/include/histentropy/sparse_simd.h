@@ -65,32 +65,6 @@ static ptrdiff_t HE_ISA(he_rows_kl_sparse_##iname)(                            \
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 
-/* The exact-as-TwoSum total of eight lanes hi + lo: a tree of TwoSums over
- * the swapped halves, quarters and neighbours (every lane ends with the
- * total). */
-#define HE_TOTAL8_LEVEL(SWAP)                                                  \
-    do {                                                                       \
-        __m512d h2_ = SWAP(h), s_ = _mm512_add_pd(h, h2_);                     \
-        __m512d b_ = _mm512_sub_pd(s_, h);                                     \
-        l = _mm512_add_pd(_mm512_add_pd(l, SWAP(l)),                           \
-                          _mm512_add_pd(_mm512_sub_pd(h, _mm512_sub_pd(s_, b_)), \
-                                        _mm512_sub_pd(h2_, b_)));              \
-        h = s_;                                                                \
-    } while (0)
-#define HE_SWAP_HALVES(x) _mm512_shuffle_f64x2(x, x, 0x4E)
-#define HE_SWAP_QUARTERS(x) _mm512_shuffle_f64x2(x, x, 0xB1)
-#define HE_SWAP_NEIGHBOURS(x) _mm512_permute_pd(x, 0x55)
-static inline he_csum HE_ISA(he_total8)(__m512d h, __m512d l)
-{
-    he_csum total;
-    HE_TOTAL8_LEVEL(HE_SWAP_HALVES);
-    HE_TOTAL8_LEVEL(HE_SWAP_QUARTERS);
-    HE_TOTAL8_LEVEL(HE_SWAP_NEIGHBOURS);
-    total.hi = _mm512_cvtsd_f64(h);
-    total.lo = _mm512_cvtsd_f64(l);
-    return total;
-}
-
 static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int index_type,
                                          const void *indptr, ptrdiff_t base,
                                          ptrdiff_t r0, ptrdiff_t r1, double *out,
@@ -117,7 +91,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
             w = _mm512_maskz_loadu_pd((__mmask8)((1u << (hi - i)) - 1u), values + i);
             HE_AVX512_ENTROPY_STEP(w, th, tl, s, g, bd);
         }
-        total = HE_ISA(he_total8)(th, tl);
+        total = he_total8(th, tl);
         plogp = _mm512_reduce_add_pd(s);
         if (_mm512_reduce_add_pd(bd) == 0.0 && he_total_in_range(total.hi)) {
             h = he_entropy_finish(&total, plogp, plogp - 2.0 * _mm512_reduce_add_pd(g),
@@ -174,7 +148,7 @@ static ptrdiff_t HE_ISA(he_rows_entropy)(const double *restrict values, int inde
             HE_AVX512_PAIR_STEP(a, b, NEED_H, ph, pl, qh, ql, as, an, bs, bn, bd, un); \
         }                                                                      \
         (void)qh; (void)ql;                                                    \
-        p_total = HE_ISA(he_total8)(ph, pl);                                   \
+        p_total = he_total8(ph, pl);                                   \
         plogpq = _mm512_reduce_add_pd(bs);                                     \
         if (!(_mm512_reduce_add_pd(bd) == 0.0 && he_total_in_range(p_total.hi) \
               && isfinite(plogpq)))                                            \
@@ -270,7 +244,7 @@ static inline int HE_ISA(he_row_total)(const double *restrict q, ptrdiff_t lo, p
         bd = _mm512_mask_add_pd(bd, _mm512_fpclass_pd_mask(w, HE_BAD_CLASSES), bd, one);
         HE_AVX512_TWO_SUM(th, tl, w);
     }
-    *total = HE_ISA(he_total8)(th, tl);
+    *total = he_total8(th, tl);
     return _mm512_reduce_add_pd(bd) == 0.0 && he_total_in_range(total->hi);
 }
 

@@ -36,6 +36,7 @@
 #include <immintrin.h>
 
 #include "config.h"
+#include "sum.h"
 
 #define HE_AVX512_FN static inline __attribute__((always_inline, target("avx512f,avx512dq")))
 
@@ -194,5 +195,39 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
         bs = _mm512_add_pd(bs, t_);                                            \
         bn = _mm512_mask_add_pd(bn, _mm512_cmp_pd_mask(t_, zero, _CMP_LT_OQ), bn, t_); \
     } while (0)
+/* The exact-as-TwoSum total of eight lanes hi + lo: a tree of TwoSums over
+ * the swapped halves, quarters and neighbours (every lane ends with the
+ * total). */
+#define HE_TOTAL8_LEVEL(SWAP)                                                  \
+    do {                                                                       \
+        __m512d h2_ = SWAP(h), s_ = _mm512_add_pd(h, h2_);                     \
+        __m512d b_ = _mm512_sub_pd(s_, h);                                     \
+        l = _mm512_add_pd(_mm512_add_pd(l, SWAP(l)),                           \
+                          _mm512_add_pd(_mm512_sub_pd(h, _mm512_sub_pd(s_, b_)), \
+                                        _mm512_sub_pd(h2_, b_)));              \
+        h = s_;                                                                \
+    } while (0)
+#define HE_SWAP_HALVES(x) _mm512_shuffle_f64x2(x, x, 0x4E)
+#define HE_SWAP_QUARTERS(x) _mm512_shuffle_f64x2(x, x, 0xB1)
+#define HE_SWAP_NEIGHBOURS(x) _mm512_permute_pd(x, 0x55)
+HE_AVX512_FN he_csum he_total8(__m512d h, __m512d l)
+{
+    he_csum total;
+    HE_TOTAL8_LEVEL(HE_SWAP_HALVES);
+    HE_TOTAL8_LEVEL(HE_SWAP_QUARTERS);
+    HE_TOTAL8_LEVEL(HE_SWAP_NEIGHBOURS);
+    total.hi = _mm512_cvtsd_f64(h);
+    total.lo = _mm512_cvtsd_f64(l);
+    return total;
+}
+
+/* The same of sixteen lanes, two vectors of eight each (one TwoSum per
+ * lane first). */
+HE_AVX512_FN he_csum he_total16(__m512d h0, __m512d l0, __m512d h1, __m512d l1)
+{
+    HE_AVX512_TWO_SUM(h0, l0, h1);
+    return he_total8(h0, _mm512_add_pd(l0, l1));
+}
+
 #endif /* x86 GCC */
 #endif /* HISTENTROPY_VLOG_AVX512_H */
