@@ -146,10 +146,10 @@ cdef int _checked_code(cnp.ndarray a) except -1:
     return code
 
 
-cdef inline Py_ssize_t _chunks(Py_ssize_t n, int nthreads) noexcept nogil:
+cdef inline Py_ssize_t _chunks(Py_ssize_t n) noexcept nogil:
+    # The chunks of one long slice: as many for any number of threads, so
+    # that the result does not depend on it (the default follows the load).
     cdef Py_ssize_t count = n // MIN_CHUNK
-    if count > 4 * nthreads:
-        count = 4 * nthreads
     if count > MAX_CHUNKS:
         count = MAX_CHUNKS
     return count if count > 1 else 1
@@ -164,9 +164,9 @@ cdef int _entropy_long(int code, const char* p, Py_ssize_t size, Py_ssize_t n,
     """One long contiguous slice: chunks summed in parallel, then combined."""
     cdef c.he_entropy_sums parts[MAX_CHUNKS]
     cdef c.he_entropy_sums total
-    cdef Py_ssize_t nchunks = _chunks(n, nthreads), length, i
+    cdef Py_ssize_t nchunks = _chunks(n), length, i
     length = (n + nchunks - 1) // nchunks
-    for i in prange(nchunks, num_threads=nthreads, schedule="static"):
+    for i in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
         c.he_entropy_sums_t(code, p + i * length * size,
                             length if (i + 1) * length <= n else n - i * length,
                             &parts[i])
@@ -181,7 +181,7 @@ cdef int _entropy_rows(int code, Py_ssize_t size, const void* base,
                        double* out) noexcept nogil:
     cdef Py_ssize_t r, rows = s.shape0 * s.shape1
     cdef int flags = 0
-    if rows == 1 and s.stride == 1 and nthreads > 1 and s.n >= 2 * MIN_CHUNK:
+    if rows == 1 and s.stride == 1 and s.n >= 2 * MIN_CHUNK:
         return _entropy_long(code, <const char*>base, size, s.n, omit_nan,
                              nthreads, out)
     if nthreads > 1 and rows > 1:
@@ -229,9 +229,9 @@ cdef int _divergence_long(int code, const char* p, const char* q, Py_ssize_t siz
     """One long contiguous pair: chunks summed in parallel, then combined."""
     cdef c.he_pair_sums parts[MAX_CHUNKS]
     cdef c.he_pair_sums total
-    cdef Py_ssize_t nchunks = _chunks(n, nthreads), length, i, offset
+    cdef Py_ssize_t nchunks = _chunks(n), length, i, offset
     length = (n + nchunks - 1) // nchunks
-    for i in prange(nchunks, num_threads=nthreads, schedule="static"):
+    for i in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
         offset = i * length * size
         c.he_pair_sums_t(code, p + offset, q + offset,
                          length if (i + 1) * length <= n else n - i * length,
@@ -250,8 +250,7 @@ cdef int _divergence_rows(int code, Py_ssize_t size, const void* p,
                           double* kl) noexcept nogil:
     cdef Py_ssize_t r, rows = ps.shape0 * ps.shape1
     cdef int flags = 0
-    if (rows == 1 and ps.stride == 1 and qs.stride == 1 and nthreads > 1
-            and ps.n >= 2 * MIN_CHUNK):
+    if rows == 1 and ps.stride == 1 and qs.stride == 1 and ps.n >= 2 * MIN_CHUNK:
         return _divergence_long(code, <const char*>p, <const char*>q, size, ps.n,
                                 omit_nan, need_entropy, nthreads, entropy, kl)
     if nthreads > 1 and rows > 1:
@@ -430,7 +429,7 @@ cdef int _family_long(int code, int measure, const c.he_params* params, const ch
     cdef c.he_family_plan plan
     cdef c.he_csum sum
     cdef double bad
-    cdef Py_ssize_t nchunks = _chunks(n, nthreads), length, i, offset
+    cdef Py_ssize_t nchunks = _chunks(n), length, i, offset
     cdef int status
     length = (n + nchunks - 1) // nchunks
     for i in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
@@ -487,7 +486,7 @@ def family(cnp.ndarray p not None, object q, int measure, double alpha,
             flags = c.he_family_whole_t(code, measure, &params, a, &ps, b, &qs, 0,
                                         omit_nan, o)
         elif (rows == 1 and ps.stride == 1 and (b == NULL or qs.stride == 1)
-                and nthreads > 1 and ps.n >= 2 * MIN_CHUNK):
+                and ps.n >= 2 * MIN_CHUNK):
             flags = _family_long(code, measure, &params, <const char*>a, <const char*>b,
                                  cnp.PyArray_ITEMSIZE(p), ps.n, omit_nan, nthreads, o)
         else:

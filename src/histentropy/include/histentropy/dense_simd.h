@@ -173,27 +173,21 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
     } while (0)
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-/* AVX-512: the same lanes (HE_LANES = two vectors of eight, element i + j
- * of each step of sixteen in lane j), with the steps of vlog_avx512.h; the
- * slice's tail (fewer than sixteen elements, in its last block) goes
- * through the element function into lane 0, as in the loop below. */
-/* The vector lanes into the lane arrays (for the tail and the finish). */
-#define HE_AVX512_ENTROPY_STORE()                                              \
-    do {                                                                       \
-        _mm512_storeu_pd(t_hi, h0); _mm512_storeu_pd(t_hi + 8, h1);            \
-        _mm512_storeu_pd(t_lo, l0); _mm512_storeu_pd(t_lo + 8, l1);            \
-        _mm512_storeu_pd(a_neg, HE_AVX512_TWICE(g0));                          \
-        _mm512_storeu_pd(a_neg + 8, HE_AVX512_TWICE(g1));                      \
-        _mm512_storeu_pd(bad, b0); _mm512_storeu_pd(bad + 8, b1);              \
-    } while (0)
+/* AVX-512: two vectors of eight lanes with the steps of vlog_avx512.h; a
+ * block's last elements (fewer than sixteen) by loads of eight with zeros
+ * beyond them (a zero adds nothing to any sum); the lanes combined in
+ * vectors where the slice ends. */
+#define HE_AVX512_TAIL(STEP0, STEP1, tname, code)                              \
+    if (i < stop) {                                                            \
+        STEP0(i, stop - i < 8 ? stop - i : 8, tname, code);                    \
+        if (stop - i > 8)                                                      \
+            STEP1(i + 8, stop - i - 8, tname, code);                           \
+    }
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
-    double t_hi[HE_LANES], t_lo[HE_LANES], a_sum[HE_LANES];                    \
-    double a_neg[HE_LANES], bad[HE_LANES];                                     \
     const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);      \
-    const __m512d half = _mm512_set1_pd(0.5);                                  \
     __m512d h0 = zero, h1 = zero, l0 = zero, l1 = zero, g0 = zero, g1 = zero;  \
     __m512d b0 = zero, b1 = zero, s0, s1, w0, w1;                              \
     he_csum plogp = {0.0, 0.0};                                                \
@@ -207,24 +201,23 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
             HE_AVX512_ENTROPY_STEP(w0, h0, l0, s0, g0, b0);                    \
             HE_AVX512_ENTROPY_STEP(w1, h1, l1, s1, g1, b1);                    \
         }                                                                      \
-        _mm512_storeu_pd(a_sum, s0);                                           \
-        _mm512_storeu_pd(a_sum + 8, s1);                                       \
-        if (i < stop) {                    /* the tail, into lane 0 */         \
-            HE_AVX512_ENTROPY_STORE();                                         \
-            for (; i < stop; i++)                                              \
-                HE_ISA(he_entropy_element)((double)p[i], &t_hi[0], &t_lo[0],   \
-                                           &a_sum[0], &a_neg[0], &bad[0]);     \
-            h0 = _mm512_loadu_pd(t_hi); l0 = _mm512_loadu_pd(t_lo);            \
-            g0 = _mm512_mul_pd(_mm512_loadu_pd(a_neg), half);                  \
-            b0 = _mm512_loadu_pd(bad);                                         \
-        }                                                                      \
-        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
+        HE_AVX512_TAIL(HE_ENTROPY_TAIL0, HE_ENTROPY_TAIL1, tname, code)        \
+        he_csum_add(&plogp, _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));      \
     }                                                                          \
-    /* the lanes combined in vectors (not through the lane arrays) */        \
     he_entropy_sums_of(he_total16(h0, l0, h1, l1), &plogp,                     \
                        2.0 * _mm512_reduce_add_pd(_mm512_add_pd(g0, g1)),      \
                        _mm512_reduce_add_pd(_mm512_add_pd(b0, b1)), out);      \
 }
+#define HE_ENTROPY_TAIL0(at, count, tname, code)                               \
+    do {                                                                       \
+        w0 = HE_LOAD8_FIRST(tname, code, p + (at), count);                     \
+        HE_AVX512_ENTROPY_STEP(w0, h0, l0, s0, g0, b0);                        \
+    } while (0)
+#define HE_ENTROPY_TAIL1(at, count, tname, code)                               \
+    do {                                                                       \
+        w1 = HE_LOAD8_FIRST(tname, code, p + (at), count);                     \
+        HE_AVX512_ENTROPY_STEP(w1, h1, l1, s1, g1, b1);                        \
+    } while (0)
 #else
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
@@ -244,66 +237,44 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
 #endif
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-/* AVX-512: the lanes of the loop below as two vectors of eight, the tail
- * into lane 0 through the element function, as the entropy read above. */
-#define HE_AVX512_PAIR_BLOCKS(NEED_H, tname, code)                     \
+/* AVX-512: as the entropy read above. */
+#define HE_AVX512_PAIR_BLOCKS(NEED_H, tname, code)                             \
     for (start = 0; start < n; start = stop) {                                 \
         stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;        \
         as0 = as1 = bs0 = bs1 = zero;                                          \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            __m512d a0 = HE_LOAD8(tname, code, p + i);                         \
-            __m512d a1 = HE_LOAD8(tname, code, p + i + 8);                     \
-            __m512d b0 = HE_LOAD8(tname, code, q + i);                         \
-            __m512d b1 = HE_LOAD8(tname, code, q + i + 8);                     \
-            HE_AVX512_PAIR_STEP(a0, b0, NEED_H, ph0, pl0, qh0, ql0, as0, an0,  \
-                                bs0, bn0, bd0, un0);                           \
-            HE_AVX512_PAIR_STEP(a1, b1, NEED_H, ph1, pl1, qh1, ql1, as1, an1,  \
-                                bs1, bn1, bd1, un1);                           \
+            HE_PAIR_STEP0(NEED_H, tname, code, i, 8);                          \
+            HE_PAIR_STEP1(NEED_H, tname, code, i + 8, 8);                      \
         }                                                                      \
-        _mm512_storeu_pd(a_sum, as0); _mm512_storeu_pd(a_sum + 8, as1);        \
-        _mm512_storeu_pd(b_sum, bs0); _mm512_storeu_pd(b_sum + 8, bs1);        \
-        if (i < stop) {                    /* the tail, into lane 0 */         \
-            HE_AVX512_PAIR_STORE();                                            \
-            for (; i < stop; i++)                                              \
-                HE_ISA(he_pair_element)((double)p[i], (double)q[i], NEED_H,    \
-                                        &pt_hi[0], &pt_lo[0], &qt_hi[0],       \
-                                        &qt_lo[0], &a_sum[0], &a_neg[0],       \
-                                        &b_sum[0], &b_neg[0], &bad[0],         \
-                                        &unbounded[0]);                        \
-            HE_AVX512_PAIR_LOAD();                                             \
+        if (i < stop) {                                                        \
+            HE_PAIR_STEP0(NEED_H, tname, code, i, stop - i < 8 ? stop - i : 8); \
+            if (stop - i > 8)                                                  \
+                HE_PAIR_STEP1(NEED_H, tname, code, i + 8, stop - i - 8);       \
         }                                                                      \
-        he_csum_add(&plogp, he_lanes_sum(a_sum));                              \
-        he_csum_add(&plogpq, he_lanes_sum(b_sum));                             \
+        he_csum_add(&plogp, _mm512_reduce_add_pd(_mm512_add_pd(as0, as1)));    \
+        he_csum_add(&plogpq, _mm512_reduce_add_pd(_mm512_add_pd(bs0, bs1)));   \
     }
-/* The vector lanes to and from the lane arrays (X), the negative parts
- * doubled on the way there (XN: the arrays hold twice them). */
-#define HE_AVX512_PAIR_LANES(X, XN)                                            \
-    X(pt_hi, ph0, ph1) X(pt_lo, pl0, pl1) X(qt_hi, qh0, qh1) X(qt_lo, ql0, ql1) \
-    XN(a_neg, an0, an1) XN(b_neg, bn0, bn1) X(bad, bd0, bd1) X(unbounded, un0, un1)
-#define HE_AVX512_STORE2(arr, v0, v1)                                          \
-    _mm512_storeu_pd(arr, v0); _mm512_storeu_pd(arr + 8, v1);
-#define HE_AVX512_LOAD2(arr, v0, v1)                                           \
-    v0 = _mm512_loadu_pd(arr); v1 = _mm512_loadu_pd(arr + 8);
-#define HE_AVX512_STORE2_TWICE(arr, v0, v1)                                    \
-    _mm512_storeu_pd(arr, HE_AVX512_TWICE(v0));                                \
-    _mm512_storeu_pd(arr + 8, HE_AVX512_TWICE(v1));
-#define HE_AVX512_LOAD2_HALF(arr, v0, v1)                                      \
-    v0 = _mm512_mul_pd(_mm512_loadu_pd(arr), half);                            \
-    v1 = _mm512_mul_pd(_mm512_loadu_pd(arr + 8), half);
-#define HE_AVX512_PAIR_STORE()                                                 \
-    do { HE_AVX512_PAIR_LANES(HE_AVX512_STORE2, HE_AVX512_STORE2_TWICE) } while (0)
-#define HE_AVX512_PAIR_LOAD()                                                  \
-    do { HE_AVX512_PAIR_LANES(HE_AVX512_LOAD2, HE_AVX512_LOAD2_HALF) } while (0)
+/* Eight pairs from `at`, the first `count` of them (the others zero). */
+#define HE_PAIR_STEP0(NEED_H, tname, code, at, count)                          \
+    do {                                                                       \
+        __m512d wp_ = HE_LOAD8_FIRST(tname, code, p + (at), count);            \
+        __m512d wq_ = HE_LOAD8_FIRST(tname, code, q + (at), count);            \
+        HE_AVX512_PAIR_STEP(wp_, wq_, NEED_H, ph0, pl0, qh0, ql0, as0, an0,    \
+                            bs0, bn0, bd0, un0);                               \
+    } while (0)
+#define HE_PAIR_STEP1(NEED_H, tname, code, at, count)                          \
+    do {                                                                       \
+        __m512d wp_ = HE_LOAD8_FIRST(tname, code, p + (at), count);            \
+        __m512d wq_ = HE_LOAD8_FIRST(tname, code, q + (at), count);            \
+        HE_AVX512_PAIR_STEP(wp_, wq_, NEED_H, ph1, pl1, qh1, ql1, as1, an1,    \
+                            bs1, bn1, bd1, un1);                               \
+    } while (0)
 #define HE_SUMS_PAIR(T, tname, code)                                           \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
         const T *restrict p, const T *restrict q, ptrdiff_t n,                 \
         int need_entropy, he_pair_sums *out)                                   \
 {                                                                              \
-    double pt_hi[HE_LANES], pt_lo[HE_LANES], qt_hi[HE_LANES], qt_lo[HE_LANES]; \
-    double a_sum[HE_LANES], a_neg[HE_LANES], b_sum[HE_LANES], b_neg[HE_LANES]; \
-    double bad[HE_LANES], unbounded[HE_LANES];                                 \
     const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);      \
-    const __m512d half = _mm512_set1_pd(0.5);                                  \
     const __m512d dbl_min = _mm512_set1_pd(DBL_MIN);                           \
     const __m512d dbl_max = _mm512_set1_pd(DBL_MAX);                           \
     __m512d ph0 = zero, ph1 = zero, pl0 = zero, pl1 = zero;                    \
@@ -314,10 +285,9 @@ static void HE_ISA(he_pair_sums_##tname)(                                      \
     he_csum plogp = {0.0, 0.0}, plogpq = {0.0, 0.0};                           \
     ptrdiff_t start, i, stop;                                                  \
     if (need_entropy)                                                          \
-        HE_AVX512_PAIR_BLOCKS(1, tname, code)                         \
+        HE_AVX512_PAIR_BLOCKS(1, tname, code)                                  \
     else                                                                       \
-        HE_AVX512_PAIR_BLOCKS(0, tname, code)                         \
-    /* the lanes combined in vectors (not through the lane arrays) */        \
+        HE_AVX512_PAIR_BLOCKS(0, tname, code)                                  \
     he_pair_sums_of(he_total16(ph0, pl0, ph1, pl1), he_total16(qh0, ql0, qh1, ql1), \
                     &plogp, 2.0 * _mm512_reduce_add_pd(_mm512_add_pd(an0, an1)), \
                     &plogpq, 2.0 * _mm512_reduce_add_pd(_mm512_add_pd(bn0, bn1)), \
@@ -638,7 +608,12 @@ HE_FAMILY_ACCURATE(double, f64, 0)
 #undef HE_FAMILY_SUMS_ELEMENT_PQ
 #undef HE_FAMILY_SUMS_ELEMENT_P
 #undef HE_SUMS_ENTROPY
-#undef HE_AVX512_ENTROPY_STORE
+#undef HE_AVX512_TAIL
+#undef HE_ENTROPY_TAIL0
+#undef HE_ENTROPY_TAIL1
+#undef HE_PAIR_STEP0
+#undef HE_PAIR_STEP1
+#undef HE_AVX512_PAIR_BLOCKS
 #undef HE_SUMS_PAIR
 #undef HE_ACCURATE
 #undef HE_LANE_LOOP

@@ -132,6 +132,22 @@ HE_AVX512_FN __m512d he_widen8_##tname(const T *src)                           \
 }
 HE_FOR_EACH_TYPE(HE_WIDEN8)
 #undef HE_WIDEN8
+/* The first `count` (<= 8) of them, zeros after. */
+#define HE_WIDEN8_FIRST(T, tname, code)                                        \
+HE_AVX512_FN __m512d he_widen8_first_##tname(const T *src, ptrdiff_t count)    \
+{                                                                              \
+    double buf[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};                  \
+    ptrdiff_t k;                                                               \
+    for (k = 0; k < count; k++) buf[k] = (double)src[k];                       \
+    return _mm512_loadu_pd(buf);                                               \
+}
+HE_FOR_EACH_TYPE(HE_WIDEN8_FIRST)
+#undef HE_WIDEN8_FIRST
+#define HE_LOAD8_FIRST(tname, code, src, count)                                \
+    ((count) == 8 ? HE_LOAD8(tname, code, src)                                 \
+     : (code) == 0 ? _mm512_maskz_loadu_pd((__mmask8)((1u << (count)) - 1u),   \
+                                           (const double *)(src))              \
+     : he_widen8_first_##tname(src, count))
 #define HE_LOAD8(tname, code, src)                                             \
     ((code) == 0 ? _mm512_loadu_pd((const double *)(src))                      \
      : (code) == 5 ? _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(src))) \
@@ -142,17 +158,18 @@ HE_FOR_EACH_TYPE(HE_WIDEN8)
  * sparse_simd.h), on vectors of eight weights, with he_log8_fast; they use
  * `zero` and `one` and, for pairs, `dbl_min` and `dbl_max` of the caller.
  * A bad weight (NaN, negative, infinite: he_fpclass of HE_BAD_CLASSES)
- * adds one to `bd`; `neg` sums the negative terms once (the lane arrays of
- * dense_simd.h hold twice that: HE_AVX512_TWICE on the way there).
+ * adds one to `bd`; `neg` sums the negative terms once (the sums of
+ * dense.h take twice that).
  * TwoSum of each lane: hi + lo += w exactly. */
 #define HE_BAD_CLASSES 0xD9   /* QNaN, +inf, -inf, negative finite, SNaN */
-#define HE_AVX512_TWICE(v) _mm512_add_pd(v, v)
 #define HE_AVX512_TWO_SUM(hi, lo, w)                                           \
     do {                                                                       \
-        __m512d s_ = _mm512_add_pd(hi, w), b_ = _mm512_sub_pd(s_, hi);         \
-        lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(s_, b_)), \
-                                             _mm512_sub_pd(w, b_)));           \
-        hi = s_;                                                               \
+        __m512d s_two_sum_ = _mm512_add_pd(hi, w);                             \
+        __m512d b_two_sum_ = _mm512_sub_pd(s_two_sum_, hi);                    \
+        lo = _mm512_add_pd(lo, _mm512_add_pd(                                  \
+            _mm512_sub_pd(hi, _mm512_sub_pd(s_two_sum_, b_two_sum_)),          \
+            _mm512_sub_pd(w, b_two_sum_)));                                    \
+        hi = s_two_sum_;                                                       \
     } while (0)
 /* The entropy read's step: the total, w log w (0 log 0 = 0 by a mask), bad
  * weights and the negative terms. */
