@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+from exact import exact_values
+
 settings.register_profile(
     "histentropy",
     max_examples=int(os.environ.get("HISTENTROPY_MAX_EXAMPLES", "60")),
@@ -47,19 +49,6 @@ REFERENCE_DPS = 60
 
 #: The accuracy contract of issue 2 for every float64 result.
 REL_TOL = 1e-12
-
-
-def _exact_values(values):
-    """The numbers in `values` as exact mpmath numbers (no rounding)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8)
-    if arr.dtype.kind in "iu":
-        return [mpmath.mpf(int(v)) for v in arr.ravel()]
-    if arr.dtype.kind == "f":
-        # float16/float32 widen exactly to float64; longdouble is not used.
-        return [mpmath.mpf(float(v)) for v in arr.astype(np.float64).ravel()]
-    raise TypeError(f"no exact conversion for dtype {arr.dtype}")
 
 
 def _multiplicities(mult, n):
@@ -86,7 +75,7 @@ class ExactReference:
 
     def entropy(self, p, mult=None, base=None):
         with mpmath.workdps(self.dps):
-            w = _exact_values(p)
+            w = exact_values(p)
             m = _multiplicities(mult, len(w))
             total = mpmath.fsum(mi * wi for mi, wi in zip(m, w))
             if total == 0:
@@ -99,8 +88,8 @@ class ExactReference:
             return +(h / self._log_base(base))
 
     def _pair(self, p, q, mult):
-        w = _exact_values(p)
-        v = _exact_values(q)
+        w = exact_values(p)
+        v = exact_values(q)
         if len(w) != len(v):
             raise ValueError("p and q must have the same length")
         m = _multiplicities(mult, len(w))

@@ -39,6 +39,8 @@ import pytest
 
 import histentropy
 
+from exact import exact_values
+
 #: Working precision of the references, in decimal digits.
 DPS = 60
 #: Renyi: log(S) / (alpha - 1) loses ~log10(1 / |alpha - 1|) digits near 1.
@@ -123,23 +125,6 @@ CORE = [Measure("entropy"), Measure("kl_divergence"), Measure("cross_entropy")]
 # ---------------------------------------------------------------------------
 # The exact reference
 # ---------------------------------------------------------------------------
-
-def exact_values(values, pseudocount=0.0):
-    """The numbers in `values` (+ pseudocount) as exact mpf (no rounding)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8)
-    if arr.dtype.kind in "iu":
-        out = [mpmath.mpf(int(v)) for v in arr.ravel()]
-    elif arr.dtype.kind == "f":
-        out = [mpmath.mpf(float(v)) for v in arr.astype(np.float64).ravel()]
-    else:
-        raise TypeError(f"no exact conversion for dtype {arr.dtype}")
-    if pseudocount:
-        c = mpmath.mpf(float(pseudocount))
-        out = [v + c for v in out]
-    return out
-
 
 def _key(a):
     if a is None:

@@ -70,6 +70,8 @@ import pytest
 
 import histentropy
 
+from exact import exact_values
+
 #: Working precision of the exact references, in decimal digits.
 DPS = 60
 #: The accuracy contract: |got - want| <= REL_TOL * max(1, |want|).
@@ -97,18 +99,6 @@ def call(function, joint, **kw):
 # ---------------------------------------------------------------------------
 # The exact reference
 # ---------------------------------------------------------------------------
-
-def exact_values(values):
-    """The numbers in `values` as exact mpf (no rounding), NaN kept."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8)
-    if arr.dtype.kind in "iu":
-        return [mpmath.mpf(int(v)) for v in arr.ravel()]
-    if arr.dtype.kind == "f":
-        return [mpmath.mpf(float(v)) for v in arr.astype(np.float64).ravel()]
-    raise TypeError(f"no exact conversion for dtype {arr.dtype}")
-
 
 def _key(a):
     """The numbers of the table (not their dtype: the same counts given as

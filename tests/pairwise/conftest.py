@@ -70,6 +70,8 @@ import pytest
 
 import histentropy
 
+from exact import exact_values
+
 #: Working precision of the exact references, in decimal digits.
 DPS = 60
 #: The accuracy contract: |got - want| <= REL_TOL * max(1, |want|).
@@ -165,23 +167,6 @@ def assert_matches(got, want, rel=REL_TOL, what=""):
 # ---------------------------------------------------------------------------
 # The exact reference
 # ---------------------------------------------------------------------------
-
-def exact_values(values, pseudocount=0.0):
-    """The numbers in `values` (+ pseudocount) as exact mpf (no rounding)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = arr.astype(np.uint8)
-    if arr.dtype.kind in "iu":
-        out = [mpmath.mpf(int(v)) for v in arr.ravel()]
-    elif arr.dtype.kind == "f":
-        out = [mpmath.mpf(float(v)) for v in arr.astype(np.float64).ravel()]
-    else:
-        raise TypeError(f"no exact conversion for dtype {arr.dtype}")
-    if pseudocount:
-        c = mpmath.mpf(float(pseudocount))
-        out = [v + c for v in out]
-    return out
-
 
 def _key(a):
     """The numbers of `a` (not their dtype: the same counts given as int32 or

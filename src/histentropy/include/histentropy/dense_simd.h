@@ -243,31 +243,25 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
         stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;        \
         as0 = as1 = bs0 = bs1 = zero;                                          \
         for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            HE_PAIR_STEP0(NEED_H, tname, code, i, 8);                          \
-            HE_PAIR_STEP1(NEED_H, tname, code, i + 8, 8);                      \
+            HE_PAIR_STEP(0, NEED_H, tname, code, i, 8);                          \
+            HE_PAIR_STEP(1, NEED_H, tname, code, i + 8, 8);                      \
         }                                                                      \
         if (i < stop) {                                                        \
-            HE_PAIR_STEP0(NEED_H, tname, code, i, stop - i < 8 ? stop - i : 8); \
+            HE_PAIR_STEP(0, NEED_H, tname, code, i, stop - i < 8 ? stop - i : 8); \
             if (stop - i > 8)                                                  \
-                HE_PAIR_STEP1(NEED_H, tname, code, i + 8, stop - i - 8);       \
+                HE_PAIR_STEP(1, NEED_H, tname, code, i + 8, stop - i - 8);       \
         }                                                                      \
         he_csum_add(&plogp, _mm512_reduce_add_pd(_mm512_add_pd(as0, as1)));    \
         he_csum_add(&plogpq, _mm512_reduce_add_pd(_mm512_add_pd(bs0, bs1)));   \
     }
-/* Eight pairs from `at`, the first `count` of them (the others zero). */
-#define HE_PAIR_STEP0(NEED_H, tname, code, at, count)                          \
+/* Eight pairs from `at`, the first `count` of them (the others zero), into
+ * the lanes of vector K (0 or 1). */
+#define HE_PAIR_STEP(K, NEED_H, tname, code, at, count)                        \
     do {                                                                       \
         __m512d wp_ = HE_LOAD8_FIRST(tname, code, p + (at), count);            \
         __m512d wq_ = HE_LOAD8_FIRST(tname, code, q + (at), count);            \
-        HE_AVX512_PAIR_STEP(wp_, wq_, NEED_H, ph0, pl0, qh0, ql0, as0, an0,    \
-                            bs0, bn0, bd0, un0);                               \
-    } while (0)
-#define HE_PAIR_STEP1(NEED_H, tname, code, at, count)                          \
-    do {                                                                       \
-        __m512d wp_ = HE_LOAD8_FIRST(tname, code, p + (at), count);            \
-        __m512d wq_ = HE_LOAD8_FIRST(tname, code, q + (at), count);            \
-        HE_AVX512_PAIR_STEP(wp_, wq_, NEED_H, ph1, pl1, qh1, ql1, as1, an1,    \
-                            bs1, bn1, bd1, un1);                               \
+        HE_AVX512_PAIR_STEP(wp_, wq_, NEED_H, ph##K, pl##K, qh##K, ql##K, as##K, \
+                            an##K, bs##K, bn##K, bd##K, un##K);                \
     } while (0)
 #define HE_SUMS_PAIR(T, tname, code)                                           \
 static void HE_ISA(he_pair_sums_##tname)(                                      \
@@ -611,8 +605,7 @@ HE_FAMILY_ACCURATE(double, f64, 0)
 #undef HE_AVX512_TAIL
 #undef HE_ENTROPY_TAIL0
 #undef HE_ENTROPY_TAIL1
-#undef HE_PAIR_STEP0
-#undef HE_PAIR_STEP1
+#undef HE_PAIR_STEP
 #undef HE_AVX512_PAIR_BLOCKS
 #undef HE_SUMS_PAIR
 #undef HE_ACCURATE
