@@ -46,35 +46,24 @@ cdef extern from *:
     #include "histentropy/vlog_avx512.h"
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define HE_SIMDMATH_HAS_LOG8 1
+    /* he_log8, or he_log8_fast where `fast` */
     __attribute__((target("avx512f,avx512dq")))
-    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n)
+    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n, int fast)
     {
         Py_ssize_t i;
         for (i = 0; i < n; i += 8) {
             __mmask8 m = (n - i >= 8) ? 0xFF : (__mmask8)((1u << (n - i)) - 1u);
-            _mm512_mask_storeu_pd(y + i, m, he_log8(_mm512_mask_loadu_pd(
-                _mm512_set1_pd(1.0), m, x + i)));
-        }
-    }
-    __attribute__((target("avx512f,avx512dq")))
-    static void he_simdmath_log8_fast(const double *x, double *y, Py_ssize_t n)
-    {
-        Py_ssize_t i;
-        for (i = 0; i < n; i += 8) {
-            __mmask8 m = (n - i >= 8) ? 0xFF : (__mmask8)((1u << (n - i)) - 1u);
-            _mm512_mask_storeu_pd(y + i, m, he_log8_fast(_mm512_mask_loadu_pd(
-                _mm512_set1_pd(1.0), m, x + i)));
+            __m512d v = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), m, x + i);
+            _mm512_mask_storeu_pd(y + i, m, fast ? he_log8_fast(v) : he_log8(v));
         }
     }
     #else
     #define HE_SIMDMATH_HAS_LOG8 0
-    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n) {}
-    static void he_simdmath_log8_fast(const double *x, double *y, Py_ssize_t n) {}
+    static void he_simdmath_log8(const double *x, double *y, Py_ssize_t n, int fast) {}
     #endif
     """
     int HE_SIMDMATH_HAS_LOG8
-    void he_simdmath_log8(const double *x, double *y, Py_ssize_t n) noexcept nogil
-    void he_simdmath_log8_fast(const double *x, double *y, Py_ssize_t n) noexcept nogil
+    void he_simdmath_log8(const double *x, double *y, Py_ssize_t n, int fast) noexcept nogil
     void he_simdmath_log(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     void he_simdmath_log1p(int path, const double *x, double *y, Py_ssize_t n) noexcept nogil
     double he_simdmath_sum_x_log_x(int path, const double *x, Py_ssize_t n) noexcept nogil
@@ -175,10 +164,8 @@ cdef object _map(x, int kind, int path):
                 he_simdmath_log_notable(path, &xv[0], &yv[0], n)
             elif kind == LOG1P:
                 he_simdmath_log1p(path, &xv[0], &yv[0], n)
-            elif kind == LOG8:
-                he_simdmath_log8(&xv[0], &yv[0], n)
             else:
-                he_simdmath_log8_fast(&xv[0], &yv[0], n)
+                he_simdmath_log8(&xv[0], &yv[0], n, kind == LOG8_FAST)
     return out
 
 

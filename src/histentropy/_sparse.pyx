@@ -243,15 +243,10 @@ cdef int _entropy_block(const Rows* s, Py_ssize_t start, Py_ssize_t stop,
     if redo != NULL:
         n_redo = c.he_rows_entropy_t(s.type, s.data, s.index_type, s.indptr, start,
                                      stop, out, redo)
-    if n_redo < 0:
-        for r in range(start, stop):
-            flags |= c.he_entropy_slice_t(s.type, _values(s, _ptr(s, r)),
-                                          _ptr(s, r + 1) - _ptr(s, r), 1, omit_nan, &out[r])
-    else:
-        for k in range(n_redo):
-            r = redo[k]
-            flags |= c.he_entropy_slice_t(s.type, _values(s, _ptr(s, r)),
-                                          _ptr(s, r + 1) - _ptr(s, r), 1, omit_nan, &out[r])
+    for k in range(stop - start if n_redo < 0 else n_redo):
+        r = start + k if n_redo < 0 else redo[k]
+        flags |= c.he_entropy_slice_t(s.type, _values(s, _ptr(s, r)),
+                                      _ptr(s, r + 1) - _ptr(s, r), 1, omit_nan, &out[r])
     free(redo)
     return flags
 

@@ -177,47 +177,43 @@ HE_ALWAYS_INLINE double HE_ISA(he_divergence_term)(
  * block's last elements (fewer than sixteen) by loads of eight with zeros
  * beyond them (a zero adds nothing to any sum); the lanes combined in
  * vectors where the slice ends. */
-#define HE_AVX512_TAIL(STEP0, STEP1, tname, code)                              \
+/* A block's loop, sixteen elements a step, then its last ones:
+ * STEP(K, ..., at, count) reads `count` (<= 8) elements from `at` into the
+ * lanes of vector K (0 or 1). */
+#define HE_AVX512_BLOCK(STEP, ...)                                             \
+    for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                     \
+        STEP(0, __VA_ARGS__, i, 8);                                            \
+        STEP(1, __VA_ARGS__, i + 8, 8);                                        \
+    }                                                                          \
     if (i < stop) {                                                            \
-        STEP0(i, stop - i < 8 ? stop - i : 8, tname, code);                    \
+        STEP(0, __VA_ARGS__, i, stop - i < 8 ? stop - i : 8);                  \
         if (stop - i > 8)                                                      \
-            STEP1(i + 8, stop - i - 8, tname, code);                           \
+            STEP(1, __VA_ARGS__, i + 8, stop - i - 8);                         \
     }
+#define HE_ENTROPY_STEP_AT(K, tname, code, at, count)                          \
+    do {                                                                       \
+        __m512d w_ = HE_LOAD8_FIRST(tname, code, p + (at), count);             \
+        HE_AVX512_ENTROPY_STEP(w_, h##K, l##K, s##K, g##K, b##K);              \
+    } while (0)
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
         const T *restrict p, ptrdiff_t n, he_entropy_sums *out)                \
 {                                                                              \
     const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);      \
     __m512d h0 = zero, h1 = zero, l0 = zero, l1 = zero, g0 = zero, g1 = zero;  \
-    __m512d b0 = zero, b1 = zero, s0, s1, w0, w1;                              \
+    __m512d b0 = zero, b1 = zero, s0, s1;                                      \
     he_csum plogp = {0.0, 0.0};                                                \
     ptrdiff_t start, i, stop;                                                  \
     for (start = 0; start < n; start = stop) {                                 \
         stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;        \
         s0 = s1 = zero;                                                        \
-        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            w0 = HE_LOAD8(tname, code, p + i);                                 \
-            w1 = HE_LOAD8(tname, code, p + i + 8);                             \
-            HE_AVX512_ENTROPY_STEP(w0, h0, l0, s0, g0, b0);                    \
-            HE_AVX512_ENTROPY_STEP(w1, h1, l1, s1, g1, b1);                    \
-        }                                                                      \
-        HE_AVX512_TAIL(HE_ENTROPY_TAIL0, HE_ENTROPY_TAIL1, tname, code)        \
+        HE_AVX512_BLOCK(HE_ENTROPY_STEP_AT, tname, code)                       \
         he_csum_add(&plogp, _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));      \
     }                                                                          \
     he_entropy_sums_of(he_total16(h0, l0, h1, l1), &plogp,                     \
                        2.0 * _mm512_reduce_add_pd(_mm512_add_pd(g0, g1)),      \
                        _mm512_reduce_add_pd(_mm512_add_pd(b0, b1)), out);      \
 }
-#define HE_ENTROPY_TAIL0(at, count, tname, code)                               \
-    do {                                                                       \
-        w0 = HE_LOAD8_FIRST(tname, code, p + (at), count);                     \
-        HE_AVX512_ENTROPY_STEP(w0, h0, l0, s0, g0, b0);                        \
-    } while (0)
-#define HE_ENTROPY_TAIL1(at, count, tname, code)                               \
-    do {                                                                       \
-        w1 = HE_LOAD8_FIRST(tname, code, p + (at), count);                     \
-        HE_AVX512_ENTROPY_STEP(w1, h1, l1, s1, g1, b1);                        \
-    } while (0)
 #else
 #define HE_SUMS_ENTROPY(T, tname, code)                                        \
 static void HE_ISA(he_entropy_sums_##tname)(                                   \
@@ -242,15 +238,7 @@ static void HE_ISA(he_entropy_sums_##tname)(                                   \
     for (start = 0; start < n; start = stop) {                                 \
         stop = (n - start > HE_SIMD_BLOCK) ? start + HE_SIMD_BLOCK : n;        \
         as0 = as1 = bs0 = bs1 = zero;                                          \
-        for (i = start; i + HE_LANES <= stop; i += HE_LANES) {                 \
-            HE_PAIR_STEP(0, NEED_H, tname, code, i, 8);                          \
-            HE_PAIR_STEP(1, NEED_H, tname, code, i + 8, 8);                      \
-        }                                                                      \
-        if (i < stop) {                                                        \
-            HE_PAIR_STEP(0, NEED_H, tname, code, i, stop - i < 8 ? stop - i : 8); \
-            if (stop - i > 8)                                                  \
-                HE_PAIR_STEP(1, NEED_H, tname, code, i + 8, stop - i - 8);       \
-        }                                                                      \
+        HE_AVX512_BLOCK(HE_PAIR_STEP, NEED_H, tname, code)                     \
         he_csum_add(&plogp, _mm512_reduce_add_pd(_mm512_add_pd(as0, as1)));    \
         he_csum_add(&plogpq, _mm512_reduce_add_pd(_mm512_add_pd(bs0, bs1)));   \
     }
@@ -602,9 +590,8 @@ HE_FAMILY_ACCURATE(double, f64, 0)
 #undef HE_FAMILY_SUMS_ELEMENT_PQ
 #undef HE_FAMILY_SUMS_ELEMENT_P
 #undef HE_SUMS_ENTROPY
-#undef HE_AVX512_TAIL
-#undef HE_ENTROPY_TAIL0
-#undef HE_ENTROPY_TAIL1
+#undef HE_AVX512_BLOCK
+#undef HE_ENTROPY_STEP_AT
 #undef HE_PAIR_STEP
 #undef HE_AVX512_PAIR_BLOCKS
 #undef HE_SUMS_PAIR
