@@ -186,3 +186,9 @@ cdef extern from "histentropy/family.h" nogil:
                        const double* b, Py_ssize_t m, const he_csum* reference,
                        double q_scale, Py_ssize_t q_positive, int q_flags,
                        int omit_nan, double* out)
+
+
+cdef extern from "histentropy/binning.h" nogil:
+    Py_ssize_t he_bin_values(const double* x, Py_ssize_t rs, Py_ssize_t cs,
+                             Py_ssize_t m, Py_ssize_t F, const double* const* edges,
+                             const int32_t* L, const double* inv_width, int32_t* out)

@@ -119,7 +119,7 @@ from cpython.pythread cimport (
 from libc.math cimport (log, log1p, exp, fabs, fma, ldexp, frexp, nextafter, sqrt,
                         INFINITY, NAN)
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MAX
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from histentropy cimport _core as core
@@ -128,10 +128,11 @@ import math
 import numbers
 import operator
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 
-from histentropy._validation import as_weights, log_of_base
+from histentropy._validation import as_weights, check_pseudocount, log_of_base
 
 cnp.import_array()
 
@@ -148,6 +149,10 @@ cdef enum:
     FORMAT_VERSION = 1
     # Measure codes of the family's result cache (family.h: up to HE_CHI_SQUARE).
     N_MEASURES = 7
+    # Query codes of the features' loop, besides the family's measure codes.
+    Q_ENTROPY = 100
+    Q_CROSS = 101
+    Q_KL = 102
     # Digits of an exact window count: 32 bits each from 2**-1074, past the
     # top bit of the largest double (2**1024), with room for carries.
     EXACT_DIGITS = 68
@@ -187,13 +192,19 @@ ctypedef struct State:
     int64_t inexact        # events in the ring whose weight is not a small integer
     int64_t** exact        # per bin: NULL, or its exact accumulator (EXACT_DIGITS)
     Py_ssize_t n_exact     # bins with an exact accumulator
-    # reference (NULL without one)
+    # reference (NULL without one): the weights plus the pseudocount
     const double* ref
+    const double* raw_ref  # the weights as given (the batch kernel's q)
     const double* logy     # log(r_b / sum r); 0 where r_b = 0
     const double* y        # r_b / sum r
     double* t              # y_b * S0: expected counts at the anchor
     double y_error         # max relative error of y_b and of the products y_b S
     double t_error         # max relative error of t_b at the anchor
+    # pseudocount: added to every count (and reference weight) by the queries
+    double pseudo
+    double shift           # pseudo where the running sums carry it, else 0
+    bint batch_only        # decay with a pseudocount: queries by the batch kernel
+    double* u              # scratch of n_bins: the counts plus `shift`
     # decay
     bint decay
     double lam             # -log1p(-d)
@@ -355,7 +366,7 @@ cdef void settle_marks(State* st) noexcept nogil:
         a = st.old[b]
         c = st.s[b]
         if a != c:
-            settle_bin(st, b, a, c)
+            settle_bin(st, b, a + st.shift, c + st.shift)
     st.nmarks = 0
 
 
@@ -367,12 +378,18 @@ cdef void clear_marks(State* st) noexcept nogil:
 
 
 cdef void recompute(State* st) noexcept nogil:
-    """Running sums afresh from the counts (the batch functions' first read)."""
+    """Running sums afresh from the counts (the batch functions' first read),
+    each count plus the pseudocount where the sums carry it."""
     cdef core.he_entropy_sums es
     cdef Py_ssize_t i, n = st.n
     cdef double c_abs = 0.0, x
     cdef int64_t unbounded = 0, missing = 0
-    core.he_entropy_sums_t(0, st.s, n, &es)  # type code 0: float64
+    cdef const double* s = st.s
+    if st.shift != 0.0:
+        for i in range(n):
+            st.u[i] = st.s[i] + st.shift
+        s = st.u
+    core.he_entropy_sums_t(0, s, n, &es)  # type code 0: float64
     st.S.hi = es.total_hi
     st.S.lo = es.total_lo
     st.s_err = 0.0
@@ -385,11 +402,11 @@ cdef void recompute(State* st) noexcept nogil:
         # Compensated term by term: C's error is then a few ulp of c_abs, as
         # its bound says (plain sums of blocks of 256 terms were not).
         for i in range(n):
-            x = st.s[i] * st.logy[i]
+            x = s[i] * st.logy[i]
             core.he_csum_add(&st.C, x)
             c_abs += fabs(x)
-            unbounded += (st.s[i] > 0.0) & (st.ref[i] == 0.0)
-            missing += (st.s[i] == 0.0) & (st.ref[i] > 0.0)
+            unbounded += (s[i] > 0.0) & (st.ref[i] == 0.0)
+            missing += (s[i] == 0.0) & (st.ref[i] > 0.0)
     st.c_abs = c_abs
     st.unbounded = unbounded
     st.missing = missing
@@ -428,7 +445,7 @@ cdef void anchor_k(State* st) noexcept nogil:
     for i in range(st.n):
         t = st.y[i] * S
         st.t[i] = t
-        x = st.s[i]
+        x = st.s[i] + st.shift
         if st.ref[i] > 0.0:
             if not (t >= DBL_MIN and st.y[i] >= DBL_MIN):
                 return  # y or t subnormal (or 0): no longer proportional to r
@@ -1104,6 +1121,160 @@ def _as_event_weights(weights, length):
     return w
 
 
+def _as_values(x, name):
+    """Raw values as a float64 array (any real dtype)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold real numbers; got an object array") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers; got an array of dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_edges(e, f):
+    where = "" if f is None else f" (feature {f})"
+    try:
+        e = np.array(e, np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"binning edges must be real numbers{where}") from None
+    if e.ndim != 1 or e.shape[0] < 2:
+        raise ValueError(f"binning edges must be a 1-D array of at least 2 edges{where}; "
+                         f"got shape {e.shape}")
+    if not np.all(np.isfinite(e)):
+        raise ValueError(f"binning edges must be finite{where}")
+    if not np.all(np.diff(e) > 0):
+        raise ValueError(f"binning edges must be strictly increasing{where}")
+    return e
+
+
+def _fit_edges(X, nan, n_bins, binning):
+    """The edges of every column of X (NaN where `nan`): (name, list of arrays)."""
+    F = X.shape[1]
+    if isinstance(binning, str):
+        if binning not in ("quantile", "uniform"):
+            raise ValueError(f"binning must be 'quantile', 'uniform' or an array of edges; "
+                             f"got {binning!r}")
+        n = _check_positive_int(n_bins, "n_bins", False)
+        edges = []
+        for f in range(F):
+            col = X[~nan[:, f], f]
+            if col.shape[0] == 0:
+                raise ValueError(f"sample has no value in feature {f} (all NaN)")
+            if binning == "quantile":
+                e = np.unique(np.quantile(col, np.linspace(0.0, 1.0, n + 1)))
+            else:
+                e = np.unique(np.linspace(col.min(), col.max(), n + 1))
+            if e.shape[0] == 1:
+                e = np.array([e[0], e[0]])
+            edges.append(e)
+        return binning, edges
+    for f in range(F):
+        if nan[:, f].all():
+            raise ValueError(f"sample has no value in feature {f} (all NaN)")
+    if (isinstance(binning, (list, tuple)) and len(binning) > 0
+            and all(np.ndim(e) == 1 for e in binning)) or np.ndim(binning) == 2:
+        if len(binning) != F:
+            raise ValueError(f"binning must hold one array of edges per feature "
+                             f"(n_features={F}); got {len(binning)}")
+        return "edges", [_check_edges(e, f) for f, e in enumerate(binning)]
+    e = _check_edges(binning, None)
+    return "edges", [e] * F
+
+
+def _same_arrays(a, b):
+    """Whether two references (or edges) are equal: None, arrays, or lists of
+    arrays."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, list) != isinstance(b, list):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+    return np.array_equal(a, b)
+
+
+def _check_decay(decay):
+    if decay is None:
+        return None
+    if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real):
+        raise TypeError(f"decay must be None or a number in (0, 1); got {decay!r}")
+    try:
+        value = float(decay)
+    except OverflowError:  # an integer or fraction beyond the float range
+        raise ValueError(f"decay must be a number in (0, 1); got "
+                         f"{_short_repr(decay)}") from None
+    if not (0.0 < value < 1.0):
+        raise ValueError(f"decay must be a number in (0, 1); got {value!r}")
+    return value
+
+
+def _feature_sizes(n_bins, F):
+    """n_bins of every one of F features: one int for all, or F ints."""
+    if isinstance(n_bins, (Sequence, np.ndarray)) and not isinstance(n_bins, (str, bytes)):
+        sizes = list(n_bins)
+        if len(sizes) != F:
+            raise ValueError(f"n_bins must be one integer or a sequence of n_features={F} "
+                             f"integers; got a sequence of {len(sizes)}")
+        return [_check_positive_int(v, "n_bins", False) for v in sizes]
+    return [_check_positive_int(n_bins, "n_bins", False)] * F
+
+
+def _feature_references(reference, sizes):
+    """One reference row per feature (or None): an (F, n_bins) array, or a
+    sequence of F arrays (features of different sizes)."""
+    F = len(sizes)
+    if reference is None:
+        return [None] * F
+    if isinstance(reference, np.ndarray) and reference.ndim == 2:
+        rows = list(reference)
+    elif isinstance(reference, (Sequence, np.ndarray)) and not isinstance(reference, (str, bytes)):
+        rows = list(reference)
+    else:
+        raise ValueError(f"reference must be an (n_features, n_bins) array or a sequence of "
+                         f"n_features={F} arrays; got {type(reference).__name__}")
+    if len(rows) != F:
+        raise ValueError(f"reference must have one row per feature (n_features={F}); "
+                         f"got {len(rows)}")
+    out = []
+    for f, r in enumerate(rows):
+        try:
+            out.append(StreamingHistogram._check_reference(r, sizes[f]))
+        except ValueError as e:
+            raise ValueError(f"{e} (feature {f})") from None
+    return out
+
+
+def _as_events(events, F):
+    """An (m, F) batch of bin indices as int32 or int64, read in place where
+    it can be; and the array as given (for error messages)."""
+    arr = np.asarray(events)
+    if arr.ndim != 2 or arr.shape[1] != F:
+        if arr.size == 0 and arr.ndim <= 2:
+            return np.zeros((0, F), np.int64), arr
+        raise ValueError(f"events must be an (m, n_features={F}) array of bin indices; "
+                         f"got shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind == "O":
+        flat = [_as_bins(arr[:, f])[0] for f in range(F)]
+        return np.stack(flat, axis=1), arr
+    if kind not in "iu":
+        if arr.size == 0:
+            return np.zeros((0, F), np.int64), arr
+        raise TypeError(f"events must hold integer bin indices; got an array of dtype "
+                        f"{arr.dtype}")
+    if arr.dtype.isnative and (arr.dtype == np.int64 or arr.dtype == np.int32):
+        if arr.flags.aligned and all(st % arr.itemsize == 0 for st in arr.strides):
+            return arr, arr
+        return arr.copy(), arr
+    if kind == "u" and arr.dtype.itemsize == 8:
+        return np.where(arr > np.uint64(2**62), np.int64(-1),
+                        arr.astype(np.int64, copy=False).clip(0)), arr
+    return arr.astype(np.int64), arr
+
+
 cdef class StreamingHistogram:
     """A histogram fed by a stream of events, with O(1) entropy and divergences.
 
@@ -1210,57 +1381,90 @@ cdef class StreamingHistogram:
     """
     cdef State st
     cdef PyThread_type_lock _lock
-    cdef readonly Py_ssize_t n_bins
-    cdef object _window, _decay
-    cdef object _s, _lo, _cnt, _ring_b, _ring_w, _ref, _logy, _y, _t
+    cdef Py_ssize_t _n                 # bins (one feature)
+    cdef object _n_bins                # as given: an int, or a tuple of ints (ragged)
+    cdef object _window, _decay, _pseudocount
+    cdef object _s, _lo, _cnt, _ring_b, _ring_w, _ref, _ref_eff, _logy, _y, _t, _u
     cdef object _touched, _old, _marks
     cdef int64_t _cached_version_h, _cached_version_kl
     cdef double _cached_h, _cached_kl
     # the family's results, by measure code (family.h), for one version
     cdef int64_t _cached_version_f[N_MEASURES]
     cdef double _cached_f[N_MEASURES]
+    # many features (n_features given): one histogram per feature, and their
+    # states and bin counts for the drivers' loops
+    cdef object _features, _n_features, _feature_bins
+    cdef State** _states
+    # raw values (from_reference): the edges of each feature and how to bin
+    cdef object _edges, _binning, _nan_policy
 
     def __cinit__(self, *args, **kwargs):
         self._lock = PyThread_allocate_lock()
         if self._lock == NULL:
             raise MemoryError("cannot allocate a lock")
         memset(&self.st, 0, sizeof(State))
+        self._states = NULL
 
     def __dealloc__(self):
         if self.st.exact != NULL:
             free_all_exact(&self.st)
             free(self.st.exact)
             self.st.exact = NULL
+        if self._states != NULL:
+            free(self._states)
+            self._states = NULL
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
-    def __init__(self, n_bins, *, reference=None, window=None, decay=None):
+    def __init__(self, n_bins, *, reference=None, window=None, decay=None,
+                 n_features=None, pseudocount=0.0):
         cdef cnp.ndarray ref, logy
+        cdef StreamingHistogram sub
         cdef int i
-        n = _check_positive_int(n_bins, "n_bins", False)
+        if self._features is not None or self.st.n != 0:
+            raise RuntimeError("a StreamingHistogram is initialised once")
         window = _check_positive_int(window, "window", True)
-        if decay is not None:
-            if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real):
-                raise TypeError(f"decay must be None or a number in (0, 1); got {decay!r}")
-            try:
-                decay_value = float(decay)
-            except OverflowError:  # an integer or fraction beyond the float range
-                raise ValueError(f"decay must be a number in (0, 1); got "
-                                 f"{_short_repr(decay)}") from None
-            decay = decay_value
-            if not (0.0 < decay < 1.0):
-                raise ValueError(f"decay must be a number in (0, 1); got {decay!r}")
+        decay = _check_decay(decay)
         if window is not None and decay is not None:
             raise ValueError("window and decay are mutually exclusive; give at most one")
-        if reference is not None:
-            reference = self._check_reference(reference, n)
-        if self.st.exact != NULL:  # __init__ called again
-            free_all_exact(&self.st)
-            free(self.st.exact)
-            self.st.exact = NULL
-        self.n_bins = n
+        c = check_pseudocount(pseudocount)
         self._window = window
         self._decay = decay
+        self._pseudocount = c
+        self._cached_version_h = -1
+        self._cached_version_kl = -1
+        for i in range(N_MEASURES):
+            self._cached_version_f[i] = -1
+        self.st.g = 1.0
+        if n_features is not None:
+            F = _check_positive_int(n_features, "n_features", False)
+            sizes = _feature_sizes(n_bins, F)
+            refs = _feature_references(reference, sizes)
+            features = [StreamingHistogram(sizes[f], reference=refs[f], window=window,
+                                           decay=decay, pseudocount=c)
+                        for f in range(F)]
+            self._states = <State**>calloc(F, sizeof(State*))
+            if self._states == NULL:
+                raise MemoryError("cannot allocate the features' table")
+            for i in range(F):
+                sub = features[i]
+                self._states[i] = &sub.st
+            self._features = features
+            self._n_features = F
+            self._feature_bins = np.array(sizes, np.int64)
+            self._n_bins = n_bins if not isinstance(n_bins, Sequence) else tuple(sizes)
+            self._ref = None if reference is None else (
+                np.stack([r for r in refs]) if isinstance(self._n_bins, int) else refs)
+            return
+        if not isinstance(n_bins, (numbers.Integral, np.integer)) and isinstance(
+                n_bins, (Sequence, np.ndarray)):
+            raise TypeError("n_bins must be a positive integer; a sequence of bin counts "
+                            "needs n_features")
+        n = _check_positive_int(n_bins, "n_bins", False)
+        if reference is not None:
+            reference = self._check_reference(reference, n)
+        self._n = n
+        self._n_bins = n
         self._s = np.zeros(n, np.float64)
         self._touched = np.zeros(n, np.uint8)
         self._old = np.zeros(n, np.float64)
@@ -1287,25 +1491,40 @@ cdef class StreamingHistogram:
             self.st.decay = True
             self.st.lam = -math.log1p(-decay)
             self.st.step = math.exp(self.st.lam)
-            self.st.g = 1.0
+        # The pseudocount: the running sums are over count + c (without decay,
+        # whose scale would move it in every bin at every event), and the
+        # reference side is r + c; their roundings are relative errors of an
+        # ulp in the bins, within the bounds once y_error carries one ulp.
+        self.st.pseudo = c
+        if c > 0.0:
+            if decay is None:
+                self.st.shift = c
+                self._u = np.zeros(n, np.float64)
+                self.st.u = <double*>cnp.PyArray_DATA(self._u)
+            else:
+                self.st.batch_only = True
         if reference is not None:
             self._ref = reference
-            self._logy, self._y, self.st.y_error = _log_normalised(reference)
+            self._ref.flags.writeable = False
+            self._ref_eff = reference + c if c > 0.0 else reference
+            self._logy, self._y, self.st.y_error = _log_normalised(self._ref_eff)
+            if c > 0.0:
+                self.st.y_error += ULP
             self._t = np.zeros(n, np.float64)
             self.st.y = <const double*>cnp.PyArray_DATA(self._y)
             self.st.t = <double*>cnp.PyArray_DATA(self._t)
-            self._ref.flags.writeable = False
-            ref = self._ref
+            ref = self._ref_eff
             logy = self._logy
             self.st.ref = <const double*>cnp.PyArray_DATA(ref)
             self.st.logy = <const double*>cnp.PyArray_DATA(logy)
-        self._cached_version_h = -1
-        self._cached_version_kl = -1
-        for i in range(N_MEASURES):
-            self._cached_version_f[i] = -1
-        self.st.g = 1.0
+            ref = self._ref
+            self.st.raw_ref = <const double*>cnp.PyArray_DATA(ref)
         # the empty histogram: every bin with reference weight lacks counts
-        self.st.missing = 0 if reference is None else np.count_nonzero(reference)
+        # (none with a pseudocount: every count is at least c)
+        self.st.missing = 0 if reference is None or c > 0.0 else np.count_nonzero(reference)
+        if c > 0.0:
+            with nogil:
+                recompute(&self.st)
 
     @staticmethod
     def _check_reference(reference, n):
@@ -1325,27 +1544,66 @@ cdef class StreamingHistogram:
     # -- properties ---------------------------------------------------------
 
     @property
+    def n_bins(self):
+        """Bins per feature: an int, or a tuple of ints (features of
+        different sizes)."""
+        return self._n_bins
+
+    @property
+    def n_features(self):
+        """The number of features, or None for a histogram of one."""
+        return self._n_features
+
+    @property
     def window(self):
-        """The window length in events, or None."""
+        """The window length in events (observations, with features), or None."""
         return self._window
 
     @property
     def decay(self):
-        """The decay rate per event, or None."""
+        """The decay rate per event (observation, with features), or None."""
         return self._decay
 
     @property
+    def pseudocount(self):
+        """The pseudocount the queries add to every bin of both sides."""
+        return self._pseudocount
+
+    @property
     def reference(self):
-        """A read-only view of the reference weights as given (float64), or None."""
+        """The reference weights as given (float64, read-only), or None.
+
+        With features: an (n_features, n_bins) array, or a list of arrays
+        when the features' sizes differ.
+        """
         return self._ref
+
+    @property
+    def edges(self):
+        """The bin edges of `from_reference` (an array, or a list of one per
+        feature); None for a histogram of bin indices."""
+        if self._edges is None:
+            return None
+        return self._edges if self._features is not None else self._edges[0]
 
     @property
     def counts(self):
         """Read-only float64 counts of the current histogram.
 
         A view that follows later updates, except with `decay`, where it is a
-        snapshot (the stored values carry a running scale).
+        snapshot (the stored values carry a running scale). With features:
+        an (n_features, n_bins) array (a list of arrays when their sizes
+        differ), always a snapshot.
         """
+        if self._features is not None:
+            acquire(self._lock)
+            try:
+                rows = [f.counts for f in self._features]
+            finally:
+                PyThread_release_lock(self._lock)
+            if isinstance(self._n_bins, tuple):
+                return [np.array(r) for r in rows]
+            return np.stack(rows)
         acquire(self._lock)
         try:
             if self.st.decay:
@@ -1363,12 +1621,27 @@ cdef class StreamingHistogram:
 
     @property
     def total(self):
-        """The current total mass, sum of `counts` (float)."""
+        """The current total mass, sum of `counts` (float; with features, an
+        array of one per feature)."""
+        cdef core.he_csum S
+        cdef double p, e
+        if self._features is not None:
+            acquire(self._lock)
+            try:
+                return np.array([f.total for f in self._features], np.float64)
+            finally:
+                PyThread_release_lock(self._lock)
         acquire(self._lock)
         if not total_known(&self.st, total_of(&self.st)):
             with nogil:
                 recompute(&self.st)
-        t = total_of(&self.st) / current_scale(&self.st)
+        S = self.st.S
+        if self.st.shift != 0.0:  # the sums' total carries n_bins * shift
+            p = self.st.n * self.st.shift
+            e = fma(<double>self.st.n, self.st.shift, -p)
+            core.he_csum_add_exact(&S, -p)
+            core.he_csum_add_exact(&S, -e)
+        t = core.he_csum_value(&S) / current_scale(&self.st)
         PyThread_release_lock(self._lock)
         return t
 
@@ -1402,6 +1675,14 @@ cdef class StreamingHistogram:
         enters the window (and the oldest leaves); with `decay` every count
         is multiplied by ``1 - decay`` before each event.
         """
+        if self._features is not None:
+            arr, original = _as_events(bins, self._n_features)
+            w = None if weights is None else _as_event_weights(weights, arr.shape[0])
+            if arr.dtype == np.int32:
+                _update_rows[int32_t](self, arr, w, original, True)
+            else:
+                _update_rows[int64_t](self, arr, w, original, True)
+            return
         arr, original = _as_bins(bins)
         w = None if weights is None else _as_event_weights(weights, arr.shape[0])
         if arr.dtype == np.int32:
@@ -1428,6 +1709,27 @@ cdef class StreamingHistogram:
         TypeError
             Non-real counts.
         """
+        if self._features is not None:
+            rows = list(counts) if not (isinstance(counts, np.ndarray) and counts.ndim != 2) \
+                else None
+            if rows is None or len(rows) != self._n_features:
+                raise ValueError(f"counts must have one row per feature (n_features="
+                                 f"{self._n_features})")
+            checked = [(<StreamingHistogram>f)._checked_counts(r)
+                       for f, r in zip(self._features, rows)]
+            acquire(self._lock)
+            try:
+                for f, c in zip(self._features, checked):
+                    f.add_counts(c)
+            finally:
+                PyThread_release_lock(self._lock)
+            return
+        c = self._checked_counts(counts)
+        idx = np.flatnonzero(c)
+        _update[int64_t](self, idx.astype(np.int64, copy=False),
+                                    np.ascontiguousarray(c[idx]), idx)
+
+    def _checked_counts(self, counts):
         c = as_weights(counts, "counts")
         if c.ndim != 1 or c.shape[0] != self.n_bins:
             raise ValueError(f"counts must be a 1-D array of n_bins={self.n_bins} "
@@ -1437,9 +1739,192 @@ cdef class StreamingHistogram:
             raise ValueError("counts must hold finite weights; got a NaN or infinite value")
         if np.any(c < 0):
             raise ValueError("counts must hold non-negative weights; got a negative value")
-        idx = np.flatnonzero(c)
-        _update[int64_t](self, idx.astype(np.int64, copy=False),
-                                    np.ascontiguousarray(c[idx]), idx)
+        return c
+
+    # -- raw values: bins fitted on a reference sample ------------------------
+
+    @classmethod
+    def from_reference(cls, sample, *, n_bins=10, binning="quantile", window=None,
+                       decay=None, nan_policy="raise", pseudocount=0.0):
+        """A histogram of raw values, its bins and reference fitted on a sample.
+
+        Each feature's bins come from `sample` (its quantiles, or equal widths
+        over its range, or edges given), with two bins more for values below
+        the first edge and above the last; the reference is `sample` binned
+        the same way. Then `update_values` bins live values in the kernel and
+        counts them, and every query compares them with the sample.
+
+        Parameters
+        ----------
+        sample : array_like of float, shape (m,) or (m, n_features)
+            Reference values: one feature, or one column per feature (the
+            histogram then has `n_features`).
+        n_bins : int, default 10
+            Inner bins per feature for the named binnings (ties of quantiles
+            merge, so a feature may get fewer).
+        binning : {"quantile", "uniform"} or array_like, default "quantile"
+            "quantile": edges at the sample's quantiles ``np.quantile(col,
+            np.linspace(0, 1, n_bins + 1))``, equal ones merged; "uniform":
+            ``n_bins`` bins of equal width over the sample's range; or the
+            edges themselves, strictly increasing and finite (one array for
+            every feature, or a sequence of one per feature). A feature whose
+            values are all equal (v) gets the edges [v, v]: one inner bin.
+        window, decay : optional
+            As in `StreamingHistogram`, per observation.
+        nan_policy : {"raise", "omit"}, default "raise"
+            NaN values, in `sample` and in `update_values`: "raise" rejects
+            them (ValueError; a live batch is then not counted at all);
+            "omit" skips each NaN value: its feature counts nothing for it,
+            and its window and decay see only that feature's values.
+        pseudocount : float, default 0.0
+            Added to every bin of both sides when a query normalises (see
+            `StreamingHistogram`): a live value beyond the sample's range
+            lands in an outside bin that the reference never filled, whose
+            PSI, KL and chi-square are otherwise +inf.
+
+        Returns
+        -------
+        StreamingHistogram
+            With ``len(edges) + 1`` bins per feature: bin 0 below ``edges[0]``,
+            bin k for ``edges[k-1] <= x < edges[k]`` (the last inner bin
+            closed: it holds ``edges[-1]``), bin ``len(edges)`` above
+            ``edges[-1]``. ``-inf`` and ``+inf`` go to the outside bins.
+
+        Raises
+        ------
+        ValueError
+            An empty sample or a feature without values, infinite values, NaN
+            under nan_policy="raise", a bad `n_bins`, `binning` or
+            `nan_policy`, bad edges (not 1-D, fewer than two, not finite, not
+            strictly increasing, or not one per feature).
+        TypeError
+            A sample that is not real numbers.
+
+        Examples
+        --------
+        >>> import numpy as np, histentropy
+        >>> rng = np.random.default_rng(0)
+        >>> train = rng.normal(size=(10_000, 3))
+        >>> h = histentropy.StreamingHistogram.from_reference(train, n_bins=10,
+        ...                                                   pseudocount=0.5)
+        >>> h.update_values(rng.normal(size=(5_000, 3)) + [0, 0, 1])
+        >>> psi = h.population_stability_index()
+        >>> [bool(v > 0.2) for v in psi]
+        [False, False, True]
+        """
+        if not isinstance(nan_policy, str) or nan_policy not in ("raise", "omit"):
+            raise ValueError(f"nan_policy must be 'raise' or 'omit'; got {nan_policy!r}")
+        x = _as_values(sample, "sample")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"sample must be a 1-D or 2-D array of values; got shape {x.shape}")
+        single = x.ndim == 1
+        X = x.reshape(-1, 1) if single else x
+        F = X.shape[1]
+        if X.shape[0] == 0 or F == 0:
+            raise ValueError(f"sample must hold at least one value per feature; got shape "
+                             f"{x.shape}")
+        nan = np.isnan(X)
+        if nan_policy == "raise" and nan.any():
+            raise ValueError("sample contains NaN and nan_policy='raise'")
+        if np.isinf(X).any():
+            raise ValueError("sample must hold finite values (or NaN); got an infinite value")
+        name, edges = _fit_edges(X, nan, n_bins, binning)
+        sizes = [len(e) + 1 for e in edges]
+        h = cls.__new__(cls)
+        h._set_edges(edges, name, nan_policy)
+        bins = (<StreamingHistogram>h)._bin(np.ascontiguousarray(X))[0]
+        reference = []
+        for f in range(F):
+            col = bins[:, f]
+            reference.append(np.bincount(col[col >= 0], minlength=sizes[f]).astype(np.float64))
+        if single:
+            h.__init__(sizes[0], reference=reference[0], window=window, decay=decay,
+                       pseudocount=pseudocount)
+        else:
+            same = all(n == sizes[0] for n in sizes)
+            h.__init__(sizes[0] if same else sizes,
+                       reference=np.stack(reference) if same else reference,
+                       window=window, decay=decay, n_features=F, pseudocount=pseudocount)
+        return h
+
+    def _set_edges(self, edges, name, nan_policy):
+        edges = [np.array(e, np.float64) for e in edges]
+        for e in edges:
+            e.flags.writeable = False
+        inv = np.zeros(len(edges), np.float64)
+        if name == "uniform":
+            for f, e in enumerate(edges):
+                if e[len(e) - 1] > e[0]:
+                    inv[f] = (len(e) - 1) / (e[len(e) - 1] - e[0])
+        table = np.array([e.ctypes.data for e in edges], np.uintp)
+        self._edges = edges
+        self._binning = (name, table, np.array([len(e) for e in edges], np.int32), inv)
+        self._nan_policy = nan_policy
+
+    cdef object _bin(self, cnp.ndarray x):
+        """Bins of the (m, F) float64 values x, by the edges (binning.h), -1
+        for NaN; and the position (row * F + feature) of the first NaN, or -1."""
+        cdef Py_ssize_t m = x.shape[0], F = x.shape[1], first_nan
+        cdef Py_ssize_t rs = x.strides[0] // 8, cs = x.strides[1] // 8
+        cdef cnp.ndarray out = np.empty((m, F), np.int32)
+        cdef cnp.ndarray table = self._binning[1], L = self._binning[2], inv = self._binning[3]
+        cdef const double* xp = <const double*>cnp.PyArray_DATA(x)
+        with nogil:
+            first_nan = core.he_bin_values(
+                xp, rs, cs, m, F, <const double* const*>cnp.PyArray_DATA(table),
+                <const int32_t*>cnp.PyArray_DATA(L), <const double*>cnp.PyArray_DATA(inv),
+                <int32_t*>cnp.PyArray_DATA(out))
+        return out, first_nan
+
+    def update_values(self, x, weights=None):
+        """Bin a batch of raw values by the fitted edges and count them.
+
+        Parameters
+        ----------
+        x : array_like of float, shape (m,) or (m, n_features)
+            One value per observation (and feature). Binned in the kernel:
+            a branch-free binary search over the edges, or arithmetic for
+            uniform ones; values beyond the edges go to the outside bins.
+        weights : array_like, optional
+            Non-negative finite weight of each observation (default 1).
+
+        Raises
+        ------
+        ValueError
+            A histogram not made by `from_reference`, `x` of the wrong shape,
+            NaN under nan_policy="raise", or bad weights: nothing is counted.
+        TypeError
+            `x` that is not real numbers.
+        """
+        if self._edges is None:
+            raise ValueError("update_values needs bin edges: make the histogram with "
+                             "StreamingHistogram.from_reference")
+        values = _as_values(x, "x")
+        if values.ndim == 0:
+            values = values.reshape(1)
+        F = self._n_features
+        if F is None:
+            if values.ndim != 1:
+                raise ValueError(f"x must be a 1-D array of values; got shape {values.shape}")
+            values = values.reshape(-1, 1)
+        elif values.ndim != 2 or values.shape[1] != F:
+            raise ValueError(f"x must be an (m, n_features={F}) array of values; got shape "
+                             f"{values.shape}")
+        if values.shape[0] == 0:
+            return
+        if not (values.strides[0] % 8 == 0 and values.strides[1] % 8 == 0
+                and values.flags.aligned):
+            values = values.copy()
+        bins, i = self._bin(values)
+        if self._nan_policy == "raise" and i >= 0:
+            where = (f"position {i}" if F is None else
+                     f"row {i // F}, feature {i % F}")
+            raise ValueError(f"x contains NaN (at {where}) and nan_policy='raise'")
+        w = None if weights is None else _as_event_weights(weights, bins.shape[0])
+        if F is None:
+            _update[int32_t](self, bins[:, 0], w, bins[:, 0], False)
+        else:
+            _update_rows[int32_t](self, bins, w, bins, False)
 
     def merge(self, other):
         """Add the state of `other` into this histogram, in place.
@@ -1460,17 +1945,32 @@ cdef class StreamingHistogram:
         if not isinstance(other, StreamingHistogram):
             raise TypeError(f"other must be a StreamingHistogram; got {type(other).__name__}")
         o = other
+        if o._n_features != self._n_features:
+            raise ValueError(f"cannot merge histograms of {self._n_features} and "
+                             f"{o._n_features} features")
         if o.n_bins != self.n_bins:
             raise ValueError(f"cannot merge histograms of {self.n_bins} and {o.n_bins} bins")
-        if (self._ref is None) != (o._ref is None) or (
-                self._ref is not None and not np.array_equal(self._ref, o._ref)):
+        if not _same_arrays(self._ref, o._ref):
             raise ValueError("cannot merge histograms with different references")
+        if not _same_arrays(self._edges, o._edges):
+            raise ValueError("cannot merge histograms with different bin edges")
         if self._window != o._window:
             raise ValueError(f"cannot merge histograms with different windows "
                              f"({self._window} and {o._window})")
         if self._decay != o._decay:
             raise ValueError(f"cannot merge histograms with different decay "
                              f"({self._decay} and {o._decay})")
+        if self._pseudocount != o._pseudocount:
+            raise ValueError(f"cannot merge histograms with different pseudocounts "
+                             f"({self._pseudocount} and {o._pseudocount})")
+        if self._features is not None:
+            acquire(self._lock)
+            try:
+                for f, g in zip(self._features, o._features):
+                    f.merge(g)
+            finally:
+                PyThread_release_lock(self._lock)
+            return
         # Snapshot `other` under its own lock, then apply under ours: never
         # both locks at once (a.merge(b) racing b.merge(a) cannot deadlock).
         acquire(o._lock)
@@ -1513,6 +2013,10 @@ cdef class StreamingHistogram:
         """Forget every event (the settings and reference stay)."""
         acquire(self._lock)
         try:
+            if self._features is not None:
+                for f in self._features:
+                    f.reset()
+                return
             self._s[:] = 0.0
             if self.st.W > 0:
                 self._lo[:] = 0.0
@@ -1538,12 +2042,20 @@ cdef class StreamingHistogram:
         cdef double h
         if self._cached_version_h == self.st.version:
             return self._cached_h
+        if self.st.batch_only:
+            h = self._batch(core.HE_ENTROPY)
+            self._cached_h = h
+            self._cached_version_h = self.st.version
+            return h
         h = entropy_fast(&self.st, &ok)
         if not ok and (self.st.drift_a > 0.0 or self.st.s_err > 0.0):
             recompute(&self.st)
             h = entropy_fast(&self.st, &ok)
         if not ok:
-            core.he_entropy_slice_t(0, self.st.s, self.st.n, 1, False, &h)
+            if self.st.pseudo > 0.0:
+                h = self._batch(core.HE_ENTROPY)
+            else:
+                core.he_entropy_slice_t(0, self.st.s, self.st.n, 1, False, &h)
             self._cached_h = h
             self._cached_version_h = self.st.version
         return h
@@ -1553,6 +2065,11 @@ cdef class StreamingHistogram:
         cdef double kl, h
         if self._cached_version_kl == self.st.version:
             return self._cached_kl
+        if self.st.batch_only:
+            kl = self._batch(core.HE_KL_DIVERGENCE)
+            self._cached_kl = kl
+            self._cached_version_kl = self.st.version
+            return kl
         kl = kl_fast(&self.st, &ok)
         if not ok and self.st.k_valid:
             # Near the reference: the anchored sums, before any O(n_bins) work
@@ -1572,8 +2089,12 @@ cdef class StreamingHistogram:
                     anchor_k(&self.st)
                     kl = kl_anchored(&self.st, &ok)
         if not ok:
-            core.he_divergence_slice_t(0, self.st.s, 1, self.st.ref, 1, self.st.n,
-                                       False, True, &h, &kl)
+            if self.st.pseudo > 0.0:
+                kl = self._batch(core.HE_KL_DIVERGENCE)
+                h = self._batch(core.HE_ENTROPY)
+            else:
+                core.he_divergence_slice_t(0, self.st.s, 1, self.st.ref, 1, self.st.n,
+                                           False, True, &h, &kl)
             self._cached_kl = kl
             self._cached_version_kl = self.st.version
             self._cached_h = h
@@ -1582,13 +2103,43 @@ cdef class StreamingHistogram:
 
     cdef double _cross(self) noexcept nogil:
         cdef bint ok
-        cdef double x = cross_fast(&self.st, &ok)
+        cdef double x
+        if self.st.batch_only:
+            return self._entropy() + self._kl()
+        x = cross_fast(&self.st, &ok)
         if not ok and (self.st.drift_c > 0.0 or self.st.s_err > 0.0):
             recompute(&self.st)
             x = cross_fast(&self.st, &ok)
         if not ok:
             x = self._entropy() + self._kl()
         return x
+
+    cdef double _query(self, int what) noexcept nogil:
+        """One query by its code: Q_ENTROPY, Q_CROSS, Q_KL or a family measure."""
+        if what == Q_ENTROPY:
+            return self._entropy()
+        if what == Q_CROSS:
+            return self._cross()
+        if what == Q_KL:
+            return self._kl()
+        return self._family(what)
+
+    cdef object _each(self, int what, base):
+        """A query of every feature, as a float64 array."""
+        cdef Py_ssize_t f, F = self._n_features
+        cdef cnp.ndarray out = np.empty(F, np.float64)
+        cdef double* o = <double*>cnp.PyArray_DATA(out)
+        cdef double lb = 1.0
+        cdef list features = self._features
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        try:
+            for f in range(F):
+                o[f] = (<StreamingHistogram>features[f])._query(what) / lb
+        finally:
+            PyThread_release_lock(self._lock)
+        return out
 
     cdef _need_reference(self, name):
         if self._ref is None:
@@ -1611,6 +2162,8 @@ cdef class StreamingHistogram:
         float
         """
         cdef double h, lb = 1.0
+        if self._features is not None:
+            return self._each(Q_ENTROPY, base)
         if base is not None:
             lb = _log_base(base)
         acquire(self._lock)
@@ -1631,6 +2184,8 @@ cdef class StreamingHistogram:
         """
         cdef double x, lb = 1.0
         self._need_reference("cross_entropy")
+        if self._features is not None:
+            return self._each(Q_CROSS, base)
         if base is not None:
             lb = _log_base(base)
         acquire(self._lock)
@@ -1652,6 +2207,8 @@ cdef class StreamingHistogram:
         """
         cdef double kl, lb = 1.0
         self._need_reference("kl_divergence")
+        if self._features is not None:
+            return self._each(Q_KL, base)
         if base is not None:
             lb = _log_base(base)
         acquire(self._lock)
@@ -1669,6 +2226,10 @@ cdef class StreamingHistogram:
         """
         cdef double h, kl, lb = 1.0
         self._need_reference("decompose")
+        if self._features is not None:
+            kls = self._each(Q_KL, base)
+            hs = self._each(Q_ENTROPY, base)
+            return _Decomposition()(hs + kls, hs, kls)
         if base is not None:
             lb = _log_base(base)
         acquire(self._lock)
@@ -1681,12 +2242,14 @@ cdef class StreamingHistogram:
 
     cdef double _batch(self, int measure) noexcept nogil:
         """`measure` by the batch functions' kernel (family.h) on the counts
-        and the reference: O(n_bins)."""
+        and the reference (none for the entropy), with the pseudocount (in the
+        stored counts' scale): O(n_bins)."""
         cdef core.he_params params
         cdef double v = NAN
         params.alpha = 1.0
-        params.pseudocount = 0.0
-        core.he_family_slice_t(0, measure, &params, self.st.s, 1, self.st.ref, 1,
+        params.pseudocount = self.st.pseudo * current_scale(&self.st)
+        core.he_family_slice_t(0, measure, &params, self.st.s, 1,
+                               NULL if measure == core.HE_ENTROPY else self.st.raw_ref, 1,
                                self.st.n, 0, False, &v)
         return v
 
@@ -1718,7 +2281,9 @@ cdef class StreamingHistogram:
         cdef double v = NAN, S, drift
         if self._cached_version_f[measure] == st.version:
             return self._cached_f[measure]
-        if measure == core.HE_JEFFREYS or measure == core.HE_HELLINGER \
+        if st.batch_only:
+            pass  # the batch kernel below
+        elif measure == core.HE_JEFFREYS or measure == core.HE_HELLINGER \
                 or measure == core.HE_CHI_SQUARE:
             S = total_of(st)
             if not total_known(st, S):
@@ -1750,9 +2315,11 @@ cdef class StreamingHistogram:
         self._cached_version_f[measure] = st.version
         return v
 
-    cdef double _family_query(self, int measure, name, base) except? -1.0:
+    cdef object _family_query(self, int measure, name, base):
         cdef double v, lb = 1.0
         self._need_reference(name)
+        if self._features is not None:
+            return self._each(measure, base)
         if base is not None:
             lb = _log_base(base)
         acquire(self._lock)
@@ -1960,7 +2527,8 @@ cdef class StreamingHistogram:
         >>> round(h.js_distance(base=2), 6)
         0.143947
         """
-        return math.sqrt(self._family_query(core.HE_JS_DIVERGENCE, "js_distance", base))
+        v = self._family_query(core.HE_JS_DIVERGENCE, "js_distance", base)
+        return np.sqrt(v) if self._features is not None else math.sqrt(v)
 
     def total_variation(self):
         """Total variation distance of the counts and `reference`, O(n_bins).
@@ -1996,6 +2564,13 @@ cdef class StreamingHistogram:
     # -- copies and pickles ----------------------------------------------------
 
     def __getstate__(self):
+        if self._features is not None:
+            acquire(self._lock)
+            try:
+                return {"format": FORMAT_VERSION,
+                        "features": [f.__getstate__() for f in self._features]}
+            finally:
+                PyThread_release_lock(self._lock)
         acquire(self._lock)
         try:
             st = self.st
@@ -2030,6 +2605,16 @@ cdef class StreamingHistogram:
     def __setstate__(self, state):
         if state.get("format") != FORMAT_VERSION:
             raise ValueError("unsupported StreamingHistogram state")
+        if self._features is not None:
+            if len(state.get("features", ())) != self._n_features:
+                raise ValueError("unsupported StreamingHistogram state")
+            acquire(self._lock)
+            try:
+                for f, sub in zip(self._features, state["features"]):
+                    f.__setstate__(sub)
+            finally:
+                PyThread_release_lock(self._lock)
+            return
         acquire(self._lock)
         try:
             self._s[:] = state["counts"]
@@ -2106,22 +2691,32 @@ cdef class StreamingHistogram:
             exact_value(self.st.exact[b], &hi, &lo)  # carries only: the counts are kept
 
     def __reduce__(self):
-        return (_restore, (self.n_bins, self._ref, self._window, self._decay),
-                self.__getstate__())
+        config = {"n_bins": self._n_bins, "reference": self._ref, "window": self._window,
+                  "decay": self._decay, "n_features": self._n_features,
+                  "pseudocount": self._pseudocount, "edges": self._edges,
+                  "binning": self._binning, "nan_policy": self._nan_policy}
+        return (_restore_config, (config,), self.__getstate__())
 
     def __repr__(self):
         parts = [f"n_bins={self.n_bins}"]
+        if self._features is not None:
+            parts.append(f"n_features={self._n_features}")
         if self._ref is not None:
             parts.append("reference=...")
         if self._window is not None:
             parts.append(f"window={self._window}")
         if self._decay is not None:
             parts.append(f"decay={self._decay}")
-        return f"StreamingHistogram({', '.join(parts)}) with total {self.total:.6g}"
+        if self._pseudocount:
+            parts.append(f"pseudocount={self._pseudocount}")
+        total = self.total
+        total = (f"{total:.6g}" if self._features is None else
+                 f"{float(np.min(total)):.6g} .. {float(np.max(total)):.6g}")
+        return f"StreamingHistogram({', '.join(parts)}) with total {total}"
 
 
 cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
-                     object original):
+                     object original, bint check_bins=True):
     """Validate a whole batch, then apply it (GIL released, under the lock)."""
     cdef Py_ssize_t m = bins.shape[0]
     cdef Py_ssize_t bs = bins.strides[0] // <Py_ssize_t>sizeof(index_t)
@@ -2140,7 +2735,7 @@ cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
     acquire(h._lock)
     try:
         with nogil:
-            bad_bin = first_bad_bin(bp, bs, m, h.st.n)
+            bad_bin = first_bad_bin(bp, bs, m, h.st.n) if check_bins else -1
             if bad_bin < 0:
                 if wp != NULL:
                     bad_w = first_bad_weight(wp, ws, m, &batch_total)
@@ -2166,8 +2761,139 @@ cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
 
 
 
+cdef Py_ssize_t first_bad_event(const index_t* bp, Py_ssize_t rs, Py_ssize_t cs,
+                                Py_ssize_t m, Py_ssize_t F,
+                                const int64_t* n) noexcept nogil:
+    """Position (row * F + feature) of the first bin outside [0, n[feature]), or -1."""
+    cdef Py_ssize_t i, f
+    cdef uint64_t bad
+    for i in range(m):
+        bad = 0
+        for f in range(F):
+            bad |= <uint64_t>(<uint64_t>bp[i * rs + f * cs] >= <uint64_t>n[f])
+        if bad:
+            for f in range(F):
+                if <uint64_t>bp[i * rs + f * cs] >= <uint64_t>n[f]:
+                    return i * F + f
+    return -1
+
+
+cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
+                    Py_ssize_t cs, const double* wp, Py_ssize_t ws,
+                    Py_ssize_t m) noexcept nogil:
+    """A batch of m observations of F features: row i holds observation i's
+    bin in each feature (bins outside a feature's range are skipped: the
+    values that nan_policy="omit" leaves out).
+
+    A batch that each feature would settle by plain adds and a recomputation
+    (no window or decay, and as many events as 1/8 of its bins) is read once,
+    row by row; any other goes feature by feature (apply_events, strided).
+    Returns -1 if the pointer table cannot be allocated (nothing applied).
+    """
+    cdef Py_ssize_t i, f, b
+    cdef State* st
+    cdef double w
+    cdef const index_t* row
+    cdef double** s
+    cdef size_t* n
+    for f in range(F):
+        st = sts[f]
+        if st.W > 0 or st.decay or m * RECOMPUTE_FRACTION < st.n:
+            for f in range(F):
+                apply_events(sts[f], bp + f * cs, rs, wp, ws, m)
+            return 0
+    s = <double**>malloc(F * sizeof(double*))
+    n = <size_t*>malloc(F * sizeof(size_t))
+    if s == NULL or n == NULL:
+        free(s)
+        free(n)
+        return -1
+    for f in range(F):
+        s[f] = sts[f].s
+        n[f] = <size_t>sts[f].n
+    for i in range(m):
+        w = 1.0 if wp == NULL else wp[i * ws]
+        row = bp + i * rs
+        for f in range(F):
+            b = row[f * cs]
+            if <size_t>b < n[f]:
+                s[f][b] += w
+    free(s)
+    free(n)
+    for f in range(F):
+        st = sts[f]
+        recompute(st)
+        st.events = saturating_add(st.events, m)
+        st.version += 1
+    return 0
+
+
+cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, object weights,
+                         object original, bint check_bins):
+    """Validate a whole batch of observations of every feature, then apply it
+    (GIL released, under the lock)."""
+    cdef Py_ssize_t m = events.shape[0], F = events.shape[1], f
+    cdef Py_ssize_t rs = events.strides[0] // <Py_ssize_t>sizeof(index_t)
+    cdef Py_ssize_t cs = events.strides[1] // <Py_ssize_t>sizeof(index_t)
+    cdef const index_t* bp = &events[0, 0] if m > 0 else NULL
+    cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(h._feature_bins)
+    cdef const double[:] wv
+    cdef const double* wp = NULL
+    cdef Py_ssize_t ws = 0, bad_bin = -1, bad_w = -1
+    cdef double batch_total
+    cdef int error = 0
+    if m == 0:
+        return
+    if weights is not None:
+        wv = weights
+        wp = &wv[0]
+        ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
+    acquire(h._lock)
+    try:
+        with nogil:
+            if check_bins:
+                bad_bin = first_bad_event(bp, rs, cs, m, F, nb)
+            if bad_bin < 0:
+                if wp != NULL:
+                    bad_w = first_bad_weight(wp, ws, m, &batch_total)
+                else:
+                    batch_total = <double>m
+            if bad_bin < 0 and bad_w < 0:
+                for f in range(F):
+                    if not (total_of(h._states[f]) / current_scale(h._states[f])
+                            + batch_total <= MAX_TOTAL):
+                        error = 1
+                if not error:
+                    error = 2 * (apply_rows(h._states, F, bp, rs, cs, wp, ws, m) != 0)
+    finally:
+        PyThread_release_lock(h._lock)
+    if bad_bin >= 0:
+        f = bad_bin % F
+        raise ValueError(f"events must lie in [0, n_bins) = [0, {nb[f]}) in each feature; "
+                         f"got {_short_repr(int(original[bad_bin // F, f]))} at row "
+                         f"{bad_bin // F}, feature {f}")
+    if bad_w >= 0:
+        raise ValueError(f"weights must be non-negative and finite; got "
+                         f"{float(weights[bad_w])!r} at position {bad_w}")
+    if error == 1:
+        raise ValueError("the total mass would exceed 2**900 (about 8e270); "
+                         "rescale the weights")
+    if error == 2:
+        raise MemoryError("cannot allocate the features' table")
+
+
 def _restore(n_bins, reference, window, decay):
     return StreamingHistogram(n_bins, reference=reference, window=window, decay=decay)
+
+
+def _restore_config(config):
+    h = StreamingHistogram(config["n_bins"], reference=config["reference"],
+                           window=config["window"], decay=config["decay"],
+                           n_features=config["n_features"],
+                           pseudocount=config["pseudocount"])
+    if config["edges"] is not None:
+        h._set_edges(config["edges"], config["binning"], config["nan_policy"])
+    return h
 
 
 cdef object _DECOMPOSITION = None
