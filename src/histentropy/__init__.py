@@ -48,7 +48,7 @@ from histentropy._logits_api import (
     kl_divergence_from_logits,
 )
 from histentropy._pairwise_api import pairwise
-from histentropy._streaming import StreamingHistogram
+from histentropy._streaming import StreamingComparison, StreamingHistogram
 from histentropy import _dense as _dense_driver
 
 __version__ = "0.1.0"
@@ -119,6 +119,7 @@ _check_cpu_env()
 
 __all__ = [
     "Decomposition",
+    "StreamingComparison",
     "StreamingHistogram",
     "chi_square_divergence",
     "cross_entropy",

@@ -205,6 +205,7 @@ ctypedef struct State:
     double shift           # pseudo where the running sums carry it, else 0
     bint batch_only        # decay with a pseudocount: queries by the batch kernel
     double* u              # scratch of n_bins: the counts plus `shift`
+    double ref_round       # largest relative rounding of a reference weight + pseudo
     # decay
     bint decay
     double lam             # -log1p(-d)
@@ -232,12 +233,35 @@ ctypedef struct State:
     bint dirty             # a rescale moved counts by more than the sums follow
     int64_t events
     int64_t version
+    # a comparison of two streams (StreamingComparison) holding this one as
+    # a side: its pair sums follow each settled bin
+    void* pair             # Pair*, or NULL
+    int side               # 0: the current stream, 1: the reference stream
     # per-batch bookkeeping of touched bins
     bint marking
     uint8_t* touched
     double* old
     Py_ssize_t* marks
     Py_ssize_t nmarks
+
+
+# Two live streams compared (StreamingComparison): per feature, the sums of
+# the anchored queries over both sides' counts, x = s + c (current) and
+# t = kappa (r + c) (reference, kappa = S / R at the last re-sum), kept in
+# `a` (a State of no bins) so that the family's anchored queries read them:
+#     a.K = sum phi(x, t), a.K2 = sum phi(t, x), a.G = sum (sqrt x - sqrt t)^2,
+#     a.Z = sum (x - t)^2 / t, a.T = sum t,
+# each term from the two counts of its bin (no cancellation). A settled bin
+# of either side replaces its terms (pair_move): O(1) per event. With t_b
+# proportional to r_b up to a rounding, t_error covers it (and the
+# pseudocount's roundings of s + c and r + c).
+ctypedef struct Pair:
+    State* p               # the current stream
+    State* q               # the reference stream
+    bint valid             # the sums describe the sides (else pair_resum)
+    bint usable            # the anchored sums can answer (t normal, totals > 0)
+    double kappa
+    State a                # S (copied from p), T, K, K2, G, Z, drifts, t_error
 
 
 # ---------------------------------------------------------------------------
@@ -367,6 +391,8 @@ cdef void settle_marks(State* st) noexcept nogil:
         c = st.s[b]
         if a != c:
             settle_bin(st, b, a + st.shift, c + st.shift)
+            if st.pair != NULL:
+                pair_move(<Pair*>st.pair, st.side, b, a, c)
     st.nmarks = 0
 
 
@@ -385,6 +411,8 @@ cdef void recompute(State* st) noexcept nogil:
     cdef double c_abs = 0.0, x
     cdef int64_t unbounded = 0, missing = 0
     cdef const double* s = st.s
+    if st.pair != NULL:  # the counts may have moved in bulk: the pair re-sums
+        (<Pair*>st.pair).valid = False
     if st.shift != 0.0:
         for i in range(n):
             st.u[i] = st.s[i] + st.shift
@@ -485,6 +513,8 @@ cdef void rescale_decay(State* st) noexcept nogil:
     e -= 1  # g / 2**e in [1, 2)
     if e <= 0:
         return
+    if st.pair != NULL:
+        (<Pair*>st.pair).valid = False
     f = ldexp(1.0, -e)
     for i in range(st.n):
         x = st.s[i]
@@ -904,7 +934,8 @@ cdef double cross_fast(State* st, bint* ok) noexcept nogil:
         ok[0] = True
         return INFINITY
     x = -core.he_csum_value(&st.C) / S + 0.0  # + 0.0: no -0.0 for C = 0 (one bin)
-    err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S
+    # (each log y moves by up to 2 ref_round where r + c rounded)
+    err = EPS * (fabs(st.c_abs) + 2.0 * st.drift_c) / S + 2.0 * st.ref_round
     ok[0] = err <= TOL * x and core.he_total_in_range(S)
     return x
 
@@ -931,7 +962,7 @@ cdef double kl_fast(State* st, bint* ok) noexcept nogil:
     # sum |s log s|, not EPS. Jeffreys relies on this query being within TOL.
     err = EPS * (fabs(log_s) + (A_SUM_ERROR * (fabs(a) - 2.0 * core.he_csum_value(&st.neg))
                                 + 2.0 * st.drift_a + 2.0 * fabs(st.c_abs)
-                                + 2.0 * st.drift_c) / S)
+                                + 2.0 * st.drift_c) / S) + 2.0 * st.ref_round
     ok[0] = err <= TOL * kl and core.he_total_in_range(S)
     return kl
 
@@ -1020,6 +1051,194 @@ cdef double chi_square_anchored(State* st, bint* ok) noexcept nogil:
            + anchor_error(st, chi))
     ok[0] = accepted(chi, err, S)
     return chi
+
+
+# The comparison of two live streams (see Pair).
+
+cdef inline void pair_terms(double x, double t, double* k1, double* k2, double* g,
+                            double* z) noexcept nogil:
+    """One bin's terms of the pair sums: phi(x, t), phi(t, x), (sqrt x -
+    sqrt t)^2, (x - t)^2 / t; the +inf ones (a side without mass in the
+    bin) are 0 here and counted by the caller."""
+    cdef double l, u
+    if x > 0.0 and t > 0.0:
+        l = core.he_log_ratio(x, t)
+        k1[0] = core.he_divergence_term(x, 0.0, t, 0.0, l)
+        k2[0] = core.he_divergence_term(t, 0.0, x, 0.0, -l)
+        u = (x - t) / (sqrt(x) + sqrt(t))
+        g[0] = u * u
+        u = x - t
+        z[0] = u * (u / t)
+    elif t > 0.0:  # phi(t, 0) = +inf: `missing`
+        k1[0] = t
+        k2[0] = 0.0
+        g[0] = t
+        z[0] = t
+    else:  # phi(x, 0) and x^2 / 0 = +inf: `unbounded`
+        k1[0] = 0.0
+        k2[0] = x
+        g[0] = x
+        z[0] = 0.0
+
+
+cdef inline void pair_add(Pair* P, double x, double t, double sign) noexcept nogil:
+    cdef double k1, k2, g, z
+    pair_terms(x, t, &k1, &k2, &g, &z)
+    core.he_csum_add(&P.a.K, sign * k1)
+    core.he_csum_add(&P.a.K2, sign * k2)
+    core.he_csum_add(&P.a.G, sign * g)
+    core.he_csum_add(&P.a.Z, sign * z)
+    P.a.drift_k += k1
+    P.a.drift_k2 += k2
+    P.a.drift_g += g
+    P.a.drift_z += z
+    P.a.unbounded += <int64_t>sign * ((x > 0.0) & (t == 0.0))
+    P.a.missing += <int64_t>sign * ((x == 0.0) & (t > 0.0))
+
+
+cdef void pair_resum(Pair* P) noexcept nogil:
+    """The pair sums afresh from both sides' counts, at kappa = S / R."""
+    cdef Py_ssize_t b
+    cdef double S = core.he_csum_value(&P.p.S), R = core.he_csum_value(&P.q.S)
+    cdef double sh = P.p.shift, x, r, t, k1, k2, g, z
+    core.he_csum_init(&P.a.K)
+    core.he_csum_init(&P.a.K2)
+    core.he_csum_init(&P.a.G)
+    core.he_csum_init(&P.a.Z)
+    core.he_csum_init(&P.a.T)
+    P.a.unbounded = 0
+    P.a.missing = 0
+    P.usable = S > 0.0 and R > 0.0 and S < INFINITY and R < INFINITY
+    P.kappa = S / R if P.usable else 1.0
+    for b in range(P.p.n):
+        x = P.p.s[b] + sh
+        r = P.q.s[b] + sh
+        t = P.kappa * r
+        if r > 0.0 and t < DBL_MIN:
+            P.usable = False  # below the normal range: no longer proportional
+        pair_terms(x, t, &k1, &k2, &g, &z)
+        core.he_csum_add(&P.a.K, k1)
+        core.he_csum_add(&P.a.K2, k2)
+        core.he_csum_add(&P.a.G, g)
+        core.he_csum_add(&P.a.Z, z)
+        core.he_csum_add_exact(&P.a.T, t)
+        P.a.unbounded += (x > 0.0) & (t == 0.0)
+        P.a.missing += (x == 0.0) & (t > 0.0)
+    P.a.drift_k = 0.0
+    P.a.drift_k2 = 0.0
+    P.a.drift_g = 0.0
+    P.a.drift_z = 0.0
+    # t = kappa r rounds (an ulp); with a pseudocount so do r + c and s + c.
+    P.a.t_error = ULP * (3.0 if sh != 0.0 else 1.0)
+    P.a.k_valid = True
+    P.a.track_f = True
+    P.valid = True
+
+
+cdef void pair_move(Pair* P, int side, Py_ssize_t b, double a, double c) noexcept nogil:
+    """Bin b of one side moved from a to c (stored counts): its terms."""
+    cdef double sh = P.p.shift, x0, x1, t0, t1
+    if not P.valid:
+        return
+    if side == 0:
+        x0 = a + sh
+        x1 = c + sh
+        t0 = P.kappa * (P.q.s[b] + sh)
+        t1 = t0
+    else:
+        x0 = P.p.s[b] + sh
+        x1 = x0
+        t0 = P.kappa * (a + sh)
+        t1 = P.kappa * (c + sh)
+        core.he_csum_add_exact(&P.a.T, t1)
+        core.he_csum_add_exact(&P.a.T, -t0)
+        if c + sh > 0.0 and t1 < DBL_MIN:
+            P.usable = False
+    pair_add(P, x0, t0, -1.0)
+    pair_add(P, x1, t1, 1.0)
+
+
+cdef double pair_query(Pair* P, int measure, bint* ok) noexcept nogil:
+    """KL, Jeffreys, Hellinger (its square) or chi-square of the two sides
+    from the pair sums; ok: within the bound (else the caller re-sums or
+    takes the batch kernel)."""
+    cdef double S = core.he_csum_value(&P.p.S), R = core.he_csum_value(&P.q.S), v
+    cdef bint ok2
+    ok[0] = False
+    if not (total_known(P.p, S) and total_known(P.q, R)):
+        return NAN
+    if not (S > 0.0 and R > 0.0):
+        ok[0] = True
+        return NAN
+    if not P.valid:
+        pair_resum(P)
+    if P.a.unbounded > 0 and measure != core.HE_HELLINGER:
+        ok[0] = True
+        return INFINITY
+    if P.a.missing > 0 and measure == core.HE_JEFFREYS:
+        ok[0] = True
+        return INFINITY
+    if not P.usable:
+        return NAN
+    P.a.S = P.p.S
+    P.a.s_err = P.p.s_err
+    if measure == core.HE_KL_DIVERGENCE:
+        return kl_anchored(&P.a, ok)
+    if measure == core.HE_JEFFREYS:
+        v = kl_anchored(&P.a, ok)
+        v += reverse_kl_anchored(&P.a, &ok2)
+        ok[0] = ok[0] and ok2
+        return v
+    if measure == core.HE_HELLINGER:
+        return hellinger2_anchored(&P.a, ok)
+    return chi_square_anchored(&P.a, ok)
+
+
+cdef double pair_batch(Pair* P, int measure, double* scratch) noexcept nogil:
+    """`measure` by the batch kernel (family.h) on the two sides' counts:
+    O(n_bins). Under decay the counts are first brought to scale 1."""
+    cdef core.he_params params
+    cdef double v = NAN, gp = current_scale(P.p), gq = current_scale(P.q)
+    cdef const double* ps = P.p.s
+    cdef const double* qs = P.q.s
+    cdef Py_ssize_t b, n = P.p.n
+    params.alpha = 1.0
+    params.pseudocount = P.p.pseudo
+    if gp != 1.0 or gq != 1.0:
+        for b in range(n):
+            scratch[b] = P.p.s[b] / gp
+            scratch[n + b] = P.q.s[b] / gq
+        ps = scratch
+        qs = scratch + n
+    core.he_family_slice_t(0, measure, &params, ps, 1,
+                           NULL if measure == core.HE_ENTROPY else qs, 1, n, 0, False, &v)
+    return v
+
+
+cdef double pair_value(Pair* P, int measure, double* scratch) noexcept nogil:
+    """One measure of a pair of streams, within TOL of the batch kernel: the
+    pair sums (re-summed once if their bound fails), else the batch kernel."""
+    cdef bint ok = False
+    cdef double v = NAN
+    if not (P.p.batch_only or P.q.batch_only) and (
+            measure == core.HE_KL_DIVERGENCE or measure == core.HE_JEFFREYS
+                               or measure == core.HE_HELLINGER
+                               or measure == core.HE_CHI_SQUARE):
+        v = pair_query(P, measure, &ok)
+        if not ok:
+            if not (total_known(P.p, core.he_csum_value(&P.p.S))
+                    and total_known(P.q, core.he_csum_value(&P.q.S))):
+                recompute(P.p)
+                recompute(P.q)
+            if not P.valid or P.a.drift_k > 0.0 or P.a.drift_k2 > 0.0 \
+                    or P.a.drift_g > 0.0 or P.a.drift_z > 0.0:
+                pair_resum(P)
+                v = pair_query(P, measure, &ok)
+        if ok and measure == core.HE_HELLINGER and v == v:
+            v = sqrt(v if v < 1.0 else 1.0) if v > 0.0 else 0.0
+    if not ok:
+        v = pair_batch(P, measure, scratch)
+    return v
 
 
 cdef inline void acquire(PyThread_type_lock lock):
@@ -1497,16 +1716,19 @@ cdef class StreamingHistogram:
         # ulp in the bins, within the bounds once y_error carries one ulp.
         self.st.pseudo = c
         if c > 0.0:
+            self._u = np.zeros(n, np.float64)
+            self.st.u = <double*>cnp.PyArray_DATA(self._u)
             if decay is None:
                 self.st.shift = c
-                self._u = np.zeros(n, np.float64)
-                self.st.u = <double*>cnp.PyArray_DATA(self._u)
             else:
                 self.st.batch_only = True
         if reference is not None:
             self._ref = reference
             self._ref.flags.writeable = False
             self._ref_eff = reference + c if c > 0.0 else reference
+            if c > 0.0:
+                self.st.ref_round = float(np.max(np.abs((self._ref_eff - reference) - c)
+                                                 / self._ref_eff))
             self._logy, self._y, self.st.y_error = _log_normalised(self._ref_eff)
             if c > 0.0:
                 self.st.y_error += ULP
@@ -2242,13 +2464,20 @@ cdef class StreamingHistogram:
 
     cdef double _batch(self, int measure) noexcept nogil:
         """`measure` by the batch functions' kernel (family.h) on the counts
-        and the reference (none for the entropy), with the pseudocount (in the
-        stored counts' scale): O(n_bins)."""
+        and the reference (none for the entropy), with the pseudocount:
+        O(n_bins). Under decay with a pseudocount the counts are first
+        brought to scale 1 (the pseudocount adds to both sides as counts)."""
         cdef core.he_params params
-        cdef double v = NAN
+        cdef double v = NAN, g = current_scale(&self.st)
+        cdef const double* s = self.st.s
+        cdef Py_ssize_t i
         params.alpha = 1.0
-        params.pseudocount = self.st.pseudo * current_scale(&self.st)
-        core.he_family_slice_t(0, measure, &params, self.st.s, 1,
+        params.pseudocount = self.st.pseudo
+        if self.st.pseudo > 0.0 and g != 1.0:
+            for i in range(self.st.n):
+                self.st.u[i] = self.st.s[i] / g
+            s = self.st.u
+        core.he_family_slice_t(0, measure, &params, s, 1,
                                NULL if measure == core.HE_ENTROPY else self.st.raw_ref, 1,
                                self.st.n, 0, False, &v)
         return v
@@ -2894,6 +3123,484 @@ def _restore_config(config):
     if config["edges"] is not None:
         h._set_edges(config["edges"], config["binning"], config["nan_policy"])
     return h
+
+
+cdef class StreamingComparison:
+    """Two live streams of events compared in O(1): drift of the current
+    stream against a reference stream (or against its own previous window).
+
+    `update` feeds the current stream P, `update_reference` the reference
+    stream Q; every query measures P against Q, equal to the batch function
+    on ``counts`` and ``reference_counts`` (with `pseudocount`) to within
+    1e-10 relative, however long the streams run:
+
+    - O(1) per query (per feature): `entropy` (of P), `cross_entropy`,
+      `kl_divergence`, `decompose`, `jeffreys_divergence` (alias
+      `population_stability_index`), `hellinger_distance`,
+      `chi_square_divergence`;
+    - O(n_bins) per query: `js_divergence`, `js_distance`,
+      `total_variation` (no running sum: their terms mix both sides inside
+      a log or an absolute value).
+
+    Every update is O(1) per event.
+
+    Parameters
+    ----------
+    n_bins : int or sequence of int
+        Bins per feature (a sequence of one per feature with `n_features`).
+    n_features : int, optional
+        Observations of this many features at once: events are (m,
+        n_features) arrays of bin indices, and every query returns an array
+        of one value per feature.
+    window : int, optional
+        The current stream keeps its last `window` observations.
+    reference_window : None, int or "previous", optional
+        None: the reference stream keeps everything fed to it (decaying with
+        `decay`). An int: its last that many observations. "previous" (needs
+        `window`): the reference is the `window` observations before the
+        current window, fed by the events that leave the current window;
+        `update_reference` is then not used.
+    decay : float, optional
+        The streams forget: before each observation of a stream its counts
+        are multiplied by ``1 - decay`` (the reference stream's too, unless
+        it has a window). Exclusive with `window`.
+    pseudocount : float, default 0.0
+        Added to every bin of both sides when a query normalises (the
+        measure family's meaning). With `decay` a pseudocount makes the
+        O(1) queries O(n_bins) (the decaying scale moves it in every bin).
+
+    Raises
+    ------
+    ValueError
+        Bad `n_bins`, `n_features`, `window`, `reference_window` (not None,
+        a positive int or "previous"; "previous" without `window`),
+        `decay` (outside (0, 1), or with a window) or `pseudocount`.
+    TypeError
+        Non-integer `n_bins`, `n_features` or `window`.
+
+    Notes
+    -----
+    Per feature the comparison keeps, besides each stream's own running
+    sums (`StreamingHistogram`), sums over the bins of non-negative terms
+    of x = s + c and t = kappa (r + c) (kappa = S / R when last re-summed):
+    phi(x, t), phi(t, x) with phi(a, b) = a log(a/b) - a + b,
+    (sqrt x - sqrt t)^2 and (x - t)^2 / t. An event that moves a bin of
+    either stream replaces that bin's terms, and KL = K/S - psi(T/S),
+    KL(Q||P), Hellinger and chi-square follow in closed form, accurate
+    relative to the measure itself (also for two streams from the same
+    distribution). A query whose error bound fails re-sums the terms
+    (O(n_bins)); where even fresh sums cannot meet it, the batch kernel
+    answers.
+
+    Examples
+    --------
+    >>> import numpy as np, histentropy
+    >>> rng = np.random.default_rng(0)
+    >>> c = histentropy.StreamingComparison(8, window=1000, reference_window="previous")
+    >>> c.update(rng.integers(0, 8, 2000))           # two windows of uniform events
+    >>> bool(c.population_stability_index() < 0.05)
+    True
+    >>> c.update(rng.integers(0, 4, 1000))           # then only bins 0..3
+    >>> bool(c.population_stability_index() > 1.0)
+    True
+    """
+    cdef PyThread_type_lock _lock
+    cdef StreamingHistogram _cur, _ref
+    cdef list _cur_features
+    cdef Pair* _pairs
+    cdef Py_ssize_t _n_pairs
+    cdef object _n_features, _window, _reference_window, _decay, _pseudocount
+    cdef object _scratch
+    cdef bint _previous, _weighted
+
+    def __cinit__(self, *args, **kwargs):
+        self._lock = PyThread_allocate_lock()
+        if self._lock == NULL:
+            raise MemoryError("cannot allocate a lock")
+        self._pairs = NULL
+
+    def __dealloc__(self):
+        if self._pairs != NULL:
+            free(self._pairs)
+            self._pairs = NULL
+        if self._lock != NULL:
+            PyThread_free_lock(self._lock)
+
+    def __init__(self, n_bins, *, n_features=None, window=None, reference_window=None,
+                 decay=None, pseudocount=0.0):
+        cdef Py_ssize_t f, F
+        cdef State* p
+        cdef State* q
+        if self._cur is not None:
+            raise RuntimeError("a StreamingComparison is initialised once")
+        window = _check_positive_int(window, "window", True)
+        previous = isinstance(reference_window, str)
+        if previous:
+            if reference_window != "previous":
+                raise ValueError(f"reference_window must be None, a positive integer or "
+                                 f"'previous'; got {reference_window!r}")
+            if window is None:
+                raise ValueError("reference_window='previous' needs window: the reference "
+                                 "is the window before the current one")
+            ref_window = window
+        else:
+            ref_window = _check_positive_int(reference_window, "reference_window", True)
+        cur = StreamingHistogram(n_bins, window=window, decay=decay, n_features=n_features,
+                                 pseudocount=pseudocount)
+        ref = StreamingHistogram(n_bins, window=ref_window,
+                                 decay=decay if ref_window is None else None,
+                                 n_features=n_features, pseudocount=pseudocount)
+        self._cur = cur
+        self._ref = ref
+        self._n_features = cur._n_features
+        self._window = window
+        self._reference_window = reference_window if previous else ref_window
+        self._previous = previous
+        self._decay = cur._decay
+        self._pseudocount = cur._pseudocount
+        self._cur_features = [cur] if cur._features is None else list(cur._features)
+        F = len(self._cur_features)
+        self._pairs = <Pair*>calloc(F, sizeof(Pair))
+        if self._pairs == NULL:
+            raise MemoryError("cannot allocate the comparison's sums")
+        self._n_pairs = F
+        for f in range(F):
+            p = &cur.st if cur._features is None else cur._states[f]
+            q = &ref.st if ref._features is None else ref._states[f]
+            self._pairs[f].p = p
+            self._pairs[f].q = q
+            self._pairs[f].valid = False
+            p.pair = &self._pairs[f]
+            p.side = 0
+            q.pair = &self._pairs[f]
+            q.side = 1
+        self._scratch = np.zeros(2 * int(np.max(cur._feature_bins if cur._features is not None
+                                                else [cur._n])), np.float64)
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def n_bins(self):
+        """Bins per feature: an int, or a tuple of ints."""
+        return self._cur._n_bins
+
+    @property
+    def n_features(self):
+        """The number of features, or None."""
+        return self._n_features
+
+    @property
+    def window(self):
+        """The current stream's window (observations), or None."""
+        return self._window
+
+    @property
+    def reference_window(self):
+        """The reference stream's window: None, an int, or "previous"."""
+        return self._reference_window
+
+    @property
+    def decay(self):
+        """The decay rate per observation, or None."""
+        return self._decay
+
+    @property
+    def pseudocount(self):
+        """The pseudocount the queries add to every bin of both sides."""
+        return self._pseudocount
+
+    @property
+    def counts(self):
+        """Counts of the current stream (as `StreamingHistogram.counts`)."""
+        return self._cur.counts
+
+    @property
+    def reference_counts(self):
+        """Counts of the reference stream (as `StreamingHistogram.counts`)."""
+        return self._ref.counts
+
+    # -- updates ------------------------------------------------------------
+
+    def update(self, events, weights=None):
+        """Count a batch of observations of the current stream.
+
+        Parameters
+        ----------
+        events : array_like of int
+            Bin indices: shape (m,), or (m, n_features) with features (row r
+            holds observation r's bin in each feature).
+        weights : array_like, optional
+            Non-negative finite weight of each observation (default 1).
+
+        Raises
+        ------
+        ValueError
+            A bin out of range, a bad weight or shape: the whole batch is
+            rejected and both streams are left as they were.
+        TypeError
+            Non-integer events or non-real weights.
+
+        Notes
+        -----
+        With ``reference_window="previous"`` the observations that leave the
+        current window enter the reference window.
+        """
+        acquire(self._lock)
+        try:
+            if weights is not None:
+                self._weighted = True
+            if not self._previous:
+                self._cur.update(events, weights)
+                return
+            if self._n_features is None:
+                arr, _ = _as_bins(events)
+            else:
+                arr, _ = _as_events(events, self._n_features)
+            w = None if weights is None else _as_event_weights(weights, arr.shape[0])
+            left, left_w = self._leaving(arr, w)
+            self._cur.update(events, w)
+            if left is not None:
+                self._ref.update(left, left_w)
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def update_reference(self, events, weights=None):
+        """Count a batch of observations of the reference stream (shapes and
+        errors as `update`).
+
+        Raises
+        ------
+        ValueError
+            With ``reference_window="previous"``: the reference is then the
+            current stream's previous window.
+        """
+        if self._previous:
+            raise ValueError("update_reference is not used with reference_window='previous': "
+                             "the reference is the current stream's previous window")
+        acquire(self._lock)
+        try:
+            self._ref.update(events, weights)
+        finally:
+            PyThread_release_lock(self._lock)
+
+    cdef object _leaving(self, arr, w):
+        """The observations that a batch pushes out of the current window,
+        oldest first (bins and weights), or (None, None)."""
+        cdef StreamingHistogram first = self._cur_features[0]
+        cdef Py_ssize_t m = arr.shape[0], W = first.st.W, fill = first.st.fill
+        cdef Py_ssize_t pos = first.st.pos, k = fill + m - W, old, f, j, F
+        cdef Py_ssize_t start
+        cdef int64_t[:, ::1] out
+        cdef int64_t* ring
+        if k <= 0 or m == 0:
+            return None, None
+        old = min(k, fill)
+        start = (pos - fill + W) % W
+        order = (start + np.arange(old)) % W
+        weights = None
+        if self._weighted:
+            weights = np.concatenate([first._ring_w[order],
+                                      np.ones(k - old) if w is None else w[:k - old]])
+        if self._n_features is None:
+            return np.concatenate([first._ring_b[order], arr[:k - old]]), weights
+        F = self._n_features
+        bins = np.empty((k, F), np.int64)
+        out = bins
+        for f in range(F):
+            ring = self._cur._states[f].ring_b
+            with nogil:
+                for j in range(old):
+                    out[j, f] = ring[(start + j) % W]
+        bins[old:] = arr[:k - old]
+        return bins, weights
+
+    def merge(self, other):
+        """Add the state of `other` (a StreamingComparison of the same
+        settings) into this one: each stream merges as
+        `StreamingHistogram.merge`; with ``reference_window="previous"``
+        `other`'s two windows are replayed into this one, oldest first.
+
+        Raises
+        ------
+        TypeError
+            `other` is not a StreamingComparison.
+        ValueError
+            Different settings.
+        """
+        cdef StreamingComparison o
+        if not isinstance(other, StreamingComparison):
+            raise TypeError(f"other must be a StreamingComparison; got "
+                            f"{type(other).__name__}")
+        o = other
+        if (o.n_bins != self.n_bins or o._n_features != self._n_features
+                or o._window != self._window or o._reference_window != self._reference_window
+                or o._decay != self._decay or o._pseudocount != self._pseudocount):
+            raise ValueError("cannot merge comparisons with different settings")
+        if self._previous:
+            replay = [(o._ref, None), (o._cur, None)]
+            for side, _ in replay:
+                bins, weights = _window_events(side)
+                if bins.shape[0]:
+                    self.update(bins, weights)
+            return
+        acquire(self._lock)
+        try:
+            self._cur.merge(o._cur)
+            self._ref.merge(o._ref)
+            self._weighted = self._weighted or o._weighted
+            self._invalidate()
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def reset(self):
+        """Forget every observation of both streams (the settings stay)."""
+        acquire(self._lock)
+        try:
+            self._cur.reset()
+            self._ref.reset()
+            self._weighted = False
+            self._invalidate()
+        finally:
+            PyThread_release_lock(self._lock)
+
+    cdef void _invalidate(self):
+        cdef Py_ssize_t f
+        for f in range(self._n_pairs):
+            self._pairs[f].valid = False
+
+    # -- queries ------------------------------------------------------------
+
+    cdef object _each(self, int what, base):
+        cdef Py_ssize_t f, F = self._n_pairs
+        cdef cnp.ndarray out = np.empty(F, np.float64)
+        cdef double* o = <double*>cnp.PyArray_DATA(out)
+        cdef double* scratch = <double*>cnp.PyArray_DATA(self._scratch)
+        cdef double lb = 1.0
+        cdef list features = self._cur_features
+        if base is not None:
+            lb = _log_base(base)
+        acquire(self._lock)
+        try:
+            for f in range(F):
+                if what == Q_ENTROPY:
+                    o[f] = (<StreamingHistogram>features[f])._entropy()
+                elif what == Q_CROSS:
+                    o[f] = ((<StreamingHistogram>features[f])._entropy()
+                            + pair_value(&self._pairs[f], core.HE_KL_DIVERGENCE, scratch))
+                else:
+                    o[f] = pair_value(&self._pairs[f], what, scratch)
+                o[f] /= lb
+        finally:
+            PyThread_release_lock(self._lock)
+        return out if self._n_features is not None else float(out[0])
+
+    def entropy(self, base=None):
+        """Shannon entropy of the current stream, O(1) (as
+        ``histentropy.entropy(counts, pseudocount=...)``)."""
+        return self._each(Q_ENTROPY, base)
+
+    def cross_entropy(self, base=None):
+        """Cross entropy H(P, Q) of the current stream against the
+        reference, O(1); +inf where P has mass and Q none."""
+        return self._each(Q_CROSS, base)
+
+    def kl_divergence(self, base=None):
+        """KL divergence D_KL(P || Q) of the current stream from the
+        reference, O(1); never negative; +inf where P has mass and Q none."""
+        return self._each(core.HE_KL_DIVERGENCE, base)
+
+    def decompose(self, base=None):
+        """``Decomposition(cross_entropy, entropy, kl_divergence)``, O(1)."""
+        kl = self._each(core.HE_KL_DIVERGENCE, base)
+        h = self._each(Q_ENTROPY, base)
+        return _Decomposition()(h + kl, h, kl)
+
+    def jeffreys_divergence(self, base=None):
+        """Jeffreys divergence (PSI): KL(P||Q) + KL(Q||P), O(1); +inf where
+        one side has mass in a bin and the other none."""
+        return self._each(core.HE_JEFFREYS, base)
+
+    population_stability_index = jeffreys_divergence
+
+    def hellinger_distance(self):
+        """Hellinger distance of the two streams, in [0, 1], O(1)."""
+        return self._each(core.HE_HELLINGER, None)
+
+    def chi_square_divergence(self):
+        """Pearson chi-square divergence chi2(P || Q), O(1); +inf where P has
+        mass and Q none."""
+        return self._each(core.HE_CHI_SQUARE, None)
+
+    def js_divergence(self, base=None):
+        """Jensen-Shannon divergence of the two streams, O(n_bins) (the batch
+        kernel on the counts)."""
+        return self._each(core.HE_JS_DIVERGENCE, base)
+
+    def js_distance(self, base=None):
+        """Jensen-Shannon distance (the square root of `js_divergence`),
+        O(n_bins)."""
+        v = self._each(core.HE_JS_DIVERGENCE, base)
+        return np.sqrt(v) if self._n_features is not None else math.sqrt(v)
+
+    def total_variation(self):
+        """Total variation distance of the two streams, O(n_bins) (the batch
+        kernel on the counts)."""
+        return self._each(core.HE_TOTAL_VARIATION, None)
+
+    # -- pickles ------------------------------------------------------------
+
+    def __reduce__(self):
+        config = {"n_bins": self.n_bins, "n_features": self._n_features,
+                  "window": self._window, "reference_window": self._reference_window,
+                  "decay": self._decay, "pseudocount": self._pseudocount}
+        acquire(self._lock)
+        try:
+            state = {"format": FORMAT_VERSION, "current": self._cur.__getstate__(),
+                     "reference": self._ref.__getstate__(), "weighted": self._weighted}
+        finally:
+            PyThread_release_lock(self._lock)
+        return (_restore_comparison, (config,), state)
+
+    def __setstate__(self, state):
+        if state.get("format") != FORMAT_VERSION:
+            raise ValueError("unsupported StreamingComparison state")
+        acquire(self._lock)
+        try:
+            self._cur.__setstate__(state["current"])
+            self._ref.__setstate__(state["reference"])
+            self._weighted = state["weighted"]
+            self._invalidate()
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def __repr__(self):
+        parts = [f"n_bins={self.n_bins}"]
+        for name in ("n_features", "window", "reference_window", "decay"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)!r}")
+        if self._pseudocount:
+            parts.append(f"pseudocount={self._pseudocount}")
+        return f"StreamingComparison({', '.join(parts)})"
+
+
+def _window_events(StreamingHistogram side):
+    """The observations in a windowed stream, oldest first: bins ((m,) or
+    (m, F)) and weights."""
+    cdef StreamingHistogram first
+    features = [side] if side._features is None else side._features
+    first = features[0]
+    order = (np.arange(first.st.fill) + (first.st.pos - first.st.fill)) % first.st.W
+    weights = first._ring_w[order]
+    if side._features is None:
+        return first._ring_b[order], weights
+    return np.stack([(<StreamingHistogram>f)._ring_b[order] for f in features], axis=1), weights
+
+
+def _restore_comparison(config):
+    return StreamingComparison(config["n_bins"], n_features=config["n_features"],
+                               window=config["window"],
+                               reference_window=config["reference_window"],
+                               decay=config["decay"], pseudocount=config["pseudocount"])
 
 
 cdef object _DECOMPOSITION = None
