@@ -149,6 +149,8 @@ cdef enum:
     FORMAT_VERSION = 1
     # Measure codes of the family's result cache (family.h: up to HE_CHI_SQUARE).
     N_MEASURES = 7
+    # Rows of a batch of many features applied feature by feature at a time.
+    ROW_BLOCK = 1024
     # Query codes of the features' loop, besides the family's measure codes.
     Q_ENTROPY = 100
     Q_CROSS = 101
@@ -839,15 +841,32 @@ cdef inline int64_t saturating_add(int64_t count, int64_t more) noexcept nogil:
 
 cdef void apply_events(State* st, const index_t* bp, Py_ssize_t bs,
                        const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
+    events_begin(st, m)
+    events_apply(st, bp, bs, wp, ws, m)
+    events_end(st, m)
+
+
+# A batch of m events in three steps, so that a driver can apply it in parts
+# (row blocks of many features): begin (small batches mark the bins they
+# touch), apply each part in order, end (settle the marks, or recompute).
+
+cdef inline void events_begin(State* st, Py_ssize_t m) noexcept nogil:
     cdef Py_ssize_t changes = 2 * m if st.W > 0 else m
     st.marking = changes * RECOMPUTE_FRACTION < st.n
     st.nmarks = 0
+
+
+cdef inline void events_apply(State* st, const index_t* bp, Py_ssize_t bs,
+                              const double* wp, Py_ssize_t ws, Py_ssize_t m) noexcept nogil:
     if st.W > 0:
         apply_window(st, bp, bs, wp, ws, m)
     elif st.decay:
         apply_decay(st, bp, bs, wp, ws, m)
     else:
         apply_plain(st, bp, bs, wp, ws, m)
+
+
+cdef void events_end(State* st, Py_ssize_t m) noexcept nogil:
     if st.marking and not st.dirty:
         settle_marks(st)
     else:
@@ -1997,7 +2016,8 @@ cdef class StreamingHistogram:
             NaN values, in `sample` and in `update_values`: "raise" rejects
             them (ValueError; a live batch is then not counted at all);
             "omit" skips each NaN value: its feature counts nothing for it,
-            and its window and decay see only that feature's values.
+            but the row is still an observation of that feature, for its
+            window and decay (windows and decay count rows).
         pseudocount : float, default 0.0
             Added to every bin of both sides when a query normalises (see
             `StreamingHistogram`): a live value beyond the sample's range
@@ -2143,6 +2163,18 @@ cdef class StreamingHistogram:
                      f"row {i // F}, feature {i % F}")
             raise ValueError(f"x contains NaN (at {where}) and nan_policy='raise'")
         w = None if weights is None else _as_event_weights(weights, bins.shape[0])
+        if i >= 0:
+            # nan_policy="omit": a NaN value is an observation of weight 0
+            # (the row still moves its feature's window and decay)
+            if w is not None and not np.all((w >= 0) & (w < np.inf)):
+                j = int(np.flatnonzero(~((w >= 0) & (w < np.inf)))[0])
+                raise ValueError(f"weights must be non-negative and finite; got "
+                                 f"{float(w[j])!r} at position {j}")
+            nan = bins < 0
+            w = np.where(nan, 0.0, 1.0 if w is None else w[:, None])
+            bins[nan] = 0
+            if F is None:
+                w = w[:, 0]
         if F is None:
             _update[int32_t](self, bins[:, 0], w, bins[:, 0], False)
         else:
@@ -3008,11 +3040,11 @@ cdef Py_ssize_t first_bad_event(const index_t* bp, Py_ssize_t rs, Py_ssize_t cs,
 
 
 cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
-                    Py_ssize_t cs, const double* wp, Py_ssize_t ws,
+                    Py_ssize_t cs, const double* wp, Py_ssize_t ws, Py_ssize_t wcs,
                     Py_ssize_t m) noexcept nogil:
     """A batch of m observations of F features: row i holds observation i's
-    bin in each feature (bins outside a feature's range are skipped: the
-    values that nan_policy="omit" leaves out).
+    bin in each feature, weighted by wp[i * ws + f * wcs] (wcs = 0: one
+    weight a row; NULL: 1).
 
     A batch that each feature would settle by plain adds and a recomputation
     (no window or decay, and as many events as 1/8 of its bins) is read once,
@@ -3025,11 +3057,24 @@ cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
     cdef const index_t* row
     cdef double** s
     cdef size_t* n
+    cdef Py_ssize_t i0, mm
     for f in range(F):
         st = sts[f]
         if st.W > 0 or st.decay or m * RECOMPUTE_FRACTION < st.n:
+            # Feature by feature, in blocks of rows: a block's rows stay in
+            # the cache (and its pages in the TLB) while every feature reads
+            # its column of them.
             for f in range(F):
-                apply_events(sts[f], bp + f * cs, rs, wp, ws, m)
+                events_begin(sts[f], m)
+            i0 = 0
+            while i0 < m:
+                mm = min(<Py_ssize_t>ROW_BLOCK, m - i0)
+                for f in range(F):
+                    events_apply(sts[f], bp + i0 * rs + f * cs, rs,
+                                 NULL if wp == NULL else wp + i0 * ws + f * wcs, ws, mm)
+                i0 += mm
+            for f in range(F):
+                events_end(sts[f], m)
             return 0
     s = <double**>malloc(F * sizeof(double*))
     n = <size_t*>malloc(F * sizeof(size_t))
@@ -3046,7 +3091,7 @@ cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
         for f in range(F):
             b = row[f * cs]
             if <size_t>b < n[f]:
-                s[f][b] += w
+                s[f][b] += w if wcs == 0 else wp[i * ws + f * wcs]
     free(s)
     free(n)
     for f in range(F):
@@ -3067,13 +3112,19 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
     cdef const index_t* bp = &events[0, 0] if m > 0 else NULL
     cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(h._feature_bins)
     cdef const double[:] wv
+    cdef const double[:, ::1] wv2
     cdef const double* wp = NULL
-    cdef Py_ssize_t ws = 0, bad_bin = -1, bad_w = -1
+    cdef Py_ssize_t ws = 0, wcs = 0, bad_bin = -1, bad_w = -1
     cdef double batch_total
     cdef int error = 0
     if m == 0:
         return
-    if weights is not None:
+    if weights is not None and weights.ndim == 2:  # one per value (update_values)
+        wv2 = np.ascontiguousarray(weights)
+        wp = &wv2[0, 0]
+        ws = F
+        wcs = 1
+    elif weights is not None:
         wv = weights
         wp = &wv[0]
         ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
@@ -3083,7 +3134,9 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
             if check_bins:
                 bad_bin = first_bad_event(bp, rs, cs, m, F, nb)
             if bad_bin < 0:
-                if wp != NULL:
+                if wcs:  # every value's: their sum bounds each feature's
+                    bad_w = first_bad_weight(wp, 1, m * F, &batch_total)
+                elif wp != NULL:
                     bad_w = first_bad_weight(wp, ws, m, &batch_total)
                 else:
                     batch_total = <double>m
@@ -3093,7 +3146,7 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
                             + batch_total <= MAX_TOTAL):
                         error = 1
                 if not error:
-                    error = 2 * (apply_rows(h._states, F, bp, rs, cs, wp, ws, m) != 0)
+                    error = 2 * (apply_rows(h._states, F, bp, rs, cs, wp, ws, wcs, m) != 0)
     finally:
         PyThread_release_lock(h._lock)
     if bad_bin >= 0:
@@ -3208,7 +3261,10 @@ cdef class StreamingComparison:
     cdef StreamingHistogram _cur, _ref
     cdef list _cur_features
     cdef Pair* _pairs
+    cdef State** _cur_states
+    cdef State** _ref_states
     cdef Py_ssize_t _n_pairs
+    cdef object _nb
     cdef object _n_features, _window, _reference_window, _decay, _pseudocount
     cdef object _scratch
     cdef bint _previous, _weighted
@@ -3218,11 +3274,14 @@ cdef class StreamingComparison:
         if self._lock == NULL:
             raise MemoryError("cannot allocate a lock")
         self._pairs = NULL
+        self._cur_states = NULL
+        self._ref_states = NULL
 
     def __dealloc__(self):
-        if self._pairs != NULL:
-            free(self._pairs)
-            self._pairs = NULL
+        free(self._pairs)
+        free(self._cur_states)
+        free(self._ref_states)
+        self._pairs = NULL
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
@@ -3261,14 +3320,20 @@ cdef class StreamingComparison:
         self._cur_features = [cur] if cur._features is None else list(cur._features)
         F = len(self._cur_features)
         self._pairs = <Pair*>calloc(F, sizeof(Pair))
-        if self._pairs == NULL:
+        self._cur_states = <State**>calloc(F, sizeof(State*))
+        self._ref_states = <State**>calloc(F, sizeof(State*))
+        if self._pairs == NULL or self._cur_states == NULL or self._ref_states == NULL:
             raise MemoryError("cannot allocate the comparison's sums")
+        self._nb = (np.array([cur._n], np.int64) if cur._features is None
+                    else cur._feature_bins)
         self._n_pairs = F
         for f in range(F):
             p = &cur.st if cur._features is None else cur._states[f]
             q = &ref.st if ref._features is None else ref._states[f]
             self._pairs[f].p = p
             self._pairs[f].q = q
+            self._cur_states[f] = p
+            self._ref_states[f] = q
             self._pairs[f].valid = False
             p.pair = &self._pairs[f]
             p.side = 0
@@ -3345,24 +3410,24 @@ cdef class StreamingComparison:
         With ``reference_window="previous"`` the observations that leave the
         current window enter the reference window.
         """
-        acquire(self._lock)
-        try:
-            if weights is not None:
-                self._weighted = True
-            if not self._previous:
+        if not self._previous:
+            acquire(self._lock)
+            try:
                 self._cur.update(events, weights)
-                return
-            if self._n_features is None:
-                arr, _ = _as_bins(events)
-            else:
-                arr, _ = _as_events(events, self._n_features)
-            w = None if weights is None else _as_event_weights(weights, arr.shape[0])
-            left, left_w = self._leaving(arr, w)
-            self._cur.update(events, w)
-            if left is not None:
-                self._ref.update(left, left_w)
-        finally:
-            PyThread_release_lock(self._lock)
+            finally:
+                PyThread_release_lock(self._lock)
+            return
+        if self._n_features is None:
+            arr, original = _as_bins(events)
+            rows = arr.reshape(-1, 1)
+        else:
+            arr, original = _as_events(events, self._n_features)
+            rows = arr
+        w = None if weights is None else _as_event_weights(weights, arr.shape[0])
+        if rows.dtype == np.int32:
+            _update_previous[int32_t](self, rows, w, original)
+        else:
+            _update_previous[int64_t](self, rows, w, original)
 
     def update_reference(self, events, weights=None):
         """Count a batch of observations of the reference stream (shapes and
@@ -3382,37 +3447,6 @@ cdef class StreamingComparison:
             self._ref.update(events, weights)
         finally:
             PyThread_release_lock(self._lock)
-
-    cdef object _leaving(self, arr, w):
-        """The observations that a batch pushes out of the current window,
-        oldest first (bins and weights), or (None, None)."""
-        cdef StreamingHistogram first = self._cur_features[0]
-        cdef Py_ssize_t m = arr.shape[0], W = first.st.W, fill = first.st.fill
-        cdef Py_ssize_t pos = first.st.pos, k = fill + m - W, old, f, j, F
-        cdef Py_ssize_t start
-        cdef int64_t[:, ::1] out
-        cdef int64_t* ring
-        if k <= 0 or m == 0:
-            return None, None
-        old = min(k, fill)
-        start = (pos - fill + W) % W
-        order = (start + np.arange(old)) % W
-        weights = None
-        if self._weighted:
-            weights = np.concatenate([first._ring_w[order],
-                                      np.ones(k - old) if w is None else w[:k - old]])
-        if self._n_features is None:
-            return np.concatenate([first._ring_b[order], arr[:k - old]]), weights
-        F = self._n_features
-        bins = np.empty((k, F), np.int64)
-        out = bins
-        for f in range(F):
-            ring = self._cur._states[f].ring_b
-            with nogil:
-                for j in range(old):
-                    out[j, f] = ring[(start + j) % W]
-        bins[old:] = arr[:k - old]
-        return bins, weights
 
     def merge(self, other):
         """Add the state of `other` (a StreamingComparison of the same
@@ -3581,6 +3615,110 @@ cdef class StreamingComparison:
         if self._pseudocount:
             parts.append(f"pseudocount={self._pseudocount}")
         return f"StreamingComparison({', '.join(parts)})"
+
+
+cdef void apply_previous(State** cur, State** ref, Py_ssize_t F, const index_t* bp,
+                         Py_ssize_t rs, Py_ssize_t cs, const double* wp, Py_ssize_t ws,
+                         Py_ssize_t m, bint weighted) noexcept nogil:
+    """A batch of m observations of F features into the current windows,
+    whose leaving observations enter the reference windows (of the same
+    length W: reference_window="previous").
+
+    In parts of at most W rows, so that every leaving event of a part is in
+    a current ring before the part overwrites it: first the reference takes
+    them (applied and settled while the current side still holds them: the
+    pair sums move against the current counts as they are), then the current
+    side takes the part, feature by feature in blocks of rows. Unweighted
+    streams pass the leaving events unweighted (the window's exact integer
+    path).
+    """
+    cdef Py_ssize_t W = cur[0].W, i0 = 0, b0, mm, bm, k, start, first, f
+    cdef State* c
+    while i0 < m:
+        mm = min(W, m - i0)
+        k = cur[0].fill + mm - W
+        if k > 0:
+            start = (cur[0].pos - cur[0].fill + W) % W  # the oldest event
+            first = min(k, W - start)
+            for f in range(F):
+                events_begin(ref[f], k)
+            for f in range(F):
+                c = cur[f]
+                events_apply(ref[f], <const int64_t*>(c.ring_b + start), 1,
+                             c.ring_w + start if weighted else NULL, 1, first)
+                if k > first:
+                    events_apply(ref[f], <const int64_t*>c.ring_b, 1,
+                                 c.ring_w if weighted else NULL, 1, k - first)
+            for f in range(F):
+                events_end(ref[f], k)
+        for f in range(F):
+            events_begin(cur[f], mm)
+        b0 = 0
+        while b0 < mm:
+            bm = min(<Py_ssize_t>ROW_BLOCK, mm - b0)
+            for f in range(F):
+                events_apply(cur[f], bp + (i0 + b0) * rs + f * cs, rs,
+                             NULL if wp == NULL else wp + (i0 + b0) * ws, ws, bm)
+            b0 += bm
+        for f in range(F):
+            events_end(cur[f], mm)
+        i0 += mm
+
+
+cdef object _update_previous(StreamingComparison cmp, const index_t[:, :] events,
+                             object weights, object original):
+    """Validate a batch of the current stream, then apply it with its leaving
+    observations entering the reference (GIL released, under the lock)."""
+    cdef Py_ssize_t m = events.shape[0], F = events.shape[1], f
+    cdef Py_ssize_t rs = events.strides[0] // <Py_ssize_t>sizeof(index_t)
+    cdef Py_ssize_t cs = events.strides[1] // <Py_ssize_t>sizeof(index_t)
+    cdef const index_t* bp = &events[0, 0] if m > 0 else NULL
+    cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(cmp._nb)
+    cdef const double[:] wv
+    cdef const double* wp = NULL
+    cdef Py_ssize_t ws = 0, bad_bin = -1, bad_w = -1
+    cdef double batch_total
+    cdef int error = 0
+    if m == 0:
+        return
+    if weights is not None:
+        wv = weights
+        wp = &wv[0]
+        ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
+    acquire(cmp._lock)
+    try:
+        with nogil:
+            bad_bin = first_bad_event(bp, rs, cs, m, F, nb)
+            if bad_bin < 0:
+                if wp != NULL:
+                    bad_w = first_bad_weight(wp, ws, m, &batch_total)
+                else:
+                    batch_total = <double>m
+            if bad_bin < 0 and bad_w < 0:
+                for f in range(F):
+                    if not (total_of(cmp._cur_states[f]) + batch_total <= MAX_TOTAL):
+                        error = 1
+                if not error:
+                    if wp != NULL:
+                        cmp._weighted = True
+                    apply_previous(cmp._cur_states, cmp._ref_states, F, bp, rs, cs, wp, ws,
+                                   m, cmp._weighted)
+    finally:
+        PyThread_release_lock(cmp._lock)
+    if bad_bin >= 0:
+        f = bad_bin % F
+        where = (f"position {bad_bin // F}" if cmp._n_features is None else
+                 f"row {bad_bin // F}, feature {f}")
+        value = original[bad_bin // F] if cmp._n_features is None else \
+            original[bad_bin // F, f]
+        raise ValueError(f"events must lie in [0, n_bins) = [0, {nb[f]}); got "
+                         f"{_short_repr(int(value))} at {where}")
+    if bad_w >= 0:
+        raise ValueError(f"weights must be non-negative and finite; got "
+                         f"{float(weights[bad_w])!r} at position {bad_w}")
+    if error:
+        raise ValueError("the total mass would exceed 2**900 (about 8e270); "
+                         "rescale the weights")
 
 
 def _window_events(StreamingHistogram side):
