@@ -1401,10 +1401,18 @@ def _fit_edges(X, nan, n_bins, binning):
             col = X[~nan[:, f], f]
             if col.shape[0] == 0:
                 raise ValueError(f"sample has no value in feature {f} (all NaN)")
+            t = np.linspace(0.0, 1.0, n + 1)
             if binning == "quantile":
-                e = np.unique(np.quantile(col, np.linspace(0.0, 1.0, n + 1)))
+                e = np.quantile(col, t)
+                if not np.all(np.isfinite(e)):  # interpolation beyond the doubles
+                    e = np.quantile(col, t, method="nearest")
             else:
-                e = np.unique(np.linspace(col.min(), col.max(), n + 1))
+                lo, hi = float(col.min()), float(col.max())
+                # (1 - t) lo + t hi: no overflow where hi - lo would
+                e = lo * (1.0 - t) + hi * t if not math.isfinite(hi - lo) else \
+                    np.linspace(lo, hi, n + 1)
+                e[0], e[n] = lo, hi
+            e = np.unique(e)
             if e.shape[0] == 1:
                 e = np.array([e[0], e[0]])
             edges.append(e)
@@ -2096,8 +2104,9 @@ cdef class StreamingHistogram:
         inv = np.zeros(len(edges), np.float64)
         if name == "uniform":
             for f, e in enumerate(edges):
-                if e[len(e) - 1] > e[0]:
-                    inv[f] = (len(e) - 1) / (e[len(e) - 1] - e[0])
+                width = float(e[len(e) - 1]) - float(e[0])
+                if 0.0 < width < math.inf:
+                    inv[f] = (len(e) - 1) / width
         table = np.array([e.ctypes.data for e in edges], np.uintp)
         self._edges = edges
         self._binning = (name, table, np.array([len(e) for e in edges], np.int32), inv)
@@ -3377,12 +3386,20 @@ cdef class StreamingComparison:
     @property
     def counts(self):
         """Counts of the current stream (as `StreamingHistogram.counts`)."""
-        return self._cur.counts
+        acquire(self._lock)
+        try:
+            return self._cur.counts
+        finally:
+            PyThread_release_lock(self._lock)
 
     @property
     def reference_counts(self):
         """Counts of the reference stream (as `StreamingHistogram.counts`)."""
-        return self._ref.counts
+        acquire(self._lock)
+        try:
+            return self._ref.counts
+        finally:
+            PyThread_release_lock(self._lock)
 
     # -- updates ------------------------------------------------------------
 

@@ -778,3 +778,48 @@ class ComparisonMachine(RuleBasedStateMachine):
 ComparisonMachine.TestCase.settings = settings(
     max_examples=int(settings().max_examples), stateful_step_count=15, deadline=None)
 test_comparison_machine = ComparisonMachine.TestCase
+
+
+# ---------------------------------------------------------------------------
+# Threads
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [{}, {"window": 50, "reference_window": "previous"},
+                                    {"decay": 0.01}])
+def test_concurrent_updates_and_queries(rng, kwargs):
+    """Several threads feeding and querying one comparison: calls serialise
+    (no crash, no torn state); every event is counted once."""
+    import threading
+
+    F = 3
+    h = SC(6, n_features=F, **kwargs)
+    batches = [rng.integers(0, 6, (int(rng.integers(1, 40)), F)) for _ in range(40)]
+    errors = []
+
+    def feed(own):
+        try:
+            for b in own:
+                h.update(b)
+                if "reference_window" not in kwargs:
+                    h.update_reference(b[::-1])
+                h.kl_divergence()
+                h.population_stability_index()
+                h.counts
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=feed, args=(batches[i::3],)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    cur, ref = h.counts, h.reference_counts
+    if not kwargs:
+        total = sum(b.shape[0] for b in batches)
+        np.testing.assert_array_equal(cur.sum(axis=1), [total] * F)
+        np.testing.assert_array_equal(ref.sum(axis=1), [total] * F)
+    for f in range(F):
+        assert_close(h.kl_divergence()[f],
+                     histentropy.kl_divergence(cur[f], ref[f]) if ref[f].sum() else math.nan,
+                     f"threads {kwargs} feature {f}")
