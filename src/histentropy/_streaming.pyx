@@ -1711,6 +1711,11 @@ cdef class StreamingHistogram:
             reference = self._check_reference(reference, n)
         self._n = n
         self._n_bins = n
+        self._feature_bins = np.array([n], np.int64)
+        self._states = <State**>calloc(1, sizeof(State*))
+        if self._states == NULL:
+            raise MemoryError("cannot allocate the features' table")
+        self._states[0] = &self.st
         self._s = np.zeros(n, np.float64)
         self._touched = np.zeros(n, np.uint8)
         self._old = np.zeros(n, np.float64)
@@ -1927,17 +1932,11 @@ cdef class StreamingHistogram:
         if self._features is not None:
             arr, original = _as_events(bins, self._n_features)
             w = None if weights is None else _as_event_weights(weights, arr.shape[0])
-            if arr.dtype == np.int32:
-                _update_rows[int32_t](self, arr, w, original, True)
-            else:
-                _update_rows[int64_t](self, arr, w, original, True)
+            self._rows(arr, w, original, True)
             return
         arr, original = _as_bins(bins)
         w = None if weights is None else _as_event_weights(weights, arr.shape[0])
-        if arr.dtype == np.int32:
-            _update[int32_t](self, arr, w, original)
-        else:
-            _update[int64_t](self, arr, w, original)
+        self._rows(arr.reshape(-1, 1), w, original, True)
 
     def add_counts(self, counts):
         """Add a dense vector of counts, one per bin.
@@ -1975,8 +1974,8 @@ cdef class StreamingHistogram:
             return
         c = self._checked_counts(counts)
         idx = np.flatnonzero(c)
-        _update[int64_t](self, idx.astype(np.int64, copy=False),
-                                    np.ascontiguousarray(c[idx]), idx)
+        self._rows(idx.astype(np.int64, copy=False).reshape(-1, 1),
+                   np.ascontiguousarray(c[idx]), idx, True)
 
     def _checked_counts(self, counts):
         c = as_weights(counts, "counts")
@@ -2112,6 +2111,18 @@ cdef class StreamingHistogram:
         self._binning = (name, table, np.array([len(e) for e in edges], np.int32), inv)
         self._nan_policy = nan_policy
 
+    cdef object _rows(self, events, weights, original, bint check_bins):
+        """A batch of observations: (m, n_features) bins, or (m, 1) for one
+        feature (weights one per row, or one per value)."""
+        cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(self._feature_bins)
+        single = self._features is None
+        if events.dtype == np.int32:
+            _apply_batch[int32_t](self._lock, self._states, NULL, nb, NULL, single,
+                                  events, weights, original, check_bins)
+        else:
+            _apply_batch[int64_t](self._lock, self._states, NULL, nb, NULL, single,
+                                  events, weights, original, check_bins)
+
     cdef object _bin(self, cnp.ndarray x):
         """Bins of the (m, F) float64 values x, by the edges (binning.h), -1
         for NaN; and the position (row * F + feature) of the first NaN, or -1."""
@@ -2184,10 +2195,7 @@ cdef class StreamingHistogram:
             bins[nan] = 0
             if F is None:
                 w = w[:, 0]
-        if F is None:
-            _update[int32_t](self, bins[:, 0], w, bins[:, 0], False)
-        else:
-            _update_rows[int32_t](self, bins, w, bins, False)
+        self._rows(bins, w, bins, False)
 
     def merge(self, other):
         """Add the state of `other` into this histogram, in place.
@@ -2249,7 +2257,7 @@ cdef class StreamingHistogram:
             PyThread_release_lock(o._lock)
         if self.st.W > 0:
             if bins.shape[0]:
-                _update[int64_t](self, bins, weights, bins)
+                self._rows(bins.reshape(-1, 1), weights, bins, True)
                 self.st.events = saturating_add(self.st.events,
                                                 events - bins.shape[0])
             return
@@ -2985,51 +2993,6 @@ cdef class StreamingHistogram:
         return f"StreamingHistogram({', '.join(parts)}) with total {total}"
 
 
-cdef object _update(StreamingHistogram h, const index_t[:] bins, object weights,
-                     object original, bint check_bins=True):
-    """Validate a whole batch, then apply it (GIL released, under the lock)."""
-    cdef Py_ssize_t m = bins.shape[0]
-    cdef Py_ssize_t bs = bins.strides[0] // <Py_ssize_t>sizeof(index_t)
-    cdef const index_t* bp = &bins[0] if m > 0 else NULL
-    cdef const double[:] wv
-    cdef const double* wp = NULL
-    cdef Py_ssize_t ws = 0, bad_bin, bad_w = -1
-    cdef double batch_total, current
-    cdef int error = 0
-    if m == 0:
-        return
-    if weights is not None:
-        wv = weights
-        wp = &wv[0]
-        ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
-    acquire(h._lock)
-    try:
-        with nogil:
-            bad_bin = first_bad_bin(bp, bs, m, h.st.n) if check_bins else -1
-            if bad_bin < 0:
-                if wp != NULL:
-                    bad_w = first_bad_weight(wp, ws, m, &batch_total)
-                else:
-                    batch_total = <double>m
-            if bad_bin < 0 and bad_w < 0:
-                current = total_of(&h.st) / current_scale(&h.st)
-                if not (current + batch_total <= MAX_TOTAL):
-                    error = 1
-                else:
-                    apply_events(&h.st, bp, bs, wp, ws, m)
-    finally:
-        PyThread_release_lock(h._lock)
-    if bad_bin >= 0:
-        raise ValueError(f"bins must lie in [0, n_bins) = [0, {h.n_bins}); got "
-                         f"{_short_repr(int(original[bad_bin]))} at position {bad_bin}")
-    if bad_w >= 0:
-        raise ValueError(f"weights must be non-negative and finite; got "
-                         f"{float(weights[bad_w])!r} at position {bad_w}")
-    if error:
-        raise ValueError("the total mass would exceed 2**900 (about 8e270); "
-                         "rescale the weights")
-
-
 
 cdef Py_ssize_t first_bad_event(const index_t* bp, Py_ssize_t rs, Py_ssize_t cs,
                                 Py_ssize_t m, Py_ssize_t F,
@@ -3037,6 +3000,8 @@ cdef Py_ssize_t first_bad_event(const index_t* bp, Py_ssize_t rs, Py_ssize_t cs,
     """Position (row * F + feature) of the first bin outside [0, n[feature]), or -1."""
     cdef Py_ssize_t i, f
     cdef uint64_t bad
+    if F == 1:
+        return first_bad_bin(bp, rs, m, n[0])
     for i in range(m):
         bad = 0
         for f in range(F):
@@ -3067,6 +3032,9 @@ cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
     cdef double** s
     cdef size_t* n
     cdef Py_ssize_t i0, mm
+    if F == 1:
+        apply_events(sts[0], bp, rs, wp, ws, m)
+        return 0
     for f in range(F):
         st = sts[f]
         if st.W > 0 or st.decay or m * RECOMPUTE_FRACTION < st.n:
@@ -3111,15 +3079,22 @@ cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
     return 0
 
 
-cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, object weights,
-                         object original, bint check_bins):
-    """Validate a whole batch of observations of every feature, then apply it
-    (GIL released, under the lock)."""
+cdef object _apply_batch(PyThread_type_lock lock, State** cur, State** ref,
+                         const int64_t* nb, bint* weighted, bint single,
+                         const index_t[:, :] events, object weights, object original,
+                         bint check_bins):
+    """Validate a whole batch of observations of F features (F = 1: one
+    feature, `single`), then apply it: to the states `cur`, or with `ref`
+    (reference_window="previous") through apply_previous, its leaving events
+    into `ref` (`weighted`: whether any event so far had a weight). GIL
+    released, under `lock`.
+
+    weights: None, one per row (m,), or one per value (m, F) (update_values).
+    """
     cdef Py_ssize_t m = events.shape[0], F = events.shape[1], f
     cdef Py_ssize_t rs = events.strides[0] // <Py_ssize_t>sizeof(index_t)
     cdef Py_ssize_t cs = events.strides[1] // <Py_ssize_t>sizeof(index_t)
     cdef const index_t* bp = &events[0, 0] if m > 0 else NULL
-    cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(h._feature_bins)
     cdef const double[:] wv
     cdef const double[:, ::1] wv2
     cdef const double* wp = NULL
@@ -3128,7 +3103,7 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
     cdef int error = 0
     if m == 0:
         return
-    if weights is not None and weights.ndim == 2:  # one per value (update_values)
+    if weights is not None and weights.ndim == 2:
         wv2 = np.ascontiguousarray(weights)
         wp = &wv2[0, 0]
         ws = F
@@ -3137,7 +3112,7 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
         wv = weights
         wp = &wv[0]
         ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
-    acquire(h._lock)
+    acquire(lock)
     try:
         with nogil:
             if check_bins:
@@ -3151,18 +3126,22 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
                     batch_total = <double>m
             if bad_bin < 0 and bad_w < 0:
                 for f in range(F):
-                    if not (total_of(h._states[f]) / current_scale(h._states[f])
+                    if not (total_of(cur[f]) / current_scale(cur[f])
                             + batch_total <= MAX_TOTAL):
                         error = 1
-                if not error:
-                    error = 2 * (apply_rows(h._states, F, bp, rs, cs, wp, ws, wcs, m) != 0)
+                if not error and ref != NULL:
+                    weighted[0] = weighted[0] or wp != NULL
+                    apply_previous(cur, ref, F, bp, rs, cs, wp, ws, m, weighted[0])
+                elif not error:
+                    error = 2 * (apply_rows(cur, F, bp, rs, cs, wp, ws, wcs, m) != 0)
     finally:
-        PyThread_release_lock(h._lock)
+        PyThread_release_lock(lock)
     if bad_bin >= 0:
         f = bad_bin % F
-        raise ValueError(f"events must lie in [0, n_bins) = [0, {nb[f]}) in each feature; "
-                         f"got {_short_repr(int(original[bad_bin // F, f]))} at row "
-                         f"{bad_bin // F}, feature {f}")
+        value = original[bad_bin // F] if single else original[bad_bin // F, f]
+        where = f"position {bad_bin // F}" if single else f"row {bad_bin // F}, feature {f}"
+        raise ValueError(f"{'bins' if single else 'events'} must lie in [0, n_bins) = "
+                         f"[0, {nb[f]}); got {_short_repr(int(value))} at {where}")
     if bad_w >= 0:
         raise ValueError(f"weights must be non-negative and finite; got "
                          f"{float(weights[bad_w])!r} at position {bad_w}")
@@ -3171,7 +3150,6 @@ cdef object _update_rows(StreamingHistogram h, const index_t[:, :] events, objec
                          "rescale the weights")
     if error == 2:
         raise MemoryError("cannot allocate the features' table")
-
 
 def _restore(n_bins, reference, window, decay):
     return StreamingHistogram(n_bins, reference=reference, window=window, decay=decay)
@@ -3441,10 +3419,14 @@ cdef class StreamingComparison:
             arr, original = _as_events(events, self._n_features)
             rows = arr
         w = None if weights is None else _as_event_weights(weights, arr.shape[0])
+        cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(self._nb)
+        single = self._n_features is None
         if rows.dtype == np.int32:
-            _update_previous[int32_t](self, rows, w, original)
+            _apply_batch[int32_t](self._lock, self._cur_states, self._ref_states, nb,
+                                  &self._weighted, single, rows, w, original, True)
         else:
-            _update_previous[int64_t](self, rows, w, original)
+            _apply_batch[int64_t](self._lock, self._cur_states, self._ref_states, nb,
+                                  &self._weighted, single, rows, w, original, True)
 
     def update_reference(self, events, weights=None):
         """Count a batch of observations of the reference stream (shapes and
@@ -3680,62 +3662,6 @@ cdef void apply_previous(State** cur, State** ref, Py_ssize_t F, const index_t* 
         for f in range(F):
             events_end(cur[f], mm)
         i0 += mm
-
-
-cdef object _update_previous(StreamingComparison cmp, const index_t[:, :] events,
-                             object weights, object original):
-    """Validate a batch of the current stream, then apply it with its leaving
-    observations entering the reference (GIL released, under the lock)."""
-    cdef Py_ssize_t m = events.shape[0], F = events.shape[1], f
-    cdef Py_ssize_t rs = events.strides[0] // <Py_ssize_t>sizeof(index_t)
-    cdef Py_ssize_t cs = events.strides[1] // <Py_ssize_t>sizeof(index_t)
-    cdef const index_t* bp = &events[0, 0] if m > 0 else NULL
-    cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(cmp._nb)
-    cdef const double[:] wv
-    cdef const double* wp = NULL
-    cdef Py_ssize_t ws = 0, bad_bin = -1, bad_w = -1
-    cdef double batch_total
-    cdef int error = 0
-    if m == 0:
-        return
-    if weights is not None:
-        wv = weights
-        wp = &wv[0]
-        ws = wv.strides[0] // <Py_ssize_t>sizeof(double)
-    acquire(cmp._lock)
-    try:
-        with nogil:
-            bad_bin = first_bad_event(bp, rs, cs, m, F, nb)
-            if bad_bin < 0:
-                if wp != NULL:
-                    bad_w = first_bad_weight(wp, ws, m, &batch_total)
-                else:
-                    batch_total = <double>m
-            if bad_bin < 0 and bad_w < 0:
-                for f in range(F):
-                    if not (total_of(cmp._cur_states[f]) + batch_total <= MAX_TOTAL):
-                        error = 1
-                if not error:
-                    if wp != NULL:
-                        cmp._weighted = True
-                    apply_previous(cmp._cur_states, cmp._ref_states, F, bp, rs, cs, wp, ws,
-                                   m, cmp._weighted)
-    finally:
-        PyThread_release_lock(cmp._lock)
-    if bad_bin >= 0:
-        f = bad_bin % F
-        where = (f"position {bad_bin // F}" if cmp._n_features is None else
-                 f"row {bad_bin // F}, feature {f}")
-        value = original[bad_bin // F] if cmp._n_features is None else \
-            original[bad_bin // F, f]
-        raise ValueError(f"events must lie in [0, n_bins) = [0, {nb[f]}); got "
-                         f"{_short_repr(int(value))} at {where}")
-    if bad_w >= 0:
-        raise ValueError(f"weights must be non-negative and finite; got "
-                         f"{float(weights[bad_w])!r} at position {bad_w}")
-    if error:
-        raise ValueError("the total mass would exceed 2**900 (about 8e270); "
-                         "rescale the weights")
 
 
 def _window_events(StreamingHistogram side):
