@@ -105,6 +105,20 @@
 # until its sum fits again: every count is the correctly rounded sum of the
 # weights in the window, whatever their range, at O(1) per event.
 #
+# Pseudocount c: the queries measure count + c against reference + c. The
+# running sums are over s + c (`shift`; every formula above holds for them),
+# the reference side is r + c; the roundings of the two sums are relative
+# errors of an ulp per bin, which the bounds carry (y_error, ref_round).
+# Under decay c would move with the scale g in every bin at every event, so
+# there the queries take the batch kernel on the counts (O(n_bins), cached).
+#
+# Many features (n_features=F): one State per feature, fed the columns of an
+# (m, F) batch of observations; windows and decay count observations (rows).
+# Raw values (from_reference / update_values) are binned by the C core
+# (binning.h) into such a batch first.
+#
+# Two live streams (StreamingComparison): see Pair below.
+#
 # Decay: counts are stored as s = c * g with a global scale g = exp(E0 + k
 # lam), lam = -log1p(-d), k = events since the last rescale. An event adds
 # w * g to one bin: every other count is implicitly multiplied by (1 - d).
