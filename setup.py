@@ -112,7 +112,9 @@ def extensions():
             extra_compile_args=COMPILE_ARGS + OPENMP,
             extra_link_args=LINK_ARGS + OPENMP,
         )
-        for pyx in sorted(PACKAGE.glob("*.pyx"))
+        # The largest first: with parallel jobs the longest compiles start
+        # at once instead of last.
+        for pyx in sorted(PACKAGE.glob("*.pyx"), key=lambda f: (-f.stat().st_size, f.name))
         if not only or pyx.stem in only
     ]
 
@@ -137,5 +139,6 @@ setup(
         compiler_directives=DIRECTIVES,
         include_path=["src"],
         build_dir=str(BUILD_DIR),
+        nthreads=os.cpu_count() or 1,
     ),
 )
