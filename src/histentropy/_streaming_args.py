@@ -69,15 +69,21 @@ def _as_bins(bins):
         if arr.size == 0 and kind in "fO":
             return np.zeros(0, np.int64), arr
         raise TypeError(f"bins must hold integer bin indices; got an array of dtype {arr.dtype}")
+    return _int_bins(arr), arr
+
+
+def _int_bins(arr):
+    """An integer array of bin indices as int32 or int64 that the kernels read:
+    in place where it is native and aligned, else a copy."""
     if arr.dtype.isnative and (arr.dtype == np.int64 or arr.dtype == np.int32):
-        if arr.flags.aligned and arr.strides[0] % arr.itemsize == 0:
-            return arr, arr
-        return arr.copy(), arr
-    if kind == "u" and arr.dtype.itemsize == 8:
+        if arr.flags.aligned and all(st % arr.itemsize == 0 for st in arr.strides):
+            return arr
+        return arr.copy()
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8:
         # Values above 2**63 are out of range anyway; keep them out of range.
         return np.where(arr > np.uint64(2**62), np.int64(-1),
-                        arr.astype(np.int64, copy=False).clip(0)), arr
-    return arr.astype(np.int64), arr
+                        arr.astype(np.int64, copy=False).clip(0))
+    return arr.astype(np.int64)
 
 
 def _as_event_weights(weights, length):
@@ -249,14 +255,7 @@ def _as_events(events, F):
             return np.zeros((0, F), np.int64), arr
         raise TypeError(f"events must hold integer bin indices; got an array of dtype "
                         f"{arr.dtype}")
-    if arr.dtype.isnative and (arr.dtype == np.int64 or arr.dtype == np.int32):
-        if arr.flags.aligned and all(st % arr.itemsize == 0 for st in arr.strides):
-            return arr, arr
-        return arr.copy(), arr
-    if kind == "u" and arr.dtype.itemsize == 8:
-        return np.where(arr > np.uint64(2**62), np.int64(-1),
-                        arr.astype(np.int64, copy=False).clip(0)), arr
-    return arr.astype(np.int64), arr
+    return _int_bins(arr), arr
 
 
 def check_reference(reference, n):
