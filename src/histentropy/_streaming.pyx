@@ -1138,7 +1138,7 @@ cdef void pair_resum(Pair* P) noexcept nogil:
     """The pair sums afresh from both sides' counts, at kappa = S / R."""
     cdef Py_ssize_t b
     cdef double S = core.he_csum_value(&P.p.S), R = core.he_csum_value(&P.q.S)
-    cdef double sh = P.p.shift, x, r, t, k1, k2, g, z
+    cdef double sh = P.p.shift, r, t
     core.he_csum_init(&P.a.K)
     core.he_csum_init(&P.a.K2)
     core.he_csum_init(&P.a.G)
@@ -1149,19 +1149,13 @@ cdef void pair_resum(Pair* P) noexcept nogil:
     P.usable = S > 0.0 and R > 0.0 and S < INFINITY and R < INFINITY
     P.kappa = S / R if P.usable else 1.0
     for b in range(P.p.n):
-        x = P.p.s[b] + sh
         r = P.q.s[b] + sh
         t = P.kappa * r
         if r > 0.0 and t < DBL_MIN:
             P.usable = False  # below the normal range: no longer proportional
-        pair_terms(x, t, &k1, &k2, &g, &z)
-        core.he_csum_add(&P.a.K, k1)
-        core.he_csum_add(&P.a.K2, k2)
-        core.he_csum_add(&P.a.G, g)
-        core.he_csum_add(&P.a.Z, z)
+        pair_add(P, P.p.s[b] + sh, t, 1.0)
         core.he_csum_add_exact(&P.a.T, t)
-        P.a.unbounded += (x > 0.0) & (t == 0.0)
-        P.a.missing += (x == 0.0) & (t > 0.0)
+    # fresh sums: no increments yet
     P.a.drift_k = 0.0
     P.a.drift_k2 = 0.0
     P.a.drift_g = 0.0
@@ -1473,7 +1467,7 @@ cdef class StreamingHistogram:
             self._feature_bins = np.array(sizes, np.int64)
             self._n_bins = n_bins if not isinstance(n_bins, Sequence) else tuple(sizes)
             self._ref = None if reference is None else (
-                np.stack([r for r in refs]) if isinstance(self._n_bins, int) else refs)
+                np.stack(refs) if isinstance(self._n_bins, int) else refs)
             return
         if not isinstance(n_bins, (numbers.Integral, np.integer)) and isinstance(
                 n_bins, (Sequence, np.ndarray)):
@@ -2003,19 +1997,15 @@ cdef class StreamingHistogram:
     # -- queries ------------------------------------------------------------
 
     cdef double _entropy(self) noexcept nogil:
-        cdef bint ok
-        cdef double h
+        cdef bint ok = False
+        cdef double h = NAN
         if self._cached_version_h == self.st.version:
             return self._cached_h
-        if self.st.batch_only:
-            h = self._batch(core.HE_ENTROPY)
-            self._cached_h = h
-            self._cached_version_h = self.st.version
-            return h
-        h = entropy_fast(&self.st, &ok)
-        if not ok and (self.st.drift_a > 0.0 or self.st.s_err > 0.0):
-            recompute(&self.st)
+        if not self.st.batch_only:
             h = entropy_fast(&self.st, &ok)
+            if not ok and (self.st.drift_a > 0.0 or self.st.s_err > 0.0):
+                recompute(&self.st)
+                h = entropy_fast(&self.st, &ok)
         if not ok:
             if self.st.pseudo > 0.0:
                 h = self._batch(core.HE_ENTROPY)
@@ -2026,16 +2016,29 @@ cdef class StreamingHistogram:
         return h
 
     cdef double _kl(self) noexcept nogil:
-        cdef bint ok
-        cdef double kl, h
+        cdef bint ok = False
+        cdef double kl = NAN, h
         if self._cached_version_kl == self.st.version:
             return self._cached_kl
-        if self.st.batch_only:
-            kl = self._batch(core.HE_KL_DIVERGENCE)
+        if not self.st.batch_only:
+            kl = self._kl_of_sums(&ok)
+        if not ok:
+            if self.st.pseudo > 0.0:
+                kl = self._batch(core.HE_KL_DIVERGENCE)
+            else:
+                core.he_divergence_slice_t(0, self.st.s, 1, self.st.ref, 1, self.st.n,
+                                           False, True, &h, &kl)
+                self._cached_h = h
+                self._cached_version_h = self.st.version
             self._cached_kl = kl
             self._cached_version_kl = self.st.version
-            return kl
-        kl = kl_fast(&self.st, &ok)
+        return kl
+
+    cdef double _kl_of_sums(self, bint* ok_out) noexcept nogil:
+        """KL from the running sums, or from the anchored ones (kept from the
+        first query that needs them on); ok_out: within the bound."""
+        cdef bint ok
+        cdef double kl = kl_fast(&self.st, &ok)
         if not ok and self.st.k_valid:
             # Near the reference: the anchored sums, before any O(n_bins) work
             # (a recomputation would not help kl_fast there).
@@ -2053,28 +2056,17 @@ cdef class StreamingHistogram:
                 if not ok and self.st.drift_k > 0.0:
                     anchor_k(&self.st)
                     kl = kl_anchored(&self.st, &ok)
-        if not ok:
-            if self.st.pseudo > 0.0:
-                kl = self._batch(core.HE_KL_DIVERGENCE)
-                h = self._batch(core.HE_ENTROPY)
-            else:
-                core.he_divergence_slice_t(0, self.st.s, 1, self.st.ref, 1, self.st.n,
-                                           False, True, &h, &kl)
-            self._cached_kl = kl
-            self._cached_version_kl = self.st.version
-            self._cached_h = h
-            self._cached_version_h = self.st.version
+        ok_out[0] = ok
         return kl
 
     cdef double _cross(self) noexcept nogil:
-        cdef bint ok
-        cdef double x
-        if self.st.batch_only:
-            return self._entropy() + self._kl()
-        x = cross_fast(&self.st, &ok)
-        if not ok and (self.st.drift_c > 0.0 or self.st.s_err > 0.0):
-            recompute(&self.st)
+        cdef bint ok = False
+        cdef double x = NAN
+        if not self.st.batch_only:
             x = cross_fast(&self.st, &ok)
+            if not ok and (self.st.drift_c > 0.0 or self.st.s_err > 0.0):
+                recompute(&self.st)
+                x = cross_fast(&self.st, &ok)
         if not ok:
             x = self._entropy() + self._kl()
         return x
@@ -2716,7 +2708,8 @@ cdef int apply_rows(State** sts, Py_ssize_t F, const index_t* bp, Py_ssize_t rs,
 
     A batch that each feature would settle by plain adds and a recomputation
     (no window or decay, and as many events as 1/8 of its bins) is read once,
-    row by row; any other goes feature by feature (apply_events, strided).
+    row by row; any other goes feature by feature in blocks of ROW_BLOCK rows
+    (events_begin, events_apply per block, events_end).
     Returns -1 if the pointer table cannot be allocated (nothing applied).
     """
     cdef Py_ssize_t i, f, b
@@ -2942,10 +2935,7 @@ cdef class StreamingComparison:
     cdef StreamingHistogram _cur, _ref
     cdef list _cur_features
     cdef Pair* _pairs
-    cdef State** _cur_states
-    cdef State** _ref_states
     cdef Py_ssize_t _n_pairs
-    cdef object _nb
     cdef object _n_features, _window, _reference_window, _decay, _pseudocount
     cdef object _scratch
     cdef bint _previous, _weighted
@@ -2955,13 +2945,9 @@ cdef class StreamingComparison:
         if self._lock == NULL:
             raise MemoryError("cannot allocate a lock")
         self._pairs = NULL
-        self._cur_states = NULL
-        self._ref_states = NULL
 
     def __dealloc__(self):
         free(self._pairs)
-        free(self._cur_states)
-        free(self._ref_states)
         self._pairs = NULL
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
@@ -3001,27 +2987,20 @@ cdef class StreamingComparison:
         self._cur_features = [cur] if cur._features is None else list(cur._features)
         F = len(self._cur_features)
         self._pairs = <Pair*>calloc(F, sizeof(Pair))
-        self._cur_states = <State**>calloc(F, sizeof(State*))
-        self._ref_states = <State**>calloc(F, sizeof(State*))
-        if self._pairs == NULL or self._cur_states == NULL or self._ref_states == NULL:
+        if self._pairs == NULL:
             raise MemoryError("cannot allocate the comparison's sums")
-        self._nb = (np.array([cur._n], np.int64) if cur._features is None
-                    else cur._feature_bins)
         self._n_pairs = F
         for f in range(F):
-            p = &cur.st if cur._features is None else cur._states[f]
-            q = &ref.st if ref._features is None else ref._states[f]
+            p = cur._states[f]
+            q = ref._states[f]
             self._pairs[f].p = p
             self._pairs[f].q = q
-            self._cur_states[f] = p
-            self._ref_states[f] = q
             self._pairs[f].valid = False
             p.pair = &self._pairs[f]
             p.side = 0
             q.pair = &self._pairs[f]
             q.side = 1
-        self._scratch = np.zeros(2 * int(np.max(cur._feature_bins if cur._features is not None
-                                                else [cur._n])), np.float64)
+        self._scratch = np.zeros(2 * int(np.max(cur._feature_bins)), np.float64)
 
     # -- properties ---------------------------------------------------------
 
@@ -3113,13 +3092,13 @@ cdef class StreamingComparison:
             arr, original = _as_events(events, self._n_features)
             rows = arr
         w = None if weights is None else _as_event_weights(weights, arr.shape[0])
-        cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(self._nb)
+        cdef const int64_t* nb = <const int64_t*>cnp.PyArray_DATA(self._cur._feature_bins)
         single = self._n_features is None
         if rows.dtype == np.int32:
-            _apply_batch[int32_t](self._lock, self._cur_states, self._ref_states, nb,
+            _apply_batch[int32_t](self._lock, self._cur._states, self._ref._states, nb,
                                   &self._weighted, single, rows, w, original, True)
         else:
-            _apply_batch[int64_t](self._lock, self._cur_states, self._ref_states, nb,
+            _apply_batch[int64_t](self._lock, self._cur._states, self._ref._states, nb,
                                   &self._weighted, single, rows, w, original, True)
 
     def update_reference(self, events, weights=None):
@@ -3164,8 +3143,7 @@ cdef class StreamingComparison:
                 or o._decay != self._decay or o._pseudocount != self._pseudocount):
             raise ValueError("cannot merge comparisons with different settings")
         if self._previous:
-            replay = [(o._ref, None), (o._cur, None)]
-            for side, _ in replay:
+            for side in (o._ref, o._cur):  # oldest first
                 bins, weights = _window_events(side)
                 if bins.shape[0]:
                     self.update(bins, weights)
@@ -3174,7 +3152,6 @@ cdef class StreamingComparison:
         try:
             self._cur.merge(o._cur)
             self._ref.merge(o._ref)
-            self._weighted = self._weighted or o._weighted
             self._invalidate()
         finally:
             PyThread_release_lock(self._lock)

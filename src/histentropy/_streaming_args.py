@@ -140,12 +140,12 @@ def _fit_edges(X, nan, n_bins, binning):
             raise ValueError(f"binning must be 'quantile', 'uniform' or an array of edges; "
                              f"got {binning!r}")
         n = _check_positive_int(n_bins, "n_bins", False)
+        t = np.linspace(0.0, 1.0, n + 1)
         edges = []
         for f in range(F):
             col = X[~nan[:, f], f]
             if col.shape[0] == 0:
                 raise ValueError(f"sample has no value in feature {f} (all NaN)")
-            t = np.linspace(0.0, 1.0, n + 1)
             if binning == "quantile":
                 e = np.quantile(col, t)
                 if not np.all(np.isfinite(e)):  # interpolation beyond the doubles
@@ -218,9 +218,7 @@ def _feature_references(reference, sizes):
     F = len(sizes)
     if reference is None:
         return [None] * F
-    if isinstance(reference, np.ndarray) and reference.ndim == 2:
-        rows = list(reference)
-    elif isinstance(reference, (Sequence, np.ndarray)) and not isinstance(reference, (str, bytes)):
+    if isinstance(reference, (Sequence, np.ndarray)) and not isinstance(reference, (str, bytes)):
         rows = list(reference)
     else:
         raise ValueError(f"reference must be an (n_features, n_bins) array or a sequence of "
