@@ -1465,9 +1465,11 @@ cdef class StreamingHistogram:
             self._features = features
             self._n_features = F
             self._feature_bins = np.array(sizes, np.int64)
-            self._n_bins = n_bins if not isinstance(n_bins, Sequence) else tuple(sizes)
+            # as given: one int for every feature, or a tuple of them
+            self._n_bins = (tuple(sizes) if isinstance(n_bins, (Sequence, np.ndarray))
+                            else sizes[0])
             self._ref = None if reference is None else (
-                np.stack(refs) if isinstance(self._n_bins, int) else refs)
+                refs if isinstance(self._n_bins, tuple) else np.stack(refs))
             return
         if not isinstance(n_bins, (numbers.Integral, np.integer)) and isinstance(
                 n_bins, (Sequence, np.ndarray)):

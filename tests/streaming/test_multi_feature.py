@@ -964,3 +964,23 @@ MultiFeatureMachine.TestCase.settings = settings(
     max_examples=max(10, int(settings().max_examples) // 2), stateful_step_count=10,
     deadline=None)
 test_multi_feature_machine = MultiFeatureMachine.TestCase
+
+
+def test_n_bins_of_numpy_types():
+    """n_bins as a NumPy integer is one size for every feature (an int, a
+    stacked reference); as a NumPy array, one size per feature (a tuple,
+    counts as a list)."""
+    h = histentropy.StreamingHistogram(np.int64(3), n_features=2, reference=np.ones((2, 3)))
+    assert h.n_bins == 3 and isinstance(h.n_bins, int)
+    assert isinstance(h.reference, np.ndarray) and h.reference.shape == (2, 3)
+    g = histentropy.StreamingHistogram(np.array([2, 3]), n_features=2,
+                                       reference=[[1, 1], [1, 1, 1]])
+    assert g.n_bins == (2, 3)
+    g.update([[0, 2], [1, 1]])
+    counts = g.counts
+    assert isinstance(counts, list)
+    np.testing.assert_array_equal(counts[0], [1, 1])
+    np.testing.assert_array_equal(counts[1], [0, 1, 1])
+    kl = g.kl_divergence()
+    for f in range(2):
+        assert_close(kl[f], histentropy.kl_divergence(counts[f], g.reference[f]), "numpy n_bins")
