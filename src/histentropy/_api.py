@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from histentropy import _dense, _estimators, _joint, _labelled_api, _sparse_api
+from histentropy import _dask_api, _dense, _estimators, _joint, _labelled_api, _sparse_api
 from histentropy._family_api import measure
 from histentropy._validation import (
     check_nan_policy,
@@ -116,6 +116,8 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
         return measure("entropy", p, base=base, axis=axis, keepdims=keepdims,
                        nan_policy=nan_policy, pseudocount=pseudocount, workers=workers)
     kind = input_kind(p)
+    if kind == "dask":
+        return _dask_api.entropy(p, base, axis, keepdims, nan_policy)
     if kind == "labelled":
         _, values = _labelled_api.label_values(p, "p")
         return entropy(values, base=base, axis=axis, keepdims=keepdims,
@@ -143,6 +145,9 @@ def _estimated_entropy(p, estimator, base, axis, keepdims, nan_policy, pseudocou
     """`entropy` by a bias-corrected estimator (_estimators), options checked:
     the histograms as rows of counts, dense or sparse, then the estimator."""
     _estimators.check_estimator(estimator)
+    if input_kind(p) == "dask":
+        raise ValueError(f"estimator={estimator!r} is not available for dask arrays; "
+                         "use the default, 'plugin'")
     if not _no_pseudocount(pseudocount) or pseudocount != 0:
         raise ValueError(
             f"pseudocount applies to the plug-in estimator only; got pseudocount="
@@ -181,6 +186,8 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy,
         # The entropy of p over the bins kept for the pair, in the pair's shape.
         return measure("entropy", p, q, **options), kl
     kind = pair_kind(p, q)
+    if kind == "dask":
+        return _dask_api.divergence(p, q, base, axis, keepdims, nan_policy, need_entropy)
     if kind == "labelled":
         p, q = _labelled_api.aligned(p, q)
         return _divergence_of_dense(p, q, base, axis, keepdims, nan_policy,

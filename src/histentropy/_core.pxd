@@ -192,3 +192,20 @@ cdef extern from "histentropy/binning.h" nogil:
     Py_ssize_t he_bin_values(const double* x, Py_ssize_t rs, Py_ssize_t cs,
                              Py_ssize_t m, Py_ssize_t F, const double* const* edges,
                              const int32_t* L, const double* inv_width, int32_t* out)
+
+
+cdef extern from "histentropy/chunks.h" nogil:
+    enum:
+        HE_CHUNK_FIELDS
+        HE_CHUNK_SECOND_FIELDS
+    # One histogram in chunks: a mergeable state per chunk (chunks.h).
+    int he_chunk_totals_t(int type, const void* p, Py_ssize_t p_stride, const void* q,
+                          Py_ssize_t q_stride, Py_ssize_t n, double c, double* state)
+    void he_chunk_merge(const double* states, Py_ssize_t k, int need, double* out)
+    double he_chunk_value(const double* state, int measure, int omit_nan)
+    int he_chunk_second_t(int type, int measure, const he_params* params, const void* p,
+                          Py_ssize_t p_stride, const void* q, Py_ssize_t q_stride,
+                          Py_ssize_t n, const double* total, double* out)
+    void he_chunk_second_merge(const double* states, Py_ssize_t k, double* out)
+    double he_chunk_family_value(int measure, const he_params* params, const double* total,
+                                 const double* second, int one, int omit_nan)

@@ -499,3 +499,102 @@ def family(cnp.ndarray p not None, object q, int measure, double alpha,
 
 # Select the CPU path now, when the package is imported (dispatch.h caches it).
 c.he_cpu_path()
+
+
+# ---- one histogram in chunks (Dask blocks along the histogram axis) --------
+# The states are rows of doubles, their fields those of chunks.h.
+
+CHUNK_FIELDS = c.HE_CHUNK_FIELDS
+CHUNK_SECOND_FIELDS = c.HE_CHUNK_SECOND_FIELDS
+
+
+def chunk_totals(cnp.ndarray p not None, object q, double pseudocount):
+    """The first-read state of each row of p (and q: same shape and dtype,
+    None for a measure of p alone), 2-D with the chunk's bins along the last
+    axis. Returns (states (rows, CHUNK_FIELDS), flags)."""
+    cdef c.he_slices ps = slices_of(p), qs = ps
+    cdef int code = _checked_code(p)
+    cdef Py_ssize_t rows = ps.shape1, r
+    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_FIELDS))
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = NULL
+    cdef int flags = 0
+    if q is not None:
+        qs = slices_of(<cnp.ndarray>q)
+        b = cnp.PyArray_DATA(<cnp.ndarray>q)
+    with nogil:
+        for r in range(rows):
+            flags |= c.he_chunk_totals_t(
+                code, c.he_slice_at(a, &ps, r), ps.stride,
+                c.he_slice_at(b, &qs, r) if b != NULL else NULL, qs.stride, ps.n,
+                pseudocount, &out[r, 0])
+    return out.base, flags
+
+
+def chunk_merge(const double[:, :, ::1] states, int need):
+    """Each row's k chunk states (rows, k, CHUNK_FIELDS) merged into one;
+    need: 1 entropy, 2 KL, 3 both, 0 the totals only."""
+    cdef Py_ssize_t rows = states.shape[0], k = states.shape[1], r
+    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_FIELDS))
+    with nogil:
+        for r in range(rows):
+            c.he_chunk_merge(&states[r, 0, 0], k, need, &out[r, 0])
+    return out.base
+
+
+def chunk_values(const double[:, ::1] states, int measure, bint omit_nan):
+    """Entropy or KL (MEASURES) in nats of each merged state."""
+    cdef Py_ssize_t rows = states.shape[0], r
+    cdef double[::1] out = np.empty(rows)
+    for r in range(rows):
+        out[r] = c.he_chunk_value(&states[r, 0], measure, omit_nan)
+    return out.base
+
+
+def chunk_second(cnp.ndarray p not None, object q, int measure, double alpha,
+                 double pseudocount, const double[:, ::1] totals):
+    """The second pass of `measure` over each row of p (and q), against each
+    row's merged totals. Returns (rows, CHUNK_SECOND_FIELDS)."""
+    cdef c.he_slices ps = slices_of(p), qs = ps
+    cdef int code = _checked_code(p)
+    cdef Py_ssize_t rows = ps.shape1, r
+    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_SECOND_FIELDS))
+    cdef const void* a = cnp.PyArray_DATA(p)
+    cdef const void* b = NULL
+    cdef c.he_params params
+    params.alpha = alpha
+    params.pseudocount = pseudocount
+    if q is not None:
+        qs = slices_of(<cnp.ndarray>q)
+        b = cnp.PyArray_DATA(<cnp.ndarray>q)
+    with nogil:
+        for r in range(rows):
+            c.he_chunk_second_t(code, measure, &params, c.he_slice_at(a, &ps, r), ps.stride,
+                                c.he_slice_at(b, &qs, r) if b != NULL else NULL,
+                                qs.stride, ps.n, &totals[r, 0], &out[r, 0])
+    return out.base
+
+
+def chunk_second_merge(const double[:, :, ::1] states):
+    """Each row's k second-pass states (rows, k, CHUNK_SECOND_FIELDS) merged."""
+    cdef Py_ssize_t rows = states.shape[0], k = states.shape[1], r
+    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_SECOND_FIELDS))
+    with nogil:
+        for r in range(rows):
+            c.he_chunk_second_merge(&states[r, 0, 0], k, &out[r, 0])
+    return out.base
+
+
+def chunk_family_values(const double[:, ::1] totals, const double[:, ::1] second,
+                        int measure, double alpha, double pseudocount, bint one,
+                        bint omit_nan):
+    """`measure` in nats of each row from its merged totals and second pass."""
+    cdef Py_ssize_t rows = totals.shape[0], r
+    cdef double[::1] out = np.empty(rows)
+    cdef c.he_params params
+    params.alpha = alpha
+    params.pseudocount = pseudocount
+    for r in range(rows):
+        out[r] = c.he_chunk_family_value(measure, &params, &totals[r, 0], &second[r, 0],
+                                         one, omit_nan)
+    return out.base

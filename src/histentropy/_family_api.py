@@ -10,7 +10,7 @@ the totals, then the sum of the measure's non-negative per-bin terms.
 
 import numpy as np
 
-from histentropy import _dense, _labelled_api, _sparse_api
+from histentropy import _dask_api, _dense, _labelled_api, _sparse_api
 from histentropy._validation import (
     as_weights,
     check_alpha,
@@ -38,6 +38,10 @@ def measure(name, p, q=None, *, alpha=1.0, base=None, axis=-1, keepdims=False,
     code = _dense.MEASURES[name]
     one = q is None
     kind = input_kind(p) if one else pair_kind(p, q)
+    if kind == "dask":
+        return _dask_api.measure(name, p, q, alpha=alpha, base=base, axis=axis,
+                                 keepdims=keepdims, nan_policy=nan_policy,
+                                 pseudocount=pseudocount)
     if kind == "labelled":
         if one:
             p = _labelled_api.label_values(p, "p")[1]

@@ -9,11 +9,12 @@ sparse rows to `_sparse_api.pairwise_sparse`.
 
 import numpy as np
 
-from histentropy import _dense, _pairwise, _sparse_api
+from histentropy import _dask_api, _dense, _pairwise, _sparse_api
 from histentropy._validation import (
     as_weights,
     check_pseudocount,
     common_dtype,
+    is_dask,
     is_sparse,
     log_of_base,
     threads_for,
@@ -168,6 +169,8 @@ def pairwise(P, Q=None, *, metric="kl_divergence", base=None, pseudocount=0.0,
         raise ValueError(f"base applies to the log-based metrics only; {metric} has no base")
     c = check_pseudocount(pseudocount)
     threads_for(workers, 0)  # checks workers
+    if is_dask(P) or is_dask(Q):
+        return _dask_api.pairwise(P, Q, metric, base, c, out)
     if is_sparse(P) or is_sparse(Q):
         return _pairwise_sparse(P, Q, code, root, symmetric, c, log_base, workers, out)
     P = _rows(P, "P")

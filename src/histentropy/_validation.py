@@ -50,8 +50,17 @@ def is_series(obj):
     return pandas is not None and isinstance(obj, pandas.Series)
 
 
+def is_dask(obj):
+    """True for a dask array (without importing dask: one exists only once
+    dask.array is imported)."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(obj, module.Array)
+
+
 def input_kind(obj):
-    """'sparse', 'labelled' (a mapping or a Series) or 'dense'."""
+    """'dask', 'sparse', 'labelled' (a mapping or a Series) or 'dense'."""
+    if is_dask(obj):
+        return "dask"
     if is_sparse(obj):
         return "sparse"  # before Mapping: dok matrices are dicts too
     if isinstance(obj, Mapping) or is_series(obj):
@@ -60,12 +69,22 @@ def input_kind(obj):
 
 
 def pair_kind(p, q):
-    """'labelled', 'sparse' (either is) or 'dense' for a pair of inputs.
+    """'labelled', 'dask', 'sparse' (either is) or 'dense' for a pair of
+    inputs.
 
     Raises TypeError when one is labelled and the other is not: labelled
-    histograms are paired by label, others by position.
+    histograms are paired by label, others by position; and for a dask
+    array with a sparse or labelled one.
     """
     p_kind, q_kind = input_kind(p), input_kind(q)
+    if "dask" in (p_kind, q_kind):
+        other = q_kind if p_kind == "dask" else p_kind
+        if other in ("sparse", "labelled"):
+            raise TypeError(
+                f"a dask array cannot be paired with {other} input; pass a dask "
+                "array and a dense array (NumPy or dask)"
+            )
+        return "dask"
     if "labelled" in (p_kind, q_kind) and p_kind != q_kind:
         labelled, other = ("p", "q") if p_kind == "labelled" else ("q", "p")
         described = {"p": type(p).__name__, "q": type(q).__name__}

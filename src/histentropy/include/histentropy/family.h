@@ -145,19 +145,17 @@ HE_ALWAYS_INLINE double he_family_second_sum(int type, int measure, const void *
     return he_csum_value(&sum);
 }
 
-/* The log-sum-exp read of a Renyi measure (terms.h, he_power_lse). */
-HE_ALWAYS_INLINE double he_family_lse(int type, int measure, const void *p,
-                                      const he_slices *ps, const void *q,
-                                      const he_slices *qs, ptrdiff_t zero_bins,
-                                      const he_second_read *sr)
+/* The log-sum-exp read of a Renyi measure (terms.h, he_power_lse), added
+ * into *l (he_family_lse_init). */
+HE_ALWAYS_INLINE void he_family_lse_read(int type, int measure, const void *p,
+                                         const he_slices *ps, const void *q,
+                                         const he_slices *qs, ptrdiff_t zero_bins,
+                                         const he_second_read *sr, he_power_lse *l)
 {
     ptrdiff_t r, i, rows = ps->shape0 * ps->shape1;
     int one = q == NULL;
-    double k = measure == HE_RENYI_ENTROPY ? 1.0 - sr->alpha : sr->alpha - 1.0;
     double a, b, w;
     const void *pr, *qr = NULL;
-    he_power_lse l;
-    he_power_lse_init(&l, isinf(k) ? (k > 0.0 ? 1.0 : -1.0) : k);
     for (r = 0; r < rows; r++) {
         pr = he_slice_at(p, ps, r);
         if (!one)
@@ -169,14 +167,33 @@ HE_ALWAYS_INLINE double he_family_lse(int type, int measure, const void *p,
                 continue;
             w = he_power_lse_term(measure, a, b, sr);
             if (w == w)
-                he_power_lse_add(&l, w, 1.0);
+                he_power_lse_add(l, w, 1.0);
         }
     }
     if (zero_bins > 0 && sr->pseudo > 0.0) {
         w = he_power_lse_term(measure, 0.0, 0.0, sr);
         if (w == w)
-            he_power_lse_add(&l, w, (double)zero_bins);
+            he_power_lse_add(l, w, (double)zero_bins);
     }
+}
+
+/* An empty log-sum-exp state of a Renyi measure. */
+HE_ALWAYS_INLINE void he_family_lse_init(int measure, const he_second_read *sr,
+                                         he_power_lse *l)
+{
+    double k = measure == HE_RENYI_ENTROPY ? 1.0 - sr->alpha : sr->alpha - 1.0;
+    he_power_lse_init(l, isinf(k) ? (k > 0.0 ? 1.0 : -1.0) : k);
+}
+
+/* The Renyi measure from its log-sum-exp read. */
+HE_ALWAYS_INLINE double he_family_lse(int type, int measure, const void *p,
+                                      const he_slices *ps, const void *q,
+                                      const he_slices *qs, ptrdiff_t zero_bins,
+                                      const he_second_read *sr)
+{
+    he_power_lse l;
+    he_family_lse_init(measure, sr, &l);
+    he_family_lse_read(type, measure, p, ps, q, qs, zero_bins, sr, &l);
     return he_power_lse_finish(&l, sr->alpha);
 }
 
