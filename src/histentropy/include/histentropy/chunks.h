@@ -67,17 +67,18 @@ HE_ALWAYS_INLINE int he_chunk_totals(int type, const void *p, ptrdiff_t p_stride
         he_add_pseudocounts(&t.p_total, t.kept, c * p_scale);
         if (q != NULL)
             he_add_pseudocounts(&t.q_total, t.kept, c * q_scale);
-        he_csum_normalise(&t.p_total);
-        he_csum_normalise(&t.q_total);
         if (attempt == 1)
             break;
-        p_exp = he_chunk_exponent(t.p_total.hi, t.p_largest + c, t.kept);
-        q_exp = q != NULL ? he_chunk_exponent(t.q_total.hi, t.q_largest + c, t.kept) : 0;
+        p_exp = he_chunk_exponent(he_csum_value(&t.p_total), t.p_largest + c, t.kept);
+        q_exp = q != NULL ? he_chunk_exponent(he_csum_value(&t.q_total), t.q_largest + c,
+                                              t.kept) : 0;
         if (p_exp == 0 && q_exp == 0)
             break;
         p_scale = ldexp(1.0, -p_exp);
         q_scale = ldexp(1.0, -q_exp);
     }
+    he_csum_normalise(&t.p_total);
+    he_csum_normalise(&t.q_total);
     memset(state, 0, HE_CHUNK_FIELDS * sizeof *state);
     state[HE_CK_P_HI] = t.p_total.hi;
     state[HE_CK_P_LO] = t.p_total.lo;
