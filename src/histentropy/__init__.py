@@ -117,6 +117,16 @@ def _check_cpu_env():
 _check_cpu_env()
 
 
+def __getattr__(name):
+    # histentropy.dask (the ``dask`` extra) loads on first use: importing
+    # histentropy never imports dask.
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module("histentropy.dask")
+    raise AttributeError(f"module 'histentropy' has no attribute {name!r}")
+
+
 __all__ = [
     "Decomposition",
     "StreamingComparison",
