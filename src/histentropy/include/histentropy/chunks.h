@@ -297,12 +297,17 @@ HE_UNUSED static void he_chunk_second_merge(const double *states, ptrdiff_t k, d
     he_power_lse l;
     double f;
     ptrdiff_t c;
+    int unbounded = 0;
     he_csum_init(&sum);
     he_power_lse_init(&l, k > 0 ? states[HE_CK2_LSE_K] : 0.0);
     for (c = 0; c < k; c++) {
         st = states + c * HE_CHUNK_SECOND_FIELDS;
-        he_csum_add(&sum, st[HE_CK2_SUM_HI]);
-        he_csum_add(&sum, st[HE_CK2_SUM_LO]);
+        if (isinf(st[HE_CK2_SUM_HI])) {
+            unbounded = 1;  /* a term overflowed, or the measure is +inf */
+        } else {
+            he_csum_add(&sum, st[HE_CK2_SUM_HI]);
+            he_csum_add(&sum, st[HE_CK2_SUM_LO]);
+        }
         if (!(st[HE_CK2_LSE_HI] > 0.0))
             continue;  /* no bin, or not a Renyi measure */
         if (l.k > 0.0 ? st[HE_CK2_LSE_M] > l.m : st[HE_CK2_LSE_M] < l.m) {
@@ -318,8 +323,8 @@ HE_UNUSED static void he_chunk_second_merge(const double *states, ptrdiff_t k, d
         he_csum_add(&l.s, f * st[HE_CK2_LSE_LO]);
     }
     he_csum_normalise(&sum);
-    out[HE_CK2_SUM_HI] = sum.hi;
-    out[HE_CK2_SUM_LO] = sum.lo;
+    out[HE_CK2_SUM_HI] = unbounded ? INFINITY : sum.hi;
+    out[HE_CK2_SUM_LO] = unbounded ? 0.0 : sum.lo;
     out[HE_CK2_LSE_K] = l.k;
     out[HE_CK2_LSE_M] = l.m;
     out[HE_CK2_LSE_HI] = l.s.hi;
