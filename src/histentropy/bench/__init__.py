@@ -17,7 +17,7 @@ from histentropy.bench._common import (
     peak_memory,
 )
 
-SUITES = ("dense", "sparse", "logits", "streaming", "family", "pairwise", "joint")
+SUITES = ("dense", "sparse", "logits", "streaming", "family", "pairwise", "joint", "dask")
 
 __all__ = ["Row", "SUITES", "best_time", "compare", "format_table", "main",
            "peak_memory"]

@@ -59,8 +59,33 @@ HE_ALWAYS_INLINE int he_chunk_totals(int type, const void *p, ptrdiff_t p_stride
                                       double c, double *state)
 {
     he_totals t;
+    he_family_sums f;
     int attempt, flags = 0, p_exp = 0, q_exp = 0;
     double p_scale = 1.0, q_scale = 1.0;
+    memset(state, 0, HE_CHUNK_FIELDS * sizeof *state);
+    if (p_stride == 1 && (q == NULL || q_stride == 1)) {
+        /* the vectorised first read, when every weight is clean and the
+         * totals need no rescaling */
+        he_fast_family_sums(type, p, q, n, &f);
+        if (f.bad == 0.0 && (f.p_hi == 0.0 || he_total_in_range(f.p_hi))
+                && (f.q_hi == 0.0 || he_total_in_range(f.q_hi))) {
+            he_csum sp = {f.p_hi, f.p_lo}, sq = {f.q_hi, f.q_lo};
+            he_add_pseudocounts(&sp, n, c);
+            if (q != NULL)
+                he_add_pseudocounts(&sq, n, c);
+            he_csum_normalise(&sp);
+            he_csum_normalise(&sq);
+            state[HE_CK_P_HI] = sp.hi;
+            state[HE_CK_P_LO] = sp.lo;
+            state[HE_CK_Q_HI] = sq.hi;
+            state[HE_CK_Q_LO] = sq.lo;
+            state[HE_CK_P_LARGEST] = f.p_largest;  /* q's: only for a rescaling */
+            state[HE_CK_KEPT] = (double)n;
+            state[HE_CK_P_ONLY] = c == 0.0 && f.p_only != 0.0;
+            state[HE_CK_Q_ONLY] = c == 0.0 && f.q_only != 0.0;
+            return 0;
+        }
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         memset(&t, 0, sizeof t);
         flags = he_totals_read(type, p, p_stride, q, q_stride, n, p_scale, q_scale, &t);
@@ -79,7 +104,6 @@ HE_ALWAYS_INLINE int he_chunk_totals(int type, const void *p, ptrdiff_t p_stride
     }
     he_csum_normalise(&t.p_total);
     he_csum_normalise(&t.q_total);
-    memset(state, 0, HE_CHUNK_FIELDS * sizeof *state);
     state[HE_CK_P_HI] = t.p_total.hi;
     state[HE_CK_P_LO] = t.p_total.lo;
     state[HE_CK_P_EXP] = p_exp;
