@@ -51,7 +51,8 @@ _COMMON_PARAMETERS = """\
         most k; -1: all available cores. Many histograms are split across
         threads; one long histogram is split into chunks whose partial sums
         are combined (the result does not depend on the number of threads
-        beyond rounding)."""
+        beyond rounding). For dask input each block runs on one thread: the
+        Dask scheduler spreads the blocks."""
 
 
 _PAIR_PARAMETERS = """\
@@ -59,7 +60,9 @@ _PAIR_PARAMETERS = """\
         Non-negative finite weights, counts or probabilities of any real or
         integer dtype. They broadcast together; `axis` refers to the broadcast
         shape and both must have the same length along it.
-        Either may be a scipy.sparse matrix or array (never densified); two
+        Either may be a dask array (the result is then a lazy dask array;
+        see the README's Dask section), or a scipy.sparse matrix or array
+        (never densified); two
         labelled histograms (dict, Counter, pandas Series) are aligned by
         label, a missing label having weight 0 (mixing labelled and unlabelled
         input is a TypeError).
@@ -117,6 +120,7 @@ def entropy(p, *, base=None, axis=-1, keepdims=False, nan_policy="propagate",
                        nan_policy=nan_policy, pseudocount=pseudocount, workers=workers)
     kind = input_kind(p)
     if kind == "dask":
+        threads_for(workers, 0)  # checks workers: a block runs on one thread
         return _dask_api.entropy(p, base, axis, keepdims, nan_policy)
     if kind == "labelled":
         _, values = _labelled_api.label_values(p, "p")
@@ -187,6 +191,7 @@ def _divergence(p, q, base, axis, keepdims, nan_policy, workers, need_entropy,
         return measure("entropy", p, q, **options), kl
     kind = pair_kind(p, q)
     if kind == "dask":
+        threads_for(workers, 0)  # checks workers: a block runs on one thread
         return _dask_api.divergence(p, q, base, axis, keepdims, nan_policy, need_entropy)
     if kind == "labelled":
         p, q = _labelled_api.aligned(p, q)
@@ -279,7 +284,9 @@ entropy.__doc__ = f"""Shannon entropy of the histograms in `p`.
         histogram is normalised to total mass 1 (without making a copy).
         Also a scipy.sparse matrix or array (any format; never densified: one
         result per row for axis=-1 or 1, per column for axis=0), or a labelled
-        histogram (dict, Counter, pandas Series; the result is a scalar).
+        histogram (dict, Counter, pandas Series; the result is a scalar), or
+        a dask array (the result is a lazy dask array, its histograms
+        possibly split into blocks along `axis`).
 {_COMMON_PARAMETERS}
     estimator : {{'plugin', 'miller_madow', 'grassberger', 'chao_shen', 'james_stein'}}
         'plugin' (default): -sum x log x. The others correct its bias on

@@ -39,6 +39,7 @@ def measure(name, p, q=None, *, alpha=1.0, base=None, axis=-1, keepdims=False,
     one = q is None
     kind = input_kind(p) if one else pair_kind(p, q)
     if kind == "dask":
+        threads_for(workers, 0)  # checks workers: a block runs on one thread
         return _dask_api.measure(name, p, q, alpha=alpha, base=base, axis=axis,
                                  keepdims=keepdims, nan_policy=nan_policy,
                                  pseudocount=pseudocount)

@@ -5,12 +5,14 @@ from pathlib import Path
 import pytest
 
 import histentropy
+import histentropy.dask
 from histentropy import _api, _family_api, _joint_api, _pairwise_api
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-@pytest.mark.parametrize("module", [_api, _family_api, _joint_api, _pairwise_api], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_api, _family_api, _joint_api, _pairwise_api, histentropy.dask],
+                         ids=lambda m: m.__name__)
 def test_api_docstrings(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
