@@ -20,18 +20,8 @@ of the textbook formulas (with x = p / sum p, y = q / sum q)
 
 and NaN where p (or q) has no mass.
 """
-import importlib.util
 import math
 import os
-import sys
-
-# This folder is on sys.path, so its tests/sparse folder answers `import
-# sparse` as a namespace package; dask.array probes for the pydata `sparse`
-# package that way and fails on the folder. Mark the name as absent (only
-# when it is the folder, not an installed package).
-_sparse_spec = importlib.util.find_spec("sparse")
-if _sparse_spec is not None and _sparse_spec.origin in (None, "namespace"):
-    sys.modules["sparse"] = None
 
 import mpmath
 import numpy as np

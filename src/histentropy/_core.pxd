@@ -202,7 +202,7 @@ cdef extern from "histentropy/chunks.h" nogil:
     int he_chunk_totals_t(int type, const void* p, Py_ssize_t p_stride, const void* q,
                           Py_ssize_t q_stride, Py_ssize_t n, double c, double* state)
     void he_chunk_merge(const double* states, Py_ssize_t k, int need, double* out)
-    double he_chunk_value(const double* state, int measure, int omit_nan)
+    double he_chunk_value(const double* state, int measure, int pair, int omit_nan)
     int he_chunk_second_t(int type, int measure, const he_params* params, const void* p,
                           Py_ssize_t p_stride, const void* q, Py_ssize_t q_stride,
                           Py_ssize_t n, const double* total, double* out)

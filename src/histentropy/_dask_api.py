@@ -146,6 +146,14 @@ def _state_block(p, q=None, *, axes, nan_policy, c, need):
         elif need & NEED_ENTROPY:
             d = _api.decompose(rows_p, rows_q, **options)
             states[:, 12], states[:, 13] = d.entropy, d.kl_divergence
+            # The pair's entropy is NaN where q has no mass; a block of
+            # such a row still holds its part of p's entropy.
+            redo = (states[:, 0] > 0.0) & (states[:, 3] == 0.0)
+            if redo.any():
+                rows = rows_p[redo]
+                if nan_policy == "omit":  # the bins kept for the pair
+                    rows = np.where(np.isnan(rows_q[redo]), np.nan, rows)
+                states[redo, 12] = _api.entropy(rows, **options)
         else:
             states[:, 13] = _api.kl_divergence(rows_p, rows_q, **options)
     return states.view(STATE).reshape(keep)
@@ -197,15 +205,16 @@ def _merged_states(p, q, axes, keepdims, nan_policy, c, need):
         meta=np.empty((0,) * (p.ndim if keepdims else p.ndim - len(axes)), dtype=STATE))
 
 
-def _value_block(states, *, measure, omit, log_base):
+def _value_block(states, *, measure, pair, omit, log_base):
     values = _dense.chunk_values(_flat(states, STATE).reshape(-1, len(STATE)), measure,
-                                 omit)
+                                 pair, omit)
     return values.reshape(states.shape) / log_base
 
 
-def _values(merged, measure, omit, log_base):
+def _values(merged, measure, pair, omit, log_base):
     return merged.map_blocks(
-        functools.partial(_value_block, measure=measure, omit=omit, log_base=log_base),
+        functools.partial(_value_block, measure=measure, pair=pair, omit=omit,
+                          log_base=log_base),
         dtype=np.float64, meta=np.empty((0,) * merged.ndim))
 
 
@@ -232,10 +241,11 @@ def divergence(p, q, base, axis, keepdims, nan_policy, need_entropy, pseudocount
         return (value, None) if q is None else (None, value)
     need = (NEED_ENTROPY if need_entropy else 0) | (0 if q is None else NEED_KL)
     merged = _merged_states(p, q, axes, keepdims, nan_policy, c, need)
-    entropy_ = _values(merged, _dense.MEASURES["entropy"], omit, log_base) \
+    pair = q is not None
+    entropy_ = _values(merged, _dense.MEASURES["entropy"], pair, omit, log_base) \
         if need_entropy else None
-    kl = None if q is None else _values(merged, _dense.MEASURES["kl_divergence"], omit,
-                                        log_base)
+    kl = _values(merged, _dense.MEASURES["kl_divergence"], pair, omit, log_base) \
+        if pair else None
     return entropy_, kl
 
 

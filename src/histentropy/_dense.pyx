@@ -542,12 +542,13 @@ def chunk_merge(const double[:, :, ::1] states, int need):
     return out.base
 
 
-def chunk_values(const double[:, ::1] states, int measure, bint omit_nan):
-    """Entropy or KL (MEASURES) in nats of each merged state."""
+def chunk_values(const double[:, ::1] states, int measure, bint pair, bint omit_nan):
+    """Entropy or KL (MEASURES) in nats of each merged state (pair: read
+    with q)."""
     cdef Py_ssize_t rows = states.shape[0], r
     cdef double[::1] out = np.empty(rows)
     for r in range(rows):
-        out[r] = c.he_chunk_value(&states[r, 0], measure, omit_nan)
+        out[r] = c.he_chunk_value(&states[r, 0], measure, pair, omit_nan)
     return out.base
 
 

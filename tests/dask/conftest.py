@@ -1,29 +1,16 @@
 """Schedulers for the Dask tests: the synchronous and threaded schedulers,
 and a real distributed cluster (two worker processes of one thread each on
-the loopback, started once per session)."""
-import os
-import sys
-
-import dask
+the loopback, started once per session). dask is imported by the fixtures
+only: test_chunk_states.py runs without it (in the sanitizer stage)."""
 import pytest
-
-TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
 def cluster_client():
     from distributed import Client, LocalCluster
 
-    # The workers start with the parent's sys.path, less the test folders:
-    # there tests/sparse would answer `import sparse` (tests/conftest.py)
-    # and dask.array would fail to import in the workers.
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if not os.path.abspath(p or ".").startswith(TESTS)]
-    try:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-    finally:
-        sys.path[:] = saved
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)
     client = Client(cluster, set_as_default=False)
     try:
         yield client
@@ -43,6 +30,8 @@ def scheduler(request):
 @pytest.fixture
 def compute(scheduler):
     """dask.compute on the scheduler of the test's parameter."""
+    import dask
+
     def run(*lazy):
         return dask.compute(*lazy, scheduler=scheduler)
     return run

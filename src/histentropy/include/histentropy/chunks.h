@@ -242,24 +242,24 @@ HE_UNUSED static void he_chunk_merge(const double *states, ptrdiff_t k, int need
 }
 
 /* Entropy (measure HE_ENTROPY) or KL divergence (HE_KL_DIVERGENCE) of a
- * merged state, with the special values of the in-memory kernels: NaN for a
- * NaN not omitted or no mass, +inf where some p > 0 meets q = 0. */
-HE_ALWAYS_INLINE double he_chunk_value(const double *state, int measure, int omit_nan)
+ * merged state (pair: read with q), with the special values of the in-memory
+ * kernels: NaN for a NaN not omitted or no mass (the entropy of a pair's p
+ * also where q has none), +inf where some p > 0 meets q = 0. */
+HE_ALWAYS_INLINE double he_chunk_value(const double *state, int measure, int pair,
+                                       int omit_nan)
 {
     double v;
     if ((((int)state[HE_CK_FLAGS]) & HE_FLAG_ERRORS)
             || ((((int)state[HE_CK_FLAGS]) & HE_FLAG_NAN) && !omit_nan)
-            || !(state[HE_CK_P_HI] > 0.0))
+            || !(state[HE_CK_P_HI] > 0.0) || (pair && !(state[HE_CK_Q_HI] > 0.0)))
         return NAN;
     if (measure == HE_ENTROPY)
         v = state[HE_CK_ENTROPY];
-    else if (!(state[HE_CK_Q_HI] > 0.0))
-        return NAN;
     else if (state[HE_CK_P_ONLY] != 0.0)
         return INFINITY;
     else
         v = state[HE_CK_KL];
-    return v > 0.0 ? v : 0.0;
+    return v < 0.0 ? 0.0 : v;  /* NaN stays NaN */
 }
 
 /* The second read of `measure` (the family's id, after he_family_measure)
@@ -285,14 +285,17 @@ HE_ALWAYS_INLINE int he_chunk_second(int type, int measure, const he_params *par
     he_second_read sr;
     he_power_lse l;
     double sum;
+    int renyi;
     memset(out, 0, HE_CHUNK_SECOND_FIELDS * sizeof *out);
     measure = he_family_measure(measure, params);
     if (!(total[HE_CK_P_HI] > 0.0) || (q != NULL && !(total[HE_CK_Q_HI] > 0.0)))
         return 0;  /* no mass: the value is NaN whatever the sums */
+    renyi = measure == HE_RENYI_ENTROPY || measure == HE_RENYI_DIVERGENCE;
     sr = he_chunk_second_read(measure, params, total, q == NULL);
-    sum = isinf(sr.alpha) ? 0.0 : he_family_second_sum(type, measure, p, &ps, q, &qs, 0, &sr);
+    sum = renyi && isinf(sr.alpha)
+          ? 0.0 : he_family_second_sum(type, measure, p, &ps, q, &qs, 0, &sr);
     out[HE_CK2_SUM_HI] = sum;
-    if (measure == HE_RENYI_ENTROPY || measure == HE_RENYI_DIVERGENCE) {
+    if (renyi) {
         he_family_lse_init(measure, &sr, &l);
         he_family_lse_read(type, measure, p, &ps, q, &qs, 0, &sr, &l);
         out[HE_CK2_LSE_K] = l.k;
@@ -376,7 +379,7 @@ HE_ALWAYS_INLINE double he_chunk_family_value(int measure, const he_params *para
     if (he_family_unbounded(measure, params, &t))
         return INFINITY;
     sr = he_chunk_second_read(measure, params, total, one);
-    lse = isinf(sr.alpha);
+    lse = (measure == HE_RENYI_ENTROPY || measure == HE_RENYI_DIVERGENCE) && isinf(sr.alpha);
     v = lse ? NAN : he_family_finish(measure, second[HE_CK2_SUM_HI] + second[HE_CK2_SUM_LO],
                                      &sr, &lse);
     if (lse) {
