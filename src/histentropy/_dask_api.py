@@ -136,7 +136,7 @@ def _state_block(p, q=None, *, axes, nan_policy, c, need):
     keep = tuple(1 if i in axes else n for i, n in enumerate(p.shape))
     rows_p = _as_rows(p, axes)
     rows_q = None if q is None else _as_rows(q, axes)
-    states, flags = _dense.chunk_totals(rows_p, rows_q, c)
+    states, flags = _dense.chunk_read(rows_p, rows_q, c)
     raise_for_flags(flags, nan_policy, pair=q is not None)
     if need and rows_p.shape[0] and rows_p.shape[1]:
         from histentropy import _api
@@ -254,8 +254,8 @@ def _second_block(p, q, totals, *, axes, code, alpha, c):
     p, q = _weights(p, q)
     keep = tuple(1 if i in axes else n for i, n in enumerate(p.shape))
     rows_q = None if q is None else _as_rows(q, axes)
-    second = _dense.chunk_second(_as_rows(p, axes), rows_q, code, alpha, c,
-                                 _flat(totals, STATE).reshape(-1, len(STATE)))
+    second = _dense.chunk_read(_as_rows(p, axes), rows_q, c, code, alpha,
+                               _flat(totals, STATE).reshape(-1, len(STATE)))
     return second.view(SECOND).reshape(keep)
 
 

@@ -33,3 +33,31 @@ def entropy_vector(
 def divergence_vector(
     p: object, q: object, need_entropy: bool, nthreads: int, parallel_min_size: int
 ) -> Optional[tuple[np.float64, np.float64]]: ...
+
+# One histogram in blocks (chunks.h): states of CHUNK_FIELDS doubles per row.
+CHUNK_FIELDS: int
+CHUNK_SECOND_FIELDS: int
+MEASURES: dict[str, int]
+
+def chunk_read(
+    p: np.ndarray,
+    q: Optional[np.ndarray],
+    pseudocount: float,
+    measure: int = ...,
+    alpha: float = ...,
+    totals: Optional[npt.NDArray[np.float64]] = ...,
+) -> object: ...
+def chunk_merge(states: npt.NDArray[np.float64], need: int) -> npt.NDArray[np.float64]: ...
+def chunk_values(
+    states: npt.NDArray[np.float64], measure: int, pair: bool, omit_nan: bool
+) -> npt.NDArray[np.float64]: ...
+def chunk_second_merge(states: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def chunk_family_values(
+    totals: npt.NDArray[np.float64],
+    second: npt.NDArray[np.float64],
+    measure: int,
+    alpha: float,
+    pseudocount: float,
+    one: bool,
+    omit_nan: bool,
+) -> npt.NDArray[np.float64]: ...

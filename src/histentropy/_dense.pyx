@@ -508,27 +508,39 @@ CHUNK_FIELDS = c.HE_CHUNK_FIELDS
 CHUNK_SECOND_FIELDS = c.HE_CHUNK_SECOND_FIELDS
 
 
-def chunk_totals(cnp.ndarray p not None, object q, double pseudocount):
-    """The first-read state of each row of p (and q: same shape and dtype,
-    None for a measure of p alone), 2-D with the chunk's bins along the last
-    axis. Returns (states (rows, CHUNK_FIELDS), flags)."""
+def chunk_read(cnp.ndarray p not None, object q, double pseudocount, int measure=0,
+               double alpha=1.0, object totals=None):
+    """Each row of p (and q: same shape and dtype, None for a measure of p
+    alone; 2-D, a block's bins along the last axis) read once: without
+    `totals`, the first read, returning (states (rows, CHUNK_FIELDS), flags);
+    with the rows' merged `totals`, the second pass of `measure`, returning
+    (rows, CHUNK_SECOND_FIELDS)."""
     cdef c.he_slices ps = slices_of(p), qs = ps
-    cdef int code = _checked_code(p)
+    cdef int code = _checked_code(p), flags = 0
+    cdef bint second = totals is not None
     cdef Py_ssize_t rows = ps.shape1, r
-    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_FIELDS))
+    cdef double[:, ::1] out = np.zeros(
+        (rows, c.HE_CHUNK_SECOND_FIELDS if second else c.HE_CHUNK_FIELDS))
+    cdef const double[:, ::1] total = totals if second else out
     cdef const void* a = cnp.PyArray_DATA(p)
     cdef const void* b = NULL
-    cdef int flags = 0
+    cdef const void* br
+    cdef c.he_params params
+    params.alpha = alpha
+    params.pseudocount = pseudocount
     if q is not None:
         qs = slices_of(<cnp.ndarray>q)
         b = cnp.PyArray_DATA(<cnp.ndarray>q)
     with nogil:
         for r in range(rows):
-            flags |= c.he_chunk_totals_t(
-                code, c.he_slice_at(a, &ps, r), ps.stride,
-                c.he_slice_at(b, &qs, r) if b != NULL else NULL, qs.stride, ps.n,
-                pseudocount, &out[r, 0])
-    return out.base, flags
+            br = c.he_slice_at(b, &qs, r) if b != NULL else NULL
+            if second:
+                c.he_chunk_second_t(code, measure, &params, c.he_slice_at(a, &ps, r),
+                                    ps.stride, br, qs.stride, ps.n, &total[r, 0], &out[r, 0])
+            else:
+                flags |= c.he_chunk_totals_t(code, c.he_slice_at(a, &ps, r), ps.stride, br,
+                                             qs.stride, ps.n, pseudocount, &out[r, 0])
+    return out.base if second else (out.base, flags)
 
 
 def chunk_merge(const double[:, :, ::1] states, int need):
@@ -549,30 +561,6 @@ def chunk_values(const double[:, ::1] states, int measure, bint pair, bint omit_
     cdef double[::1] out = np.empty(rows)
     for r in range(rows):
         out[r] = c.he_chunk_value(&states[r, 0], measure, pair, omit_nan)
-    return out.base
-
-
-def chunk_second(cnp.ndarray p not None, object q, int measure, double alpha,
-                 double pseudocount, const double[:, ::1] totals):
-    """The second pass of `measure` over each row of p (and q), against each
-    row's merged totals. Returns (rows, CHUNK_SECOND_FIELDS)."""
-    cdef c.he_slices ps = slices_of(p), qs = ps
-    cdef int code = _checked_code(p)
-    cdef Py_ssize_t rows = ps.shape1, r
-    cdef double[:, ::1] out = np.zeros((rows, c.HE_CHUNK_SECOND_FIELDS))
-    cdef const void* a = cnp.PyArray_DATA(p)
-    cdef const void* b = NULL
-    cdef c.he_params params
-    params.alpha = alpha
-    params.pseudocount = pseudocount
-    if q is not None:
-        qs = slices_of(<cnp.ndarray>q)
-        b = cnp.PyArray_DATA(<cnp.ndarray>q)
-    with nogil:
-        for r in range(rows):
-            c.he_chunk_second_t(code, measure, &params, c.he_slice_at(a, &ps, r), ps.stride,
-                                c.he_slice_at(b, &qs, r) if b != NULL else NULL,
-                                qs.stride, ps.n, &totals[r, 0], &out[r, 0])
     return out.base
 
 

@@ -86,9 +86,9 @@ def test_family_second_pass_merges(seed, n, cuts, make_p, make_q, name, alpha):
     code = _dense.MEASURES[name]
     totals = _merge_tree(_states(p, q, blocks, 0.0, 0), rng,
                          lambda s: _dense.chunk_merge(s, 0))
-    seconds = np.stack([_dense.chunk_second(np.ascontiguousarray(p[:, a:b]),
-                                            None if one else np.ascontiguousarray(q[:, a:b]),
-                                            code, alpha, 0.0, totals)
+    seconds = np.stack([_dense.chunk_read(np.ascontiguousarray(p[:, a:b]),
+                                          None if one else np.ascontiguousarray(q[:, a:b]),
+                                          0.0, code, alpha, totals)
                         for a, b in blocks], axis=1)
     second = _merge_tree(seconds, rng, _dense.chunk_second_merge)
     got = _dense.chunk_family_values(totals, second, code, alpha, 0.0, one, False)
@@ -101,7 +101,7 @@ def test_family_second_pass_merges(seed, n, cuts, make_p, make_q, name, alpha):
 
 def test_states_of_bad_weights_flag_them():
     p = np.array([[1.0, -1.0, 2.0], [1.0, np.inf, 0.0], [np.nan, 1.0, 1.0]])
-    _, flags = _dense.chunk_totals(p, None, 0.0)
+    _, flags = _dense.chunk_read(p, None, 0.0)
     assert flags & _dense.NEGATIVE_P and flags & _dense.INFINITE_P and flags & _dense.NAN_SEEN
     with pytest.raises(ValueError, match="non-negative"):
         _dask_api._state_block(p[:1], axes=(1,), nan_policy="propagate", c=0.0, need=1)
