@@ -18,6 +18,7 @@ dask is imported here, when a dask array is first met, never by
 ``import histentropy``.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from histentropy._validation import (
     common_dtype,
     is_dask,
     log_of_base,
+    pair_shape,
     raise_for_flags,
 )
 
@@ -66,6 +68,9 @@ def _operand(a, name):
         a = as_weights(a, name)
     a = da.asarray(a)
     as_weights(np.empty(0, dtype=a.dtype), name)  # the dtype check, now
+    if any(np.isnan(n) for n in a.shape):
+        raise ValueError(f"{name} has unknown chunk sizes (shape {a.shape}); call "
+                         f"{name}.compute_chunk_sizes() first")
     return a
 
 
@@ -76,12 +81,7 @@ def _operands(p, q, axis):
     p = _operand(p, "p")
     if q is not None:
         q = _operand(q, "q")
-        try:
-            np.broadcast_shapes(p.shape, q.shape)
-        except ValueError:
-            raise ValueError(
-                f"p and q must broadcast together; got shapes {p.shape} and {q.shape}"
-            ) from None
+        pair_shape(p.shape, q.shape, axis)  # the shapes' errors, as in memory
         p, q = da.broadcast_arrays(p, q)
     if axis is None:
         axes = tuple(range(p.ndim))
@@ -95,8 +95,8 @@ def _operands(p, q, axis):
 def _as_rows(block, axes):
     """A block as (rows, bins): the reduced axes last and flattened."""
     moved = np.moveaxis(block, axes, range(block.ndim - len(axes), block.ndim))
-    rows = moved.shape[:block.ndim - len(axes)]
-    return moved.reshape((int(np.prod(rows, dtype=np.int64)), -1))
+    split = block.ndim - len(axes)
+    return moved.reshape((math.prod(moved.shape[:split]), math.prod(moved.shape[split:])))
 
 
 def _weights(p, q):

@@ -268,12 +268,7 @@ def prepare_pair(p, q, axis):
     """
     p = as_weights(p, "p")
     q = as_weights(q, "q")
-    try:
-        shape = np.broadcast_shapes(p.shape, q.shape)
-    except ValueError:
-        raise ValueError(
-            f"p and q must have broadcastable shapes; got {p.shape} and {q.shape}"
-        ) from None
+    shape, axis = pair_shape(p.shape, q.shape, axis)
     if axis is None:
         p, q = common_dtype(p, q)
         # One pair of histograms: flat views when both are one run in the
@@ -289,15 +284,7 @@ def prepare_pair(p, q, axis):
         if not shape:
             return p.reshape(1), q.reshape(1), shape, None
         return _as_slices(p, len(shape) - 1), _as_slices(q, len(shape) - 1), shape, None
-    ndim = len(shape)
-    axis = axis_index(axis, ndim)
-    p_len = length_along(p.shape, axis, ndim)
-    q_len = length_along(q.shape, axis, ndim)
-    if p_len != q_len:
-        raise ValueError(
-            f"p and q must have the same length along axis {axis} (bins are not "
-            f"broadcast); got {p_len} and {q_len} for shapes {p.shape} and {q.shape}"
-        )
+    p_len = length_along(p.shape, axis, len(shape))
     if p.dtype != q.dtype and math.prod(shape) <= p_len:
         p, q = common_dtype(p, q)
     if p.shape != shape:
@@ -305,6 +292,30 @@ def prepare_pair(p, q, axis):
     if q.shape != shape:
         q = np.broadcast_to(q, shape)
     return _as_slices(p, axis), _as_slices(q, axis), shape, axis
+
+
+def pair_shape(p_shape, q_shape, axis):
+    """(broadcast shape of p and q, `axis` as an index or None). Raises
+    ValueError for shapes that do not broadcast or that differ along `axis`
+    (bins are not broadcast), AxisError for an axis out of range."""
+    try:
+        shape = np.broadcast_shapes(p_shape, q_shape)
+    except ValueError:
+        raise ValueError(
+            f"p and q must have broadcastable shapes; got {p_shape} and {q_shape}"
+        ) from None
+    if axis is None:
+        return shape, None
+    ndim = len(shape)
+    axis = axis_index(axis, ndim)
+    p_len = length_along(p_shape, axis, ndim)
+    q_len = length_along(q_shape, axis, ndim)
+    if p_len != q_len:
+        raise ValueError(
+            f"p and q must have the same length along axis {axis} (bins are not "
+            f"broadcast); got {p_len} and {q_len} for shapes {p_shape} and {q_shape}"
+        )
+    return shape, axis
 
 
 def length_along(shape, axis, ndim):

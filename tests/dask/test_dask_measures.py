@@ -272,6 +272,24 @@ def test_mixed_dask_and_numpy_and_dtypes(rng):
                     histentropy.entropy(a))
 
 
+@pytest.mark.parametrize("shape, chunks, axis", [
+    ((4, 6), ((0, 4), (3, 3)), -1), ((4, 6), ((2, 2), (6, 0)), 0), ((0, 5), (1, 2), -1),
+    ((3, 0), (1, 1), 0), ((2, 0, 3), (1, 1, 2), 1), ((2, 0, 3), (1, 1, 2), None)])
+def test_empty_blocks_and_dimensions(rng, shape, chunks, axis):
+    p = rng.random(shape)
+    q = rng.random(shape)
+    P, Q = da.from_array(p, chunks=chunks), da.from_array(q, chunks=chunks)
+    for f in (histentropy.entropy, histentropy.kl_divergence, histentropy.js_divergence):
+        args, dargs = ((p,), (P,)) if f is histentropy.entropy else ((p, q), (P, Q))
+        for keepdims in (False, True):
+            want = f(*args, axis=axis, keepdims=keepdims)
+            assert_same(f(*dargs, axis=axis, keepdims=keepdims).compute(scheduler="sync"),
+                        want, rel=1e-11)
+    for got, want in zip(histentropy.decompose(P, q, axis=axis),
+                         histentropy.decompose(p, q, axis=axis)):
+        assert_same(got.compute(scheduler="sync"), want)
+
+
 def test_results_are_lazy_and_inputs_untouched(rng):
     p = rng.random((3, 50))
     keep = p.copy()
@@ -337,6 +355,17 @@ def test_bad_arguments_raise_at_call():
         histentropy.entropy(P, axis=2)
     with pytest.raises(ValueError, match="broadcast"):
         histentropy.kl_divergence(P, np.ones(7))
+    # bins are not broadcast, as in memory
+    for q, axis in ((np.ones(10), 0), (np.ones((1, 10)), 0), (np.ones((4, 1)), -1),
+                    (np.float64(2.0), -1)):
+        with pytest.raises(ValueError, match="same length along axis"):
+            histentropy.kl_divergence(np.ones((4, 10)), q, axis=axis)
+        for p_, q_ in ((P, q), (q, P)):
+            with pytest.raises(ValueError, match="same length along axis"):
+                histentropy.js_divergence(p_, q_, axis=axis)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        x = da.ones(6, chunks=2)
+        histentropy.kl_divergence(x[x > 0], x[x > 0])
     with pytest.raises(TypeError, match="real weights"):
         histentropy.entropy(da.ones(4, dtype=complex))
     with pytest.raises(TypeError, match="real weights"):
