@@ -1,12 +1,14 @@
 """Schedulers for the Dask tests: the synchronous and threaded schedulers,
 and a real distributed cluster (two worker processes of one thread each on
-the loopback, started once per session). dask is imported by the fixtures
+the loopback, started once per test module). dask is imported by the fixtures
 only: test_chunk_states.py runs without it (in the sanitizer stage)."""
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_client():
+    # Per module, not per session: a live client's threads allocate in the
+    # background, which later tests' tracemalloc peaks would count.
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
