@@ -27,6 +27,7 @@ from histentropy._validation import (
     as_weights,
     check_alpha,
     check_nan_policy,
+    axis_index,
     check_pseudocount,
     common_dtype,
     is_dask,
@@ -86,7 +87,7 @@ def _operands(p, q, axis):
     if axis is None:
         axes = tuple(range(p.ndim))
     else:
-        axes = (np.lib.array_utils.normalize_axis_index(axis, p.ndim),)
+        axes = (axis_index(axis, p.ndim),)
     if not axes:
         raise ValueError("p must have at least one dimension")
     return p, q, axes
@@ -99,21 +100,27 @@ def _as_rows(block, axes):
     return moved.reshape((math.prod(moved.shape[:split]), math.prod(moved.shape[split:])))
 
 
-def _weights(p, q):
-    """Blocks as arrays the kernels read, in one dtype."""
+def _block_rows(p, q, axes):
+    """(p rows, q rows or None, the block's shape with the reduced axes kept
+    as length 1): a block as (rows, bins) arrays the kernels read, in one
+    dtype."""
     p = as_weights(p, "p")
-    if q is None:
-        return p, None
-    return common_dtype(p, as_weights(q, "q"))
+    if q is not None:
+        p, q = common_dtype(p, as_weights(q, "q"))
+    keep = tuple(1 if i in axes else n for i, n in enumerate(p.shape))
+    return _as_rows(p, axes), None if q is None else _as_rows(q, axes), keep
 
 
 def _one_block_along(p, axes):
     return all(p.numblocks[a] == 1 for a in axes)
 
 
-def _map_in_memory(function, arrays, axes, keepdims):
-    """`function` of each block (the in-memory function along `axes`)."""
+def _map_in_memory(name, arrays, axes, whole, keepdims, **options):
+    """The in-memory function `name` of each block (each histogram in one
+    block along `axes`; whole: axis=None)."""
     da = import_dask()
+    function = functools.partial(_in_memory, name, options=dict(
+        options, axis=None if whole else axes[0], keepdims=keepdims, workers=1))
     if keepdims:
         chunks = tuple((1,) if i in axes else c for i, c in enumerate(arrays[0].chunks))
         return da.map_blocks(function, *arrays, chunks=chunks, dtype=np.float64)
@@ -132,31 +139,29 @@ def _in_memory(name, *blocks, options):
 def _state_block(p, q=None, *, axes, nan_policy, c, need):
     """The state (STATE) of each histogram's part in this block, with the
     reduced axes kept as length 1; bad weights raise here, at compute time."""
-    p, q = _weights(p, q)
-    keep = tuple(1 if i in axes else n for i, n in enumerate(p.shape))
-    rows_p = _as_rows(p, axes)
-    rows_q = None if q is None else _as_rows(q, axes)
+    rows_p, rows_q, keep = _block_rows(p, q, axes)
     states, flags = _dense.chunk_read(rows_p, rows_q, c)
-    raise_for_flags(flags, nan_policy, pair=q is not None)
-    if need and rows_p.shape[0] and rows_p.shape[1]:
+    raise_for_flags(flags, nan_policy, pair=rows_q is not None)
+    states = states.view(STATE)[:, 0]
+    if need and rows_p.size:
         from histentropy import _api
         options = dict(axis=-1, nan_policy=nan_policy, pseudocount=c, workers=1)
-        if q is None:
-            states[:, 12] = _api.entropy(rows_p, **options)
+        if rows_q is None:
+            states["entropy"] = _api.entropy(rows_p, **options)
         elif need & NEED_ENTROPY:
             d = _api.decompose(rows_p, rows_q, **options)
-            states[:, 12], states[:, 13] = d.entropy, d.kl_divergence
+            states["entropy"], states["kl"] = d.entropy, d.kl_divergence
             # The pair's entropy is NaN where q has no mass; a block of
             # such a row still holds its part of p's entropy.
-            redo = (states[:, 0] > 0.0) & (states[:, 3] == 0.0)
+            redo = (states["p_hi"] > 0.0) & (states["q_hi"] == 0.0)
             if redo.any():
                 rows = rows_p[redo]
                 if nan_policy == "omit":  # the bins kept for the pair
                     rows = np.where(np.isnan(rows_q[redo]), np.nan, rows)
-                states[redo, 12] = _api.entropy(rows, **options)
+                states["entropy"][redo] = _api.entropy(rows, **options)
         else:
-            states[:, 13] = _api.kl_divergence(rows_p, rows_q, **options)
-    return states.view(STATE).reshape(keep)
+            states["kl"] = _api.kl_divergence(rows_p, rows_q, **options)
+    return states.reshape(keep)
 
 
 def _flat(states, dtype):
@@ -171,8 +176,7 @@ def _merge(x, axis, keepdims, merge, dtype):
     axis = tuple(sorted(axis))
     moved = np.moveaxis(x, axis, range(x.ndim - len(axis), x.ndim))
     outer = moved.shape[:x.ndim - len(axis)]
-    rows = int(np.prod(outer, dtype=np.int64))
-    k = int(np.prod(moved.shape[len(outer):], dtype=np.int64))
+    rows, k = math.prod(outer), math.prod(moved.shape[len(outer):])
     merged = merge(_flat(moved.reshape(rows, k), dtype)).view(dtype).reshape(outer)
     return np.expand_dims(merged, axis) if keepdims else merged
 
@@ -232,12 +236,9 @@ def divergence(p, q, base, axis, keepdims, nan_policy, need_entropy, pseudocount
     c = check_pseudocount(pseudocount)
     p, q, axes = _operands(p, q, axis)
     if _one_block_along(p, axes) and (q is None or not need_entropy):
-        options = dict(base=base, axis=axes[0] if axis is not None else None,
-                       keepdims=keepdims, nan_policy=nan_policy, pseudocount=c, workers=1)
-        name = "entropy" if q is None else "kl_divergence"
-        arrays = (p,) if q is None else (p, q)
-        value = _map_in_memory(functools.partial(_in_memory, name, options=options),
-                               arrays, axes, keepdims)
+        value = _map_in_memory("entropy" if q is None else "kl_divergence",
+                               (p,) if q is None else (p, q), axes, axis is None, keepdims,
+                               base=base, nan_policy=nan_policy, pseudocount=c)
         return (value, None) if q is None else (None, value)
     need = (NEED_ENTROPY if need_entropy else 0) | (0 if q is None else NEED_KL)
     merged = _merged_states(p, q, axes, keepdims, nan_policy, c, need)
@@ -251,10 +252,8 @@ def divergence(p, q, base, axis, keepdims, nan_policy, need_entropy, pseudocount
 
 def _second_block(p, q, totals, *, axes, code, alpha, c):
     """The second pass (SECOND) of each histogram's part in this block."""
-    p, q = _weights(p, q)
-    keep = tuple(1 if i in axes else n for i, n in enumerate(p.shape))
-    rows_q = None if q is None else _as_rows(q, axes)
-    second = _dense.chunk_read(_as_rows(p, axes), rows_q, c, code, alpha,
+    rows_p, rows_q, keep = _block_rows(p, q, axes)
+    second = _dense.chunk_read(rows_p, rows_q, c, code, alpha,
                                _flat(totals, STATE).reshape(-1, len(STATE)))
     return second.view(SECOND).reshape(keep)
 
@@ -271,8 +270,6 @@ def measure(name, p, q=None, *, alpha=1.0, base=None, axis=-1, keepdims=False,
     """`name` (a key of `_dense.MEASURES`) of dask input, lazily: entropy
     and KL by their one-pass merge, the rest of the family in two passes."""
     da = import_dask()
-    if name == "entropy" and q is None:
-        return entropy(p, base, axis, keepdims, nan_policy, pseudocount)
     if name in ("entropy", "kl_divergence"):
         ent, kl = divergence(p, q, base, axis, keepdims, nan_policy, name == "entropy",
                              pseudocount)
@@ -285,11 +282,8 @@ def measure(name, p, q=None, *, alpha=1.0, base=None, axis=-1, keepdims=False,
     p, q, axes = _operands(p, q, axis)
     one = q is None
     if _one_block_along(p, axes):
-        options = dict(alpha=alpha, base=base, axis=axes[0] if axis is not None else None,
-                       keepdims=keepdims, nan_policy=nan_policy, pseudocount=c, workers=1)
-        arrays = (p,) if one else (p, q)
-        return _map_in_memory(functools.partial(_in_memory, name, options=options),
-                              arrays, axes, keepdims)
+        return _map_in_memory(name, (p,) if one else (p, q), axes, axis is None, keepdims,
+                              alpha=alpha, base=base, nan_policy=nan_policy, pseudocount=c)
     totals = _merged_states(p, q, axes, True, nan_policy, c, 0)
     index = tuple(range(p.ndim))
     second = da.blockwise(

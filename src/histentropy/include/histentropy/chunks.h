@@ -60,33 +60,30 @@ HE_ALWAYS_INLINE int he_chunk_totals(int type, const void *p, ptrdiff_t p_stride
 {
     he_totals t;
     he_family_sums f;
-    int attempt, flags = 0, p_exp = 0, q_exp = 0;
+    int attempt, flags = 0, p_exp = 0, q_exp = 0, fast = 0;
     double p_scale = 1.0, q_scale = 1.0;
-    memset(state, 0, HE_CHUNK_FIELDS * sizeof *state);
+    memset(&t, 0, sizeof t);
     if (p_stride == 1 && (q == NULL || q_stride == 1)) {
         /* the vectorised first read, when every weight is clean and the
-         * totals need no rescaling */
+         * totals need no rescaling (q's largest weight then goes unused) */
         he_fast_family_sums(type, p, q, n, &f);
-        if (f.bad == 0.0 && (f.p_hi == 0.0 || he_total_in_range(f.p_hi))
-                && (f.q_hi == 0.0 || he_total_in_range(f.q_hi))) {
-            he_csum sp = {f.p_hi, f.p_lo}, sq = {f.q_hi, f.q_lo};
-            he_add_pseudocounts(&sp, n, c);
+        fast = f.bad == 0.0 && (f.p_hi == 0.0 || he_total_in_range(f.p_hi))
+               && (f.q_hi == 0.0 || he_total_in_range(f.q_hi));
+        if (fast) {
+            t.p_total.hi = f.p_hi;
+            t.p_total.lo = f.p_lo;
+            t.q_total.hi = f.q_hi;
+            t.q_total.lo = f.q_lo;
+            t.p_largest = f.p_largest;
+            t.kept = n;
+            t.p_only = f.p_only != 0.0;
+            t.q_only = f.q_only != 0.0;
+            he_add_pseudocounts(&t.p_total, n, c);
             if (q != NULL)
-                he_add_pseudocounts(&sq, n, c);
-            he_csum_normalise(&sp);
-            he_csum_normalise(&sq);
-            state[HE_CK_P_HI] = sp.hi;
-            state[HE_CK_P_LO] = sp.lo;
-            state[HE_CK_Q_HI] = sq.hi;
-            state[HE_CK_Q_LO] = sq.lo;
-            state[HE_CK_P_LARGEST] = f.p_largest;  /* q's: only for a rescaling */
-            state[HE_CK_KEPT] = (double)n;
-            state[HE_CK_P_ONLY] = c == 0.0 && f.p_only != 0.0;
-            state[HE_CK_Q_ONLY] = c == 0.0 && f.q_only != 0.0;
-            return 0;
+                he_add_pseudocounts(&t.q_total, n, c);
         }
     }
-    for (attempt = 0; attempt < 2; attempt++) {
+    for (attempt = 0; !fast && attempt < 2; attempt++) {
         memset(&t, 0, sizeof t);
         flags = he_totals_read(type, p, p_stride, q, q_stride, n, p_scale, q_scale, &t);
         he_add_pseudocounts(&t.p_total, t.kept, c * p_scale);
@@ -104,6 +101,7 @@ HE_ALWAYS_INLINE int he_chunk_totals(int type, const void *p, ptrdiff_t p_stride
     }
     he_csum_normalise(&t.p_total);
     he_csum_normalise(&t.q_total);
+    memset(state, 0, HE_CHUNK_FIELDS * sizeof *state);
     state[HE_CK_P_HI] = t.p_total.hi;
     state[HE_CK_P_LO] = t.p_total.lo;
     state[HE_CK_P_EXP] = p_exp;
@@ -322,7 +320,6 @@ HE_UNUSED static void he_chunk_second_merge(const double *states, ptrdiff_t k, d
     const double *st;
     he_csum sum;
     he_power_lse l;
-    double f;
     ptrdiff_t c;
     int unbounded = 0;
     he_csum_init(&sum);
@@ -337,17 +334,9 @@ HE_UNUSED static void he_chunk_second_merge(const double *states, ptrdiff_t k, d
         }
         if (!(st[HE_CK2_LSE_HI] > 0.0))
             continue;  /* no bin, or not a Renyi measure */
-        if (l.k > 0.0 ? st[HE_CK2_LSE_M] > l.m : st[HE_CK2_LSE_M] < l.m) {
-            f = isinf(l.m) ? 0.0 : exp(l.k * (l.m - st[HE_CK2_LSE_M]));
-            l.s.hi *= f;
-            l.s.lo *= f;
-            l.m = st[HE_CK2_LSE_M];
-            f = 1.0;
-        } else {
-            f = exp(l.k * (st[HE_CK2_LSE_M] - l.m));
-        }
-        he_csum_add(&l.s, f * st[HE_CK2_LSE_HI]);
-        he_csum_add(&l.s, f * st[HE_CK2_LSE_LO]);
+        /* a part's state, s = sum exp(k (w - m)), counts as s bins at w = m */
+        he_power_lse_add(&l, st[HE_CK2_LSE_M], st[HE_CK2_LSE_HI]);
+        he_power_lse_add(&l, st[HE_CK2_LSE_M], st[HE_CK2_LSE_LO]);
     }
     he_csum_normalise(&sum);
     out[HE_CK2_SUM_HI] = unbounded ? INFINITY : sum.hi;
