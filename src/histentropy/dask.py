@@ -67,7 +67,8 @@ def streaming_histogram(events, n_bins, *, reference=None, weights=None, pseudoc
     StreamingHistogram(n_bins, reference=reference, n_features=n_features,
                        pseudocount=pseudocount)  # the arguments' errors, now
     settings = dict(reference=reference, n_features=n_features, pseudocount=pseudocount)
-    parts = [_delayed(_count)(n_bins, settings, block, w) for block, w in blocks]
+    parts = [_delayed(_partition_state)(StreamingHistogram, n_bins, settings, "update",
+                                        block, w) for block, w in blocks]
     if not parts:
         return StreamingHistogram(n_bins, **settings)
     return _tree(parts).compute()
@@ -124,9 +125,10 @@ def streaming_comparison(events, reference_events, n_bins, *, weights=None,
         )
     settings = dict(n_features=n_features, pseudocount=pseudocount)
     StreamingComparison(n_bins, **settings)  # the arguments' errors, now
-    parts = [_delayed(_compare)(n_bins, settings, False, block, w) for block, w in blocks]
-    parts += [_delayed(_compare)(n_bins, settings, True, block, w)
-              for block, w in reference_blocks]
+    parts = [_delayed(_partition_state)(StreamingComparison, n_bins, settings, update,
+                                        block, w)
+             for update, stream in (("update", blocks), ("update_reference", reference_blocks))
+             for block, w in stream]
     if not parts:
         return StreamingComparison(n_bins, **settings)
     return _tree(parts).compute()
@@ -162,21 +164,13 @@ def _partitions(events, weights, name, weights_name):
     return events, list(zip(blocks, weights.to_delayed().ravel())), n_features
 
 
-def _count(n_bins, settings, block, weights):
-    histogram = StreamingHistogram(n_bins, **settings)
+def _partition_state(kind, n_bins, settings, update, block, weights):
+    """A new `kind` (StreamingHistogram or StreamingComparison) with one
+    partition's events passed to its method `update`."""
+    state = kind(n_bins, **settings)
     if len(block):
-        histogram.update(np.asarray(block), weights)
-    return histogram
-
-
-def _compare(n_bins, settings, reference, block, weights):
-    comparison = StreamingComparison(n_bins, **settings)
-    if len(block):
-        if reference:
-            comparison.update_reference(np.asarray(block), weights)
-        else:
-            comparison.update(np.asarray(block), weights)
-    return comparison
+        getattr(state, update)(np.asarray(block), weights)
+    return state
 
 
 def _merged(first, second):
